@@ -1,0 +1,232 @@
+"""The ``cartsim`` command line (typer): parses options, calls the library, prints summaries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cartsim import loading
+from cartsim.errors import CartsimError
+from cartsim.experiment import Tables, default_workers, run_replications
+from cartsim.results import manifest, prepare_out_dir, run_id, write_files
+from cartsim.scenario import Scenario
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate CAR-T, aHSCT and standard-of-care pathways: capacity, costs and value.",
+)
+console = Console(stderr=True)
+out_console = Console()
+DEFAULT_SCENARIO = Path("scenarios/baseline.yaml")
+F = TypeVar("F", bound=Callable[..., Any])
+
+ScenarioArg = Annotated[Path, typer.Argument(help="scenario YAML file")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="run folder (default outputs/<name>/<run-id>)")
+]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="master seed (default: scenario)")]
+RepsOpt = Annotated[
+    int | None, typer.Option("--replications", min=1, help="replications (default: scenario)")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="override a field: dotted.path=value (repeatable)"),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", min=1, help="local processes (default: all cores)")
+]
+
+
+def user_errors(func: F) -> F:
+    """Turn a user mistake into one line on stderr and exit code 2 (no traceback)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CartsimError as exc:
+            console.print(f"[red]error:[/red] {exc.line()}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _load(scenario: Path, overrides: list[str] | None, seed: int | None, reps: int | None):
+    extra = list(overrides or [])
+    if seed is not None:
+        extra.append(f"run.seed={seed}")
+    if reps is not None:
+        extra.append(f"run.replications={reps}")
+    source = loading.load(scenario, extra)
+    return source, source.build()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+@app.command()
+@user_errors
+def run(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    replications: RepsOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    events: Annotated[bool, typer.Option(help="write events.parquet (the full event log)")] = True,
+    report: Annotated[bool, typer.Option(help="write report.html")] = True,
+) -> None:
+    """Simulate a scenario and write its tables (and report) to a run folder."""
+    source, model = _load(scenario, set_, seed, replications)
+    started = dt.datetime.now()
+    folder = out or Path("outputs") / model.name / run_id(started, model.run.seed)
+    prepare_out_dir(folder)
+    reps = model.run.replications
+    with _progress() as progress:
+        task = progress.add_task(f"simulating {model.name}", total=reps)
+        tables = run_replications(
+            model,
+            reps,
+            workers=workers or default_workers(),
+            events=events,
+            on_done=lambda _rep: progress.advance(task),
+        )
+    summary = _write_run(folder, source, model, tables, started)
+    if report:
+        _write_report(folder)
+    print_summary(model, summary)
+    out_console.print(f"results in {folder}")
+
+
+def _write_run(
+    folder: Path,
+    source: loading.ScenarioSource,
+    model: Scenario,
+    tables: Tables,
+    started: dt.datetime,
+) -> pd.DataFrame:
+    from cartsim.kpis import summarise
+
+    kpis = summarise(tables.metrics)
+    frames = {
+        "patients": tables.patients,
+        "resources": tables.resources,
+        "kpis": kpis,
+        "metrics": tables.metrics,
+    }
+    if len(tables.events):
+        frames["events"] = tables.events
+    text = manifest(
+        model.model_dump(mode="json"),
+        source.digests(),
+        model.run.seed,
+        model.run.replications,
+        started,
+        dt.datetime.now(),
+    )
+    write_files(folder, frames, {"manifest.json": text})
+    return kpis
+
+
+def _write_report(folder: Path) -> None:
+    try:
+        from cartsim.report import write_report
+    except ImportError:
+        return
+    write_report(folder)
+
+
+def print_summary(model: Scenario, kpis: pd.DataFrame) -> None:
+    """Mean wait per stage, vein-to-vein, utilisation, and deaths and dropouts while waiting."""
+    for arm, group in kpis.groupby("arm", observed=True, sort=False):
+        values = group.set_index("metric")
+        table = Table(title=f"{model.name}: arm {arm}", title_justify="left")
+        table.add_column("measure")
+        table.add_column("mean", justify="right")
+        table.add_column("95% CI", justify="right")
+        for metric, label in summary_rows(list(values.index)):
+            row = values.loc[metric]
+            ci = (
+                f"{row['ci_low']:.2f} – {row['ci_high']:.2f}"
+                if pd.notna(row["ci_low"])
+                else "—"
+            )
+            table.add_row(label, f"{row['mean']:.2f}", ci)
+        out_console.print(table)
+
+
+def summary_rows(metrics: list[str]) -> list[tuple[str, str]]:
+    """Which KPIs the summary shows, in order, with a label that carries the unit."""
+    rows = [("referred", "patients referred"), ("treated", "patients treated")]
+    rows += [
+        (m, f"wait for {m.removeprefix('mean_wait_').removesuffix('_days')} (days)")
+        for m in metrics
+        if m.startswith("mean_wait_")
+    ]
+    rows += [
+        ("median_vein_to_vein_days", "vein-to-vein, median (days)"),
+        ("p90_vein_to_vein_days", "vein-to-vein, 90th centile (days)"),
+        ("mean_referral_to_treatment_days", "referral to treatment, mean (days)"),
+    ]
+    rows += [
+        (m, f"utilisation of {m.removeprefix('utilisation_')} (share)")
+        for m in metrics
+        if m.startswith("utilisation_")
+    ]
+    rows += [
+        ("died_waiting", "died while waiting (patients)"),
+        ("dropped_out", "dropped out while waiting (patients)"),
+        ("failed", "product failed, untreated (patients)"),
+        ("mean_cost_total", "cost per patient (EUR, discounted)"),
+        ("mean_qaly_total", "QALYs per patient (discounted)"),
+    ]
+    return [(m, label) for m, label in rows if m in metrics]
+
+
+@app.command()
+@user_errors
+def check(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+) -> None:
+    """Validate a scenario file without running it."""
+    source, model = _load(scenario, set_, None, None)
+    out_console.print(
+        f"ok: {scenario} — scenario {model.name!r}, {len(model.arms)} arm(s), "
+        f"{len(model.resources)} resource(s), {len(source.parameters)} parameter(s)"
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors)."""
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

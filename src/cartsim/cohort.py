@@ -1,0 +1,103 @@
+"""The referred cohort: arrivals and attributes, and per-patient pre-sampled uniforms.
+
+Patients are referred by one Poisson stream per disease (a rate per year, optionally one per
+successive year). Patient *k* of a disease draws from the *k*-th place of every per-disease stream,
+so the same patient gets the same numbers in every arm and in every variant of a scenario that
+keeps that disease's referrals: common random numbers that stay in sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cartsim.distributions import to_dist
+from cartsim.scenario import DiseaseDemand, Scenario
+from cartsim.streams import Streams
+
+DAYS_PER_YEAR = 365.25
+
+
+def poisson_arrivals(
+    demand: DiseaseDemand, window_days: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Sorted referral days in [0, window_days) of a piecewise-constant Poisson process."""
+    rates = demand.rate_per_year if isinstance(demand.rate_per_year, list) else [demand.rate_per_year]
+    times: list[np.ndarray] = []
+    year = 0
+    while year * DAYS_PER_YEAR < window_days:
+        start = year * DAYS_PER_YEAR
+        end = min(window_days, start + DAYS_PER_YEAR)
+        rate = rates[min(year, len(rates) - 1)]
+        count = rng.poisson(rate * (end - start) / DAYS_PER_YEAR)
+        times.append(np.sort(rng.uniform(start, end, count)))
+        year += 1
+    return np.concatenate(times) if times else np.empty(0)
+
+
+@dataclass
+class Cohort:
+    """Referred patients, ordered by referral day, with their attributes.
+
+    ``draw(name)`` returns one uniform per patient from the per-disease streams ``name|disease``,
+    cached, so every consumer of a quantity sees the same numbers.
+    """
+
+    streams: Streams
+    diseases: tuple[str, ...]
+    disease: np.ndarray  # int code into ``diseases``, per patient
+    rank: np.ndarray  # position of the patient among referrals of the same disease
+    arrival_day: np.ndarray
+    age: np.ndarray
+    female: np.ndarray
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def size(self) -> int:
+        return int(self.arrival_day.size)
+
+    @property
+    def patient_id(self) -> np.ndarray:
+        return np.arange(self.size)
+
+    def draw(self, name: str) -> np.ndarray:
+        """One uniform per patient for the quantity ``name`` (common random numbers)."""
+        if name not in self._cache:
+            out = np.empty(self.size)
+            for code, disease in enumerate(self.diseases):
+                mask = self.disease == code
+                out[mask] = self.streams.uniforms(f"{name}|{disease}", int(mask.sum()))[
+                    self.rank[mask]
+                ]
+            self._cache[name] = out
+        return self._cache[name]
+
+
+def make_cohort(scenario: Scenario, streams: Streams, window_days: float | None = None) -> Cohort:
+    """Sample the referrals of one replication from the scenario's demand."""
+    window = scenario.run.arrival_window_days if window_days is None else window_days
+    diseases = tuple(scenario.demand)
+    arrivals = [
+        poisson_arrivals(d, window, streams.rng(f"arrivals|{name}"))
+        for name, d in scenario.demand.items()
+    ]
+    disease = np.concatenate([np.full(a.size, i, dtype=np.int16) for i, a in enumerate(arrivals)])
+    rank = np.concatenate([np.arange(a.size) for a in arrivals])
+    arrival = np.concatenate(arrivals)
+    order = np.argsort(arrival, kind="stable")
+    cohort = Cohort(
+        streams=streams,
+        diseases=diseases,
+        disease=disease[order],
+        rank=rank[order],
+        arrival_day=arrival[order],
+        age=np.empty(arrival.size),
+        female=np.empty(arrival.size, dtype=bool),
+    )
+    u_age, u_sex = cohort.draw("age"), cohort.draw("sex")
+    for code, demand in enumerate(scenario.demand.values()):
+        mask = cohort.disease == code
+        cohort.age[mask] = to_dist(demand.age).ppf(u_age[mask])
+        cohort.female[mask] = u_sex[mask] < demand.female
+    return cohort

@@ -1,0 +1,182 @@
+"""Pure functions from the event log to the events, patients and resources tables.
+
+Nothing is accumulated inside the simulation: waits, stays, vein-to-vein times and the
+time-weighted in-use and queue-length series are all read off the log here, vectorised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cartsim.cohort import Cohort
+from cartsim.eventlog import EVENT_CODE, EVENTS, NO_CODE, TERMINAL, codes_to_categorical
+from cartsim.model import ArmRun
+from cartsim.scenario import Arm, Inpatient
+
+QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
+TREATMENT = EVENT_CODE["treatment"]
+STATUSES = (*TERMINAL, "in_progress")
+
+
+class PatientLog:
+    """One arm's log cut at the horizon and sorted patient by patient (chronological within)."""
+
+    def __init__(self, run: ArmRun, horizon: float) -> None:
+        cols = run.log.arrays()
+        keep = cols["time"] <= horizon
+        order = np.argsort(cols["patient_id"][keep], kind="stable")
+        self.patient = cols["patient_id"][keep][order]
+        self.stage = cols["stage"][keep][order]
+        self.event = cols["event"][keep][order]
+        self.time = cols["time"][keep][order]
+        self.resource = cols["resource"][keep][order]
+        self.horizon = horizon
+
+    def queue_waits(self) -> tuple[np.ndarray, np.ndarray]:
+        """Index of every queue event and how long the patient stayed in that queue (days)."""
+        q = np.flatnonzero(self.event == QUEUE)
+        nxt = np.minimum(q + 1, self.patient.size - 1)
+        served = (
+            (nxt > q)
+            & (self.patient[nxt] == self.patient[q])
+            & np.isin(self.event[nxt], (START, LEAVE))
+        )
+        left_at = np.where(served, self.time[nxt], self.horizon)
+        return q, left_at - self.time[q]
+
+    def per_patient_sum(self, idx: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+        return np.bincount(self.patient[idx], weights=values, minlength=n)
+
+    def occupied_days(self, mask: np.ndarray, n: int) -> np.ndarray:
+        """Per patient: total time between start and end events selected by ``mask`` (days)."""
+        starts = np.flatnonzero(mask & (self.event == START))
+        ends = np.flatnonzero(mask & (self.event == END))
+        total = self.per_patient_sum(ends, self.time[ends], n) - self.per_patient_sum(
+            starts, self.time[starts], n
+        )
+        open_count = np.bincount(self.patient[starts], minlength=n) - np.bincount(
+            self.patient[ends], minlength=n
+        )
+        return total + open_count * self.horizon
+
+    def first_time(self, mask: np.ndarray, n: int) -> np.ndarray:
+        """Per patient: time of the first event selected by ``mask`` (NaN if none)."""
+        out = np.full(n, np.nan)
+        idx = np.flatnonzero(mask)[::-1]  # reversed so the first occurrence is written last
+        out[self.patient[idx]] = self.time[idx]
+        return out
+
+
+def patients_table(
+    cohort: Cohort, run: ArmRun, arm: Arm, resources: list[str], horizon: float
+) -> pd.DataFrame:
+    """One row per referred patient of one arm: status, days of waits, stays and vein-to-vein."""
+    n = cohort.size
+    log = PatientLog(run, horizon)
+    status = np.full(n, len(TERMINAL), dtype=np.int32)  # in_progress unless a terminal event
+    terminal_codes = [EVENT_CODE[e] for e in TERMINAL]
+    term = np.flatnonzero(np.isin(log.event, terminal_codes))
+    status[log.patient[term]] = [TERMINAL.index(EVENTS[c]) for c in log.event[term]]
+    exit_day = np.full(n, np.nan)
+    exit_day[log.patient[term]] = log.time[term]
+    treatment_day = log.first_time(log.event == TREATMENT, n)
+    table: dict[str, object] = {
+        "patient_id": cohort.patient_id,
+        "disease": pd.Categorical.from_codes(cohort.disease, categories=list(cohort.diseases)),
+        "age": cohort.age,
+        "female": cohort.female,
+        "arrival_day": cohort.arrival_day,
+        "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
+        "treatment_day": treatment_day,
+        "exit_day": exit_day,
+    }
+    q, waits = log.queue_waits()
+    icu_codes = {resources.index(s.icu.resource) for s in arm.stages if isinstance(s, Inpatient) and s.icu}
+    is_icu = np.isin(log.resource[q], list(icu_codes))
+    pre = np.zeros(n)
+    for i, stage in enumerate(arm.stages):
+        sel = q[(log.stage[q] == i) & ~is_icu]
+        if getattr(stage, "resource", None) is None:
+            continue
+        w = waits[(log.stage[q] == i) & ~is_icu]
+        queued = np.bincount(log.patient[sel], minlength=n) > 0
+        total = log.per_patient_sum(sel, w, n)
+        table[f"wait_{stage.name}_days"] = np.where(queued, total, np.nan)
+        pre += total
+    table["wait_days"] = pre
+    table["icu_wait_days"] = log.per_patient_sum(q[is_icu], waits[is_icu], n)
+    table["referral_to_treatment_days"] = treatment_day - cohort.arrival_day
+    if arm.vein_to_vein_from:
+        index = [s.name for s in arm.stages].index(arm.vein_to_vein_from)
+        first = log.first_time((log.stage == index) & (log.event == START), n)
+        table["vein_to_vein_days"] = treatment_day - first
+    else:
+        table["vein_to_vein_days"] = np.full(n, np.nan)
+    inpatient_stages = [i for i, s in enumerate(arm.stages) if isinstance(s, Inpatient)]
+    is_inpatient_stage = np.isin(log.stage, inpatient_stages)
+    icu_mask = np.isin(log.resource, list(icu_codes))
+    table["icu_days"] = log.occupied_days(is_inpatient_stage & icu_mask, n)
+    ward_days = log.occupied_days(is_inpatient_stage & ~icu_mask & (log.resource != NO_CODE), n)
+    table["inpatient_days"] = ward_days
+    table["crs_grade"] = run.grades["crs"]
+    table["icans_grade"] = run.grades["icans"]
+    return pd.DataFrame(table)
+
+
+def step_daily_mean(times: np.ndarray, deltas: np.ndarray, days: int) -> np.ndarray:
+    """Daily time-weighted mean of a step function that changes by ``deltas`` at ``times``."""
+    if times.size == 0:
+        return np.zeros(days)
+    order = np.argsort(times, kind="stable")
+    t, level = times[order], np.cumsum(deltas[order])
+    area_at_change = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(t))])
+    bounds = np.arange(days + 1, dtype=float)
+    j = np.searchsorted(t, bounds, side="right") - 1
+    jj = np.maximum(j, 0)
+    cum = np.where(j >= 0, area_at_change[jj] + level[jj] * (bounds - t[jj]), 0.0)
+    return np.diff(cum)
+
+
+def resources_table(run: ArmRun, resources: list[str], horizon: float) -> pd.DataFrame:
+    """Per resource and day: mean in use, mean queue length, capacity and utilisation."""
+    cols = run.log.arrays()
+    keep = cols["time"] <= horizon
+    event, time, resource = cols["event"][keep], cols["time"][keep], cols["resource"][keep]
+    days = int(np.ceil(horizon))
+    frames = []
+    for code, name in enumerate(resources):
+        mine = resource == code
+        use = mine & np.isin(event, (START, END))
+        use_delta = np.where(event[use] == START, 1.0, -1.0)
+        que = mine & np.isin(event, (QUEUE, START, LEAVE))
+        que_delta = np.where(event[que] == QUEUE, 1.0, -1.0)
+        capacity = run.capacity[name]
+        in_use = step_daily_mean(time[use], use_delta, days)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "resource": name,
+                    "day": np.arange(days),
+                    "in_use": in_use,
+                    "queue_length": step_daily_mean(time[que], que_delta, days),
+                    "capacity": capacity,
+                    "utilisation": in_use / capacity if np.isfinite(capacity) else np.nan,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def events_table(run: ArmRun, stages: list[str], resources: list[str]) -> pd.DataFrame:
+    """The event log as a table (time in days)."""
+    cols = run.log.arrays()
+    return pd.DataFrame(
+        {
+            "patient_id": cols["patient_id"],
+            "stage": codes_to_categorical(cols["stage"], stages),
+            "event": codes_to_categorical(cols["event"], EVENTS),
+            "time": cols["time"],
+            "resource": codes_to_categorical(cols["resource"], resources),
+        }
+    )

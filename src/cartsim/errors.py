@@ -1,0 +1,22 @@
+"""User-facing errors: one line naming the file and the field at fault."""
+
+from __future__ import annotations
+
+
+class CartsimError(Exception):
+    """An error caused by the user's input; the command line prints it as one line, exit 2."""
+
+    def __init__(self, message: str, file: str | None = None, field: str | None = None) -> None:
+        self.file = file
+        self.field = field
+        self.message = message
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        """The one-line description: ``file: field: message``."""
+        parts = [p for p in (self.file, self.field) if p]
+        return ": ".join([*parts, self.message])
+
+
+class ScenarioError(CartsimError):
+    """A scenario file that cannot be read, composed or validated."""

@@ -1,0 +1,110 @@
+"""Replications of a scenario, run serially or in local processes; identical either way.
+
+A unit of work is (scenario, parameter draw, replication): its random streams come from those
+alone, so results do not depend on the executor or the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cartsim.derive import events_table, patients_table, resources_table
+from cartsim.kpis import replication_metrics
+from cartsim.model import run_replication
+from cartsim.scenario import Scenario
+
+
+@dataclass
+class Tables:
+    """The tidy tables of a run (``events`` may be empty when not kept)."""
+
+    events: pd.DataFrame
+    patients: pd.DataFrame
+    resources: pd.DataFrame
+    metrics: pd.DataFrame
+
+    @classmethod
+    def concat(cls, parts: list[Tables]) -> Tables:
+        def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+            frames = [f for f in frames if len(f)]
+            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+        return cls(
+            events=cat([p.events for p in parts]),
+            patients=cat([p.patients for p in parts]),
+            resources=cat([p.resources for p in parts]),
+            metrics=cat([p.metrics for p in parts]),
+        )
+
+
+def _tagged(frame: pd.DataFrame, replication: int, arm: str) -> pd.DataFrame:
+    frame.insert(0, "arm", arm)
+    frame.insert(0, "replication", replication)
+    return frame
+
+
+def simulate(scenario: Scenario, replication: int, draw: int = 0, events: bool = True) -> Tables:
+    """Run one replication of every arm and derive its tables."""
+    run = run_replication(scenario, replication, draw)
+    resources = list(scenario.resources)
+    horizon = scenario.run.horizon_days
+    patients, series, logs = [], [], []
+    for name, arm_run in run.arms.items():
+        arm = scenario.arms[name]
+        patients.append(
+            _tagged(patients_table(run.cohort, arm_run, arm, resources, horizon), replication, name)
+        )
+        series.append(_tagged(resources_table(arm_run, resources, horizon), replication, name))
+        if events:
+            stages = [s.name for s in arm.stages]
+            logs.append(_tagged(events_table(arm_run, stages, resources), replication, name))
+    p_all = pd.concat(patients, ignore_index=True)
+    r_all = pd.concat(series, ignore_index=True) if series else pd.DataFrame()
+    e_all = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
+    for frame in (p_all, r_all, e_all):
+        if "arm" in frame:
+            frame["arm"] = frame["arm"].astype("category")
+    metrics = replication_metrics(p_all, r_all, scenario.run.warmup_days)
+    return Tables(events=e_all, patients=p_all, resources=r_all, metrics=metrics)
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def run_replications(
+    scenario: Scenario,
+    replications: int,
+    workers: int = 1,
+    events: bool = True,
+    on_done: Callable[[int], None] | None = None,
+) -> Tables:
+    """All replications, in replication order whatever the number of workers."""
+    parts = list(_iter_replications(scenario, replications, workers, events, on_done))
+    return Tables.concat(parts)
+
+
+def _iter_replications(
+    scenario: Scenario,
+    replications: int,
+    workers: int,
+    events: bool,
+    on_done: Callable[[int], None] | None,
+) -> Iterator[Tables]:
+    if workers <= 1 or replications == 1:
+        for rep in range(replications):
+            yield simulate(scenario, rep, events=events)
+            if on_done:
+                on_done(rep)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
+        futures = [pool.submit(simulate, scenario, rep, 0, events) for rep in range(replications)]
+        for rep, future in enumerate(futures):
+            yield future.result()
+            if on_done:
+                on_done(rep)

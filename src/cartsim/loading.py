@@ -1,0 +1,269 @@
+"""Reading scenario files: safe YAML, ``extends:`` composition, ``--set`` overrides, ``@`` refs.
+
+A scenario file may start with ``extends: [base.yaml, evidence/costs.yaml]``: each named file
+(relative to the extending file) is read first and the extending file is deep-merged on top
+(mappings merge, everything else replaces). Any string value ``"@name"`` refers to the parameter
+``name`` of the composed ``parameters:`` table and is replaced by its value (or by a probabilistic
+draw of it). ``--set dotted.path=value`` overrides any field after composition; a list of named
+items (stages) can be addressed by name.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from cartsim.errors import ScenarioError
+from cartsim.scenario import Parameter, Scenario
+
+MAX_EXPANDED_NODES = 1_000_000
+MAX_FILE_BYTES = 5_000_000
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe loader that rejects repeated keys in a mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"repeated key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(obj: Any, memo: dict[int, int]) -> int:
+    """Number of nodes ``obj`` would have with every alias expanded (guards alias bombs)."""
+    key = id(obj)
+    if key in memo:
+        return memo[key]
+    if isinstance(obj, dict):
+        size = 1 + sum(_expanded_size(v, memo) for v in obj.values()) + len(obj)
+    elif isinstance(obj, list):
+        size = 1 + sum(_expanded_size(v, memo) for v in obj)
+    else:
+        size = 1
+    memo[key] = size
+    return size
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read one YAML mapping safely; every problem becomes a :class:`ScenarioError`."""
+    if not path.is_file():
+        raise ScenarioError("file not found", file=str(path))
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ScenarioError(f"file larger than {MAX_FILE_BYTES} bytes", file=str(path))
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"malformed YAML: {problem}", file=str(path), field=where) from None
+    except UnicodeDecodeError:
+        raise ScenarioError("not UTF-8 text", file=str(path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError("the top level must be a mapping of keys", file=str(path))
+    if _expanded_size(data, {}) > MAX_EXPANDED_NODES:
+        raise ScenarioError(
+            f"aliases expand to more than {MAX_EXPANDED_NODES} values (alias bomb?)",
+            file=str(path),
+        )
+    return data
+
+
+def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``: mappings merge key by key, other values replace."""
+    out = copy.deepcopy(dict(base))
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
+    """Read ``path`` with everything it ``extends``; return the merged mapping and all files."""
+    path = path.resolve()
+    if path in _chain:
+        raise ScenarioError("extends forms a cycle", file=str(path), field="extends")
+    data = read_yaml(path)
+    bases = data.pop("extends", [])
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ScenarioError("must be a file name or a list of them", str(path), "extends")
+    merged: dict[str, Any] = {}
+    files: list[Path] = []
+    for base in bases:
+        base_path = path.parent / base
+        if not base_path.is_file():
+            raise ScenarioError(f"extended file not found: {base}", str(path), "extends")
+        base_data, base_files = compose(base_path, (*_chain, path))
+        merged = deep_merge(merged, base_data)
+        files += [f for f in base_files if f not in files]
+    return deep_merge(merged, data), [*files, path]
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_override(data: dict[str, Any], assignment: str, file: str) -> None:
+    """Apply one ``dotted.path=value`` assignment in place (value parsed as YAML)."""
+    if "=" not in assignment:
+        raise ScenarioError(f"--set expects dotted.path=value, got {assignment!r}", file)
+    dotted, text = assignment.split("=", 1)
+    keys = dotted.strip().split(".")
+    node: Any = data
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        where = ".".join(keys[: depth + 1])
+        if isinstance(node, dict):
+            if last:
+                node[key] = _parse_value(text)
+                return
+            if key not in node:
+                raise ScenarioError("no such field (from --set)", file, where)
+            node = node[key]
+        elif isinstance(node, list):
+            index = _list_index(node, key)
+            if index is None:
+                raise ScenarioError("no such item (from --set)", file, where)
+            if last:
+                node[index] = _parse_value(text)
+                return
+            node = node[index]
+        else:
+            raise ScenarioError("is a value, not a group of fields (from --set)", file, where)
+
+
+def _list_index(items: list[Any], key: str) -> int | None:
+    if key.lstrip("-").isdigit():
+        index = int(key)
+        return index if -len(items) <= index < len(items) else None
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == key:
+            return i
+    return None
+
+
+def substitute(node: Any, values: Mapping[str, float], where: str = "") -> Any:
+    """Replace every ``"@name"`` string in ``node`` by ``values[name]``."""
+    if isinstance(node, dict):
+        return {k: substitute(v, values, f"{where}.{k}" if where else str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [substitute(v, values, f"{where}.{i}") for i, v in enumerate(node)]
+    if isinstance(node, str) and node.startswith("@"):
+        name = node[1:]
+        if name not in values:
+            raise KeyError((where, name))
+        return values[name]
+    return node
+
+
+def format_location(loc: tuple[Any, ...], data: Mapping[str, Any]) -> str:
+    """Dotted field path from a pydantic location, naming stages rather than numbering them."""
+    parts: list[str] = []
+    node: Any = data
+    for item in loc:
+        if isinstance(item, int) and isinstance(node, list) and 0 <= item < len(node):
+            node = node[item]
+            name = node.get("name") if isinstance(node, dict) else None
+            parts.append(str(name) if name else str(item))
+            continue
+        if isinstance(node, dict) and item in node:
+            node = node[item]
+            parts.append(str(item))
+        elif isinstance(node, dict) and "dist" in node:
+            continue  # the discriminator tag of a union
+        elif isinstance(item, str) and item in {"activity", "delay", "inpatient", "treatment"}:
+            continue
+        else:
+            parts.append(str(item))
+            node = None
+    return ".".join(parts)
+
+
+@dataclass(frozen=True)
+class ScenarioSource:
+    """A composed scenario before parameter values are put in: the input to every draw."""
+
+    path: Path
+    raw: dict[str, Any]
+    files: list[Path]
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+
+    def base_values(self) -> dict[str, float]:
+        return {name: p.value for name, p in self.parameters.items()}
+
+    def build(self, values: Mapping[str, float] | None = None) -> Scenario:
+        """Validate the scenario with parameter ``values`` (default: the base case)."""
+        values = self.base_values() if values is None else {**self.base_values(), **values}
+        body = {k: v for k, v in self.raw.items() if k != "parameters"}
+        try:
+            resolved = substitute(body, values)
+        except KeyError as exc:
+            where, name = exc.args[0]
+            raise ScenarioError(f"unknown parameter @{name}", str(self.path), where) from None
+        resolved["parameters"] = self.raw.get("parameters", {})
+        return validate(resolved, str(self.path))
+
+    def digests(self) -> dict[str, str]:
+        return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in self.files}
+
+
+def validate(data: Mapping[str, Any], file: str) -> Scenario:
+    """Validate a composed mapping, raising the first problem as one line."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, data, file) from None
+
+
+def _first_error(exc: ValidationError, data: Mapping[str, Any], file: str) -> ScenarioError:
+    errors = exc.errors()
+    first = errors[0]
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return ScenarioError(msg + more, file, format_location(tuple(first["loc"]), data) or None)
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> ScenarioSource:
+    """Read, compose and override a scenario file; check that the base case validates."""
+    path = Path(path)
+    raw, files = compose(path)
+    for assignment in overrides or []:
+        apply_override(raw, assignment, str(path))
+    params_raw = raw.get("parameters", {}) or {}
+    if not isinstance(params_raw, dict):
+        raise ScenarioError("must be a mapping of named parameters", str(path), "parameters")
+    parameters: dict[str, Parameter] = {}
+    for name, spec in params_raw.items():
+        try:
+            parameters[name] = Parameter.model_validate(spec)
+        except ValidationError as exc:
+            err = _first_error(exc, spec if isinstance(spec, dict) else {}, str(path))
+            raise ScenarioError(err.message, str(path), f"parameters.{name}.{err.field}") from None
+    raw["parameters"] = params_raw
+    source = ScenarioSource(path=path, raw=raw, files=files, parameters=parameters)
+    source.build()
+    return source

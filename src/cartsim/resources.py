@@ -1,0 +1,85 @@
+"""Limited resources: SimPy resources with a capacity and a weekly opening calendar.
+
+A resource with ``capacity: unlimited`` is not a SimPy object at all: seizing it never waits.
+Opening calendars decide when service can *start* (apheresis Monday to Friday 8-16 h, say); a
+patient granted a resource while it is closed holds their place until it opens. Time-weighted
+in-use and queue-length series are derived from the event log (:mod:`cartsim.derive`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import simpy
+
+from cartsim.scenario import WEEKDAYS, Calendar, Resource
+
+MAX_CLOSED_RUN_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class OpeningTimes:
+    """A calendar in simulation days: day 0 is ``start_date``."""
+
+    open_weekdays: frozenset[int]
+    open_from: float  # fraction of the day
+    open_until: float
+    closed_days: frozenset[int]
+    start_weekday: int
+
+    @classmethod
+    def from_calendar(cls, calendar: Calendar, start_date: dt.date) -> OpeningTimes:
+        return cls(
+            open_weekdays=frozenset(WEEKDAYS.index(d) for d in calendar.open_days),
+            open_from=calendar.hours[0] / 24.0,
+            open_until=calendar.hours[1] / 24.0,
+            closed_days=frozenset((d - start_date).days for d in calendar.closed_dates),
+            start_weekday=start_date.weekday(),
+        )
+
+    @property
+    def always_open(self) -> bool:
+        return (
+            len(self.open_weekdays) == 7
+            and self.open_from == 0.0
+            and self.open_until == 1.0
+            and not self.closed_days
+        )
+
+    def is_open_day(self, day: int) -> bool:
+        return (day + self.start_weekday) % 7 in self.open_weekdays and day not in self.closed_days
+
+    def next_start(self, t: float) -> float:
+        """The earliest time >= ``t`` (days) at which service may start."""
+        if self.always_open:
+            return t
+        day = math.floor(t)
+        for _ in range(MAX_CLOSED_RUN_DAYS):
+            if self.is_open_day(day) and t < day + self.open_until:
+                return max(t, day + self.open_from)
+            day += 1
+            t = float(day)
+        raise ValueError("the calendar stays closed for more than ten years")
+
+
+class Pool:
+    """One named resource in one simulation: a SimPy resource (or none) and its calendar."""
+
+    def __init__(
+        self, env: simpy.Environment, name: str, spec: Resource, start_date: dt.date
+    ) -> None:
+        self.name = name
+        self.capacity: float = math.inf if spec.capacity == "unlimited" else spec.capacity
+        self.simpy: simpy.Resource | None = (
+            None if spec.capacity == "unlimited" else simpy.Resource(env, spec.capacity)
+        )
+        self.opening = OpeningTimes.from_calendar(spec.calendar, start_date)
+
+
+def make_pools(
+    env: simpy.Environment, resources: dict[str, Resource], start_date: dt.date
+) -> dict[str, Pool]:
+    """One :class:`Pool` per resource of the scenario."""
+    return {name: Pool(env, name, spec, start_date) for name, spec in resources.items()}

@@ -1,0 +1,286 @@
+"""The scenario file: pydantic models of every field, with units, and their validation.
+
+A scenario describes demand (referrals per disease), resources (capacity and opening calendar),
+the arms (each a list of stages), waiting hazards, the clinical course and costs, and the run
+settings. Units are in the field names or docstrings: days, per year, EUR of ``price_year``.
+Reading YAML, ``extends:`` and ``--set`` overrides live in :mod:`cartsim.loading`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cartsim.distributions import DistSpec
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Days = Annotated[float, Field(ge=0.0, description="days")]
+NumberOrDist = Annotated[float, Field()] | DistSpec
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Strict(BaseModel):
+    """Base model: unknown keys are errors and instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(Strict):
+    """One evidence value with its source and its distribution for probabilistic analysis."""
+
+    value: float
+    unit: str
+    description: str = ""
+    source: str
+    status: Literal["F", "F2", "B", "M", "E"]
+    estimate: bool = False
+    evidence: str | None = None
+    psa: DistSpec | None = None
+    low: float | None = None
+    high: float | None = None
+    note: str | None = None
+
+    def sensitivity_range(self) -> tuple[float, float] | None:
+        """Low/high for one-way sensitivity: explicit bounds, else the PSA 95% interval."""
+        if self.low is not None and self.high is not None:
+            return (self.low, self.high)
+        if self.psa is not None:
+            return self.psa.interval(0.95)
+        return None
+
+
+class RunSettings(Strict):
+    """Run length, replications and seed. Day 0 is ``start_date``."""
+
+    start_date: dt.date = dt.date(2026, 1, 5)
+    arrival_window_days: Positive = 730.0
+    horizon_days: Positive = 1095.0
+    warmup_days: Days = 0.0
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
+    seed: Annotated[int, Field(ge=0)] = 20240221
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RunSettings:
+        if self.arrival_window_days > self.horizon_days:
+            raise ValueError(
+                f"arrival_window_days ({self.arrival_window_days}) must not exceed "
+                f"horizon_days ({self.horizon_days})"
+            )
+        if self.warmup_days >= self.arrival_window_days:
+            raise ValueError("warmup_days must be shorter than arrival_window_days")
+        return self
+
+
+class DiseaseDemand(Strict):
+    """Referrals of one disease: a Poisson stream and the referred patients' attributes."""
+
+    rate_per_year: NonNegative | list[NonNegative] = Field(
+        description="referrals per year; a list gives one rate per successive year"
+    )
+    age: NumberOrDist = Field(description="age at referral, years")
+    female: Probability = 0.5
+
+
+class Calendar(Strict):
+    """When a resource can start serving: weekdays, daily hours and closed dates."""
+
+    open_days: list[Weekday] = list(WEEKDAYS)
+    hours: tuple[Annotated[float, Field(ge=0, le=24)], Annotated[float, Field(ge=0, le=24)]] = (
+        0.0,
+        24.0,
+    )
+    closed_dates: list[dt.date] = []
+
+    @model_validator(mode="after")
+    def _sane(self) -> Calendar:
+        if not self.open_days:
+            raise ValueError("open_days must name at least one weekday")
+        if self.hours[0] >= self.hours[1]:
+            raise ValueError(f"hours must open before they close, got {list(self.hours)}")
+        return self
+
+
+class Resource(Strict):
+    """A limited resource (apheresis chairs, manufacturing slots, beds, ICU beds)."""
+
+    capacity: Annotated[int, Field(ge=1)] | Literal["unlimited"]
+    calendar: Calendar = Calendar()
+    description: str = ""
+
+
+class Failure(Strict):
+    """After the stage ends: with ``probability`` go back to ``back_to`` (out-of-spec product)."""
+
+    probability: Probability
+    back_to: str
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 2
+
+
+class StageBase(Strict):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
+    failure: Failure | None = None
+    description: str = ""
+
+
+class Activity(StageBase):
+    """Seize a resource for a sampled duration (days), then release it."""
+
+    kind: Literal["activity"]
+    resource: str
+    duration: NumberOrDist
+
+
+class Delay(StageBase):
+    """Time that passes without a limited resource: shipping, QC release, washout (days)."""
+
+    kind: Literal["delay"]
+    duration: NumberOrDist
+
+
+class IcuEscalation(Strict):
+    """ICU transfer during an inpatient stay, triggered by CRS or ICANS grade."""
+
+    resource: str
+    duration: NumberOrDist = Field(description="ICU length of stay, days")
+    onset_days: Days = 2.0
+    crs_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
+    icans_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
+
+
+class Inpatient(StageBase):
+    """A bed for a length of stay (days), lengthened by CRS grade, with ICU escalation."""
+
+    kind: Literal["inpatient"]
+    resource: str
+    duration: NumberOrDist
+    extra_days_per_crs_grade: Days = 0.0
+    icu: IcuEscalation | None = None
+
+
+class Treatment(StageBase):
+    """The moment the therapy acts (infusion, transplant); outcomes are sampled from here."""
+
+    kind: Literal["treatment"]
+
+
+Stage = Annotated[Activity | Delay | Inpatient | Treatment, Field(discriminator="kind")]
+
+
+class GradeRisks(Strict):
+    """Probabilities of reaching at least grade 1, 2, 3 and 4 of an adverse event.
+
+    A higher grade's probability is capped at the lower grade's when grades are drawn, so that
+    independent draws in probabilistic analysis stay coherent.
+    """
+
+    any: Probability = 0.0
+    grade2_plus: Probability = 0.0
+    grade3_plus: Probability = 0.0
+    grade4_plus: Probability = 0.0
+
+    def cumulative(self) -> list[float]:
+        """Non-increasing P(grade >= g) for g = 1..4."""
+        out, cap = [], 1.0
+        for p in (self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus):
+            cap = min(cap, p)
+            out.append(cap)
+        return out
+
+
+class AdverseEvents(Strict):
+    """CRS and ICANS risks; grades are drawn before the inpatient stage and drive stay and ICU."""
+
+    crs: GradeRisks = GradeRisks()
+    icans: GradeRisks = GradeRisks()
+
+
+class Eligibility(Strict):
+    diseases: list[str] | None = None
+    max_age: Positive | None = None
+
+
+class Arm(Strict):
+    """A pathway: stages in order, who is eligible, and its adverse events."""
+
+    label: str = ""
+    stages: Annotated[list[Stage], Field(min_length=1)]
+    eligibility: Eligibility = Eligibility()
+    adverse_events: AdverseEvents = AdverseEvents()
+    vein_to_vein_from: str | None = Field(
+        None, description="stage whose first start begins vein-to-vein time (to treatment)"
+    )
+
+    @model_validator(mode="after")
+    def _stages_consistent(self) -> Arm:
+        names = [s.name for s in self.stages]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"stage names must be unique, repeated: {dupes}")
+        if sum(isinstance(s, Treatment) for s in self.stages) > 1:
+            raise ValueError("an arm has at most one treatment stage")
+        for i, stage in enumerate(self.stages):
+            if stage.failure and stage.failure.back_to not in names[: i + 1]:
+                raise ValueError(
+                    f"stage {stage.name!r}: failure.back_to {stage.failure.back_to!r} "
+                    "must name this or an earlier stage"
+                )
+        if self.vein_to_vein_from and self.vein_to_vein_from not in names:
+            raise ValueError(f"vein_to_vein_from {self.vein_to_vein_from!r} is not a stage")
+        return self
+
+
+class Waiting(Strict):
+    """Hazards while waiting for treatment (referral to treatment), per day, by disease."""
+
+    death_hazard_per_day: dict[str, NonNegative] | NonNegative = 0.0
+    dropout_hazard_per_day: dict[str, NonNegative] | NonNegative = 0.0
+
+    def hazard(self, which: Literal["death", "dropout"], disease: str) -> float:
+        """Daily hazard of ``which`` for ``disease`` (0 when the disease is not listed)."""
+        value = self.death_hazard_per_day if which == "death" else self.dropout_hazard_per_day
+        return value.get(disease, 0.0) if isinstance(value, dict) else value
+
+
+class Scenario(Strict):
+    """A complete, validated scenario."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    currency: str = "EUR"
+    price_year: Annotated[int, Field(ge=1990, le=2100)] = 2024
+    run: RunSettings = RunSettings()
+    demand: dict[str, DiseaseDemand]
+    resources: dict[str, Resource] = {}
+    waiting: Waiting = Waiting()
+    arms: Annotated[dict[str, Arm], Field(min_length=1)]
+    parameters: dict[str, Parameter] = {}
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Scenario:
+        for arm_name, arm in self.arms.items():
+            for stage in arm.stages:
+                used = [getattr(stage, "resource", None)]
+                icu = getattr(stage, "icu", None)
+                used.append(icu.resource if icu else None)
+                for res in used:
+                    if res is not None and res not in self.resources:
+                        raise ValueError(
+                            f"arms.{arm_name}.stages.{stage.name}: unknown resource {res!r} "
+                            f"(known: {sorted(self.resources)})"
+                        )
+            for disease in arm.eligibility.diseases or []:
+                if disease not in self.demand:
+                    raise ValueError(
+                        f"arms.{arm_name}.eligibility: unknown disease {disease!r} "
+                        f"(known: {sorted(self.demand)})"
+                    )
+        return self
+
+    @property
+    def diseases(self) -> list[str]:
+        return list(self.demand)

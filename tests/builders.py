@@ -1,0 +1,59 @@
+"""Builders of small scenarios used across the test suite."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cartsim.loading import deep_merge, validate
+from cartsim.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+
+SIMPLE: dict[str, Any] = {
+    "name": "simple",
+    "run": {
+        "arrival_window_days": 365,
+        "horizon_days": 500,
+        "warmup_days": 0,
+        "replications": 2,
+        "seed": 7,
+    },
+    "demand": {"SLE": {"rate_per_year": 50, "age": 40, "female": 0.9}},
+    "resources": {
+        "apheresis": {"capacity": 1},
+        "manufacturing": {"capacity": 2},
+        "ward_bed": {"capacity": 2},
+    },
+    "arms": {
+        "cart": {
+            "vein_to_vein_from": "apheresis",
+            "stages": [
+                {"name": "apheresis", "kind": "activity", "resource": "apheresis", "duration": 1},
+                {
+                    "name": "manufacturing",
+                    "kind": "activity",
+                    "resource": "manufacturing",
+                    "duration": 13,
+                },
+                {"name": "qc_release", "kind": "delay", "duration": 7},
+                {"name": "lymphodepletion", "kind": "delay", "duration": 5},
+                {"name": "infusion", "kind": "treatment"},
+                {"name": "monitoring", "kind": "inpatient", "resource": "ward_bed", "duration": 14},
+            ],
+        }
+    },
+}
+
+
+def scenario_dict(**changes: Any) -> dict[str, Any]:
+    """A copy of the simple scenario with ``changes`` deep-merged on top."""
+    return deep_merge(copy.deepcopy(SIMPLE), changes)
+
+
+def make_scenario(data: dict[str, Any] | None = None, **changes: Any) -> Scenario:
+    return validate(deep_merge(data or scenario_dict(), changes), "test")
