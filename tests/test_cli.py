@@ -94,7 +94,12 @@ def test_set_overrides_a_field(tmp_path: Path) -> None:
             "g: [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n",
             ("scenario.yaml", "alias"),
         ),
-        (scenario_dict(arms={"cart": {"stages": [{"name": "x", "kind": "activity", "resource": "nowhere", "duration": 1}]}}), ("nowhere",)),
+        (
+            scenario_dict(
+                arms={"cart": {"vein_to_vein_from": None, "stages": [{"name": "x", "kind": "activity", "resource": "nowhere", "duration": 1}]}}
+            ),
+            ("nowhere",),
+        ),
         ("extends: missing.yaml\nname: x\n", ("missing.yaml", "extends")),
         (scenario_dict(demand={"SLE": {"rate_per_year": "@nope"}}), ("@nope", "demand.SLE.rate_per_year")),
     ],

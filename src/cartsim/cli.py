@@ -57,7 +57,7 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CartsimError as exc:
-            console.print(f"[red]error:[/red] {exc.line()}", markup=True, highlight=False)
+            typer.echo(f"error: {exc.line()}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -24,7 +24,7 @@ Parameters named ``mean`` are stored on the attribute ``mean_`` (input and dumps
 import math
 import numbers
 from abc import abstractmethod
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -106,8 +106,9 @@ def _check_one_pair(
 class _Table:
     """Lookup arrays derived from a list field.
 
-    Built when the spec is created and rebuilt if the list is swapped (``model_copy(update=...)``).
-    Any two tables compare equal so that spec equality depends on the fields alone.
+    Built on validation (lazily otherwise) and rebuilt if the list is swapped, as by
+    ``model_copy(update=...)``. Any two tables compare equal, so spec equality depends on the
+    fields alone.
     """
 
     __slots__ = ("cum", "source", "values")
@@ -317,7 +318,7 @@ class Normal(BaseDistribution):
         uu = _uniforms(u)
         upper, p_lo, p_hi = self._tail_probs()
         if upper:
-            q = p_hi - uu * (p_hi - p_lo)  # survival probability, decreasing in u
+            q = p_lo + (1.0 - uu) * (p_hi - p_lo)  # survival probability, decreasing in u
             z = -special.ndtri(np.clip(q, _TINY, 1.0))
         else:
             p = p_lo + uu * (p_hi - p_lo)
@@ -547,10 +548,8 @@ class Categorical(BaseDistribution):
         total = math.fsum(self.probabilities)
         if not abs(total - 1.0) <= _PROB_TOL:
             raise ValueError(f"probabilities must sum to 1 (within 1e-6), got {total!r}")
-        return self
-
-    def model_post_init(self, context: Any, /) -> None:
         self._lookup()
+        return self
 
     def _lookup(self) -> _Table:
         table = self._table
@@ -587,15 +586,12 @@ class Empirical(BaseDistribution):
     values: list[float]
     _table: _Table | None = PrivateAttr(default=None)
 
-    @field_validator("values")
-    @classmethod
-    def _non_empty(cls, value: list[float]) -> list[float]:
-        if not value:
+    @model_validator(mode="after")
+    def _non_empty(self) -> Self:
+        if not self.values:
             raise ValueError("values must not be empty")
-        return value
-
-    def model_post_init(self, context: Any, /) -> None:
         self._sorted()
+        return self
 
     def _sorted(self) -> FloatArray:
         table = self._table

@@ -239,12 +239,11 @@ def validate(data: Mapping[str, Any], file: str) -> Scenario:
 
 def _first_error(exc: ValidationError, data: Mapping[str, Any], file: str) -> ScenarioError:
     errors = exc.errors()
-    first = errors[0]
+    first = max(errors, key=lambda e: len(e["loc"]))  # the most specific branch of a union
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown field"
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    return ScenarioError(msg + more, file, format_location(tuple(first["loc"]), data) or None)
+    return ScenarioError(msg, file, format_location(tuple(first["loc"]), data) or None)
 
 
 def load(path: str | Path, overrides: list[str] | None = None) -> ScenarioSource:

@@ -101,7 +101,7 @@ def test_apheresis_starts_only_when_open() -> None:
     starts = events[(events["stage"] == "apheresis") & (events["event"] == "start")]["time"]
     start_date = pd.Timestamp(scenario.run.start_date)
     stamps = start_date + pd.to_timedelta(starts.to_numpy(), unit="D")
-    assert (stamps.dayofweek < 5).all()
+    assert (stamps.day_of_week < 5).all()
     hours = (starts % 1) * 24
     assert ((hours >= 8 - 1e-9) & (hours < 16)).all()
 
