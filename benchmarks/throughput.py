@@ -29,7 +29,10 @@ def scaled(referrals: int) -> list[str]:
     per_year = sum(float(d.rate_per_year) for d in base.demand.values())  # type: ignore[arg-type]
     years = base.run.arrival_window_days / 365.25
     factor = referrals / (per_year * years)
-    sets = [f"demand.{name}.rate_per_year={float(d.rate_per_year) * factor}" for name, d in base.demand.items()]  # type: ignore[arg-type]
+    sets = [
+        f"demand.{name}.rate_per_year={float(d.rate_per_year) * factor}"
+        for name, d in base.demand.items()
+    ]  # type: ignore[arg-type]
     sets += [
         f"resources.{name}.capacity={max(1, round(r.capacity * factor))}"
         for name, r in base.resources.items()

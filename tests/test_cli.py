@@ -41,11 +41,30 @@ def test_run_writes_the_output_contract(tmp_path: Path) -> None:
     assert manifest["seed"] == 3 and manifest["replications"] == 2
     assert any(k.endswith("baseline.yaml") for k in manifest["scenario_files"])
     events = pd.read_parquet(out / "events.parquet")
-    assert list(events.columns) == ["replication", "arm", "patient_id", "stage", "event", "time", "resource"]
+    assert list(events.columns) == [
+        "replication",
+        "arm",
+        "patient_id",
+        "stage",
+        "event",
+        "time",
+        "resource",
+    ]
     kpis = pd.read_parquet(out / "kpis.parquet")
     assert list(kpis.columns) == ["arm", "metric", "mean", "ci_low", "ci_high", "n_replications"]
     patients = pd.read_parquet(out / "patients.parquet")
-    for column in ("patient_id", "disease", "age", "arrival_day", "status", "treatment_day", "wait_days", "vein_to_vein_days", "inpatient_days", "icu_days"):
+    for column in (
+        "patient_id",
+        "disease",
+        "age",
+        "arrival_day",
+        "status",
+        "treatment_day",
+        "wait_days",
+        "vein_to_vein_days",
+        "inpatient_days",
+        "icu_days",
+    ):
         assert column in patients.columns
     assert "vein-to-vein" in result.stdout and "utilisation" in result.stdout
 
@@ -66,9 +85,17 @@ def test_schema_is_json() -> None:
 def test_set_overrides_a_field(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = cartsim(
-        "run", str(BASELINE), "--out", str(out), "--replications", "1", "--no-report",
-        "--set", "resources.manufacturing.capacity=unlimited",
-        "--set", "arms.cart.stages.manufacturing.duration=10",
+        "run",
+        str(BASELINE),
+        "--out",
+        str(out),
+        "--replications",
+        "1",
+        "--no-report",
+        "--set",
+        "resources.manufacturing.capacity=unlimited",
+        "--set",
+        "arms.cart.stages.manufacturing.duration=10",
     )
     assert result.returncode == 0, result.stderr
     manifest = json.loads((out / "manifest.json").read_text())
@@ -81,7 +108,10 @@ def test_set_overrides_a_field(tmp_path: Path) -> None:
     ("content", "needles"),
     [
         (scenario_dict(colour="red"), ("scenario.yaml", "colour", "unknown field")),
-        (scenario_dict(resources={"apheresis": {"capacity": -1}}), ("resources.apheresis.capacity",)),
+        (
+            scenario_dict(resources={"apheresis": {"capacity": -1}}),
+            ("resources.apheresis.capacity",),
+        ),
         (
             scenario_dict(demand={"SLE": {"age": {"dist": "normal", "mean": 40, "sd": -3}}}),
             ("demand.SLE.age", "sd"),
@@ -96,19 +126,42 @@ def test_set_overrides_a_field(tmp_path: Path) -> None:
         ),
         (
             scenario_dict(
-                arms={"cart": {"vein_to_vein_from": None, "stages": [{"name": "x", "kind": "activity", "resource": "nowhere", "duration": 1}]}}
+                arms={
+                    "cart": {
+                        "vein_to_vein_from": None,
+                        "stages": [
+                            {"name": "x", "kind": "activity", "resource": "nowhere", "duration": 1}
+                        ],
+                    }
+                }
             ),
             ("nowhere",),
         ),
         ("extends: missing.yaml\nname: x\n", ("missing.yaml", "extends")),
-        (scenario_dict(demand={"SLE": {"rate_per_year": "@nope"}}), ("@nope", "demand.SLE.rate_per_year")),
+        (
+            scenario_dict(demand={"SLE": {"rate_per_year": "@nope"}}),
+            ("@nope", "demand.SLE.rate_per_year"),
+        ),
     ],
-    ids=["unknown-key", "negative-capacity", "impossible-distribution", "malformed-yaml", "alias-bomb", "unknown-resource", "missing-extends", "unknown-parameter"],
+    ids=[
+        "unknown-key",
+        "negative-capacity",
+        "impossible-distribution",
+        "malformed-yaml",
+        "alias-bomb",
+        "unknown-resource",
+        "missing-extends",
+        "unknown-parameter",
+    ],
 )
 def test_bad_input_gives_one_line_and_exit_2(write_yaml, content, needles) -> None:
     path = write_yaml(content)
     for command in ("check", "run"):
-        result = cartsim(command, str(path), "--out", str(path.parent / "out")) if command == "run" else cartsim(command, str(path))
+        result = (
+            cartsim(command, str(path), "--out", str(path.parent / "out"))
+            if command == "run"
+            else cartsim(command, str(path))
+        )
         assert_user_error(result, *needles)
 
 
@@ -118,7 +171,9 @@ def test_missing_file_gives_one_line(tmp_path: Path) -> None:
 
 def test_bad_set_gives_one_line() -> None:
     assert_user_error(cartsim("check", str(BASELINE), "--set", "run.nothing.here=1"), "run.nothing")
-    assert_user_error(cartsim("check", str(BASELINE), "--set", "run.replications=-4"), "run.replications")
+    assert_user_error(
+        cartsim("check", str(BASELINE), "--set", "run.replications=-4"), "run.replications"
+    )
 
 
 def test_failed_run_leaves_earlier_results_untouched(tmp_path: Path, write_yaml) -> None:

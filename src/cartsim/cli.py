@@ -167,11 +167,7 @@ def print_summary(model: Scenario, kpis: pd.DataFrame) -> None:
         table.add_column("95% CI", justify="right")
         for metric, label in summary_rows(list(values.index)):
             row = values.loc[metric]
-            ci = (
-                f"{row['ci_low']:.2f} – {row['ci_high']:.2f}"
-                if pd.notna(row["ci_low"])
-                else "—"
-            )
+            ci = f"{row['ci_low']:.2f} – {row['ci_high']:.2f}" if pd.notna(row["ci_low"]) else "—"
             table.add_row(label, f"{row['mean']:.2f}", ci)
         out_console.print(table)
 

@@ -23,7 +23,9 @@ def poisson_arrivals(
     demand: DiseaseDemand, window_days: float, rng: np.random.Generator
 ) -> np.ndarray:
     """Sorted referral days in [0, window_days) of a piecewise-constant Poisson process."""
-    rates = demand.rate_per_year if isinstance(demand.rate_per_year, list) else [demand.rate_per_year]
+    rates = (
+        demand.rate_per_year if isinstance(demand.rate_per_year, list) else [demand.rate_per_year]
+    )
     times: list[np.ndarray] = []
     year = 0
     while year * DAYS_PER_YEAR < window_days:

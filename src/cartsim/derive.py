@@ -92,7 +92,9 @@ def patients_table(
         "exit_day": exit_day,
     }
     q, waits = log.queue_waits()
-    icu_codes = {resources.index(s.icu.resource) for s in arm.stages if isinstance(s, Inpatient) and s.icu}
+    icu_codes = {
+        resources.index(s.icu.resource) for s in arm.stages if isinstance(s, Inpatient) and s.icu
+    }
     is_icu = np.isin(log.resource[q], list(icu_codes))
     pre = np.zeros(n)
     for i, stage in enumerate(arm.stages):

@@ -34,29 +34,20 @@ class EventLog:
         self.stages = stages
         self.resources = resources
         self.rows: list[tuple[int, int, int, float, int]] = []
+        self._arrays: dict[str, np.ndarray] | None = None
 
     def record(self, patient: int, stage: int, event: int, time: float, resource: int) -> None:
         self.rows.append((patient, stage, event, time, resource))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Columns as numpy arrays (codes for stage, event and resource)."""
-        if not self.rows:
-            empty_i = np.empty(0, dtype=np.int64)
-            return {
-                "patient_id": empty_i,
-                "stage": empty_i,
-                "event": empty_i,
-                "time": np.empty(0),
-                "resource": empty_i,
+        """Columns as numpy arrays (codes for stage, event and resource); cached."""
+        if self._arrays is None or self._arrays["time"].size != len(self.rows):
+            table = np.array(self.rows, dtype=np.float64).reshape(-1, 5)
+            self._arrays = {
+                name: table[:, j] if name == "time" else table[:, j].astype(np.int64)
+                for j, name in enumerate(("patient_id", "stage", "event", "time", "resource"))
             }
-        patient, stage, event, time, resource = zip(*self.rows, strict=True)
-        return {
-            "patient_id": np.fromiter(patient, np.int64, len(self.rows)),
-            "stage": np.fromiter(stage, np.int64, len(self.rows)),
-            "event": np.fromiter(event, np.int64, len(self.rows)),
-            "time": np.fromiter(time, np.float64, len(self.rows)),
-            "resource": np.fromiter(resource, np.int64, len(self.rows)),
-        }
+        return self._arrays
 
 
 def codes_to_categorical(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical:

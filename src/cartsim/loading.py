@@ -167,7 +167,9 @@ def _list_index(items: list[Any], key: str) -> int | None:
 def substitute(node: Any, values: Mapping[str, float], where: str = "") -> Any:
     """Replace every ``"@name"`` string in ``node`` by ``values[name]``."""
     if isinstance(node, dict):
-        return {k: substitute(v, values, f"{where}.{k}" if where else str(k)) for k, v in node.items()}
+        return {
+            k: substitute(v, values, f"{where}.{k}" if where else str(k)) for k, v in node.items()
+        }
     if isinstance(node, list):
         return [substitute(v, values, f"{where}.{i}") for i, v in enumerate(node)]
     if isinstance(node, str) and node.startswith("@"):

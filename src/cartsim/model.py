@@ -6,8 +6,10 @@ share resources). No loops over replications, no files, no economics here.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,33 +101,46 @@ def plan_stages(
             durations = np.stack(
                 [dist.ppf(cohort.draw(f"{prefix}.duration.{k}")) for k in range(visits)]
             ).clip(min=0.0)
+        if isinstance(stage, Inpatient):
+            durations = durations + stage.extra_days_per_crs_grade * grades["crs"]
         resource = getattr(stage, "resource", None)
         plan = StagePlan(
             kind=type(stage),
             pool=pools[resource] if resource else None,
             resource_code=resource_codes[resource] if resource else NO_CODE,
-            durations=durations,
+            durations=durations.tolist(),
         )
         if stage.failure:
             plan.failure = stage.failure
             plan.back_to = names.index(stage.failure.back_to)
-            plan.failure_draws = np.stack(
-                [cohort.draw(f"{prefix}.failure.{k}") for k in range(visits)]
+            plan.failure_draws = [
+                cohort.draw(f"{prefix}.failure.{k}").tolist() for k in range(visits)
+            ]
+        if isinstance(stage, Inpatient) and stage.icu:
+            icu = stage.icu
+            escalated = (grades["crs"] >= icu.crs_grade_at_least) | (
+                grades["icans"] >= icu.icans_grade_at_least
             )
-        if isinstance(stage, Inpatient):
-            plan.durations = plan.durations + stage.extra_days_per_crs_grade * grades["crs"]
-            if stage.icu:
-                icu = stage.icu
-                escalated = (grades["crs"] >= icu.crs_grade_at_least) | (
-                    grades["icans"] >= icu.icans_grade_at_least
-                )
-                days = to_dist(icu.duration).ppf(cohort.draw(f"{prefix}.icu_days")).clip(min=0)
-                plan.icu_days = np.where(escalated, days, np.nan)
-                plan.icu_pool = pools[icu.resource]
-                plan.icu_code = resource_codes[icu.resource]
-                plan.icu_onset = icu.onset_days
+            days = to_dist(icu.duration).ppf(cohort.draw(f"{prefix}.icu_days")).clip(min=0)
+            plan.icu_days = np.where(escalated, days, np.nan).tolist()
+            plan.icu_pool = pools[icu.resource]
+            plan.icu_code = resource_codes[icu.resource]
+            plan.icu_onset = icu.onset_days
         plans.append(plan)
     return plans
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause cyclic garbage collection: a simulation allocates millions of short-lived objects
+    and stores millions of log records, which otherwise makes collections slow it down by half."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def run_arm(scenario: Scenario, arm_name: str, cohort: Cohort, exits: PatientPlan) -> ArmRun:
@@ -140,7 +155,8 @@ def run_arm(scenario: Scenario, arm_name: str, cohort: Cohort, exits: PatientPla
     plans = plan_stages(arm_name, arm, cohort, pools, codes, grades)
     pathway = Pathway(env, plans, exits, log)
     env.process(_referrals(env, pathway, cohort, eligible(arm, scenario, cohort)))
-    env.run(until=scenario.run.horizon_days)
+    with paused_gc():
+        env.run(until=scenario.run.horizon_days)
     return ArmRun(
         arm=arm_name,
         log=log,
@@ -154,11 +170,13 @@ def _referrals(
 ) -> Generator[simpy.Event, object, None]:
     """Refer patients in order of referral day; each eligible one starts its journey."""
     record = pathway.log.record
-    for p, day in enumerate(cohort.arrival_day.tolist()):
+    for p, (day, ok) in enumerate(
+        zip(cohort.arrival_day.tolist(), is_eligible.tolist(), strict=True)
+    ):
         if day > env.now:
             yield env.timeout(day - env.now)
         record(p, NO_CODE, REFERRAL, day, NO_CODE)
-        if is_eligible[p]:
+        if ok:
             env.process(pathway.journey(p))
         else:
             record(p, NO_CODE, NOT_ELIGIBLE, day, NO_CODE)

@@ -24,21 +24,38 @@ QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "sta
 TREATMENT, COMPLETED, FAILED = (EVENT_CODE[e] for e in ("treatment", "completed", "failed"))
 
 
+TREAT, UNTIMED, SEIZE = 0, 1, 2
+
+
 @dataclass
 class StagePlan:
-    """A stage with its per-patient draws: ``durations[visit, patient]`` in days."""
+    """A stage with its per-patient draws: ``durations[visit][patient]`` in days.
+
+    Draws are Python lists, not arrays: the journey reads single values, which is several times
+    faster from a list than from a numpy array.
+    """
 
     kind: type
     pool: Pool | None
     resource_code: int
-    durations: np.ndarray
+    durations: list[list[float]]
     failure: Failure | None = None
     back_to: int = 0
-    failure_draws: np.ndarray | None = None  # uniforms [visit, patient]
+    failure_draws: list[list[float]] | None = None  # uniforms [visit][patient]
     icu_pool: Pool | None = None
     icu_code: int = NO_CODE
-    icu_days: np.ndarray | None = None  # per patient; NaN when not escalated
+    icu_days: list[float] | None = None  # per patient; NaN when not escalated
     icu_onset: float = 0.0
+
+    @property
+    def mode(self) -> int:
+        """How the engine runs the stage: treatment, untimed (no SimPy event) or a seize."""
+        if self.kind is Treatment:
+            return TREAT
+        needs_simpy = self.pool is not None and (
+            self.pool.slots is not None or self.icu_days is not None
+        )
+        return SEIZE if needs_simpy else UNTIMED
 
 
 @dataclass
@@ -61,45 +78,46 @@ class Pathway:
     ) -> None:
         self.env = env
         self.stages = stages
-        self.patients = patients
+        self.modes = [plan.mode for plan in stages]
+        self.exit_day = patients.exit_day.tolist()
+        self.exit_event = patients.exit_event.tolist()
         self.log = log
 
     def journey(self, p: int) -> Generator[simpy.Event, object, None]:
         """The generator SimPy runs for patient ``p`` from referral to the end of the arm."""
-        env, record = self.env, self.log.record
-        exit_day = float(self.patients.exit_day[p])
-        treated = False
+        env, record, stages, modes = self.env, self.log.record, self.stages, self.modes
+        exit_day: float = self.exit_day[p]
+        limit = exit_day  # time the patient would leave while still waiting for treatment
         t = env.now
-        visits = [0] * len(self.stages)
+        visits = [0] * len(stages)
         i = 0
-        while i < len(self.stages):
-            plan = self.stages[i]
-            visit = min(visits[i], plan.durations.shape[0] - 1)
+        while i < len(stages):
+            plan = stages[i]
+            visit = min(visits[i], len(plan.durations) - 1)
             visits[i] += 1
-            limit = math.inf if treated else exit_day
-            if plan.kind is Treatment:
+            mode = modes[i]
+            if mode == TREAT:
                 record(p, i, TREATMENT, t, NO_CODE)
-                treated = True
-            elif plan.pool is None or (plan.pool.simpy is None and plan.icu_days is None):
-                t = self._untimed(p, i, plan, t, float(plan.durations[visit, p]), limit)
+                limit = math.inf
+            elif mode == UNTIMED:
+                t = self._untimed(p, i, plan, t, plan.durations[visit][p], limit)
             else:
                 if t > env.now:
                     yield env.timeout(t - env.now)
-                yield from self._seize(p, i, plan, float(plan.durations[visit, p]), limit)
+                yield from self._seize(p, i, plan, plan.durations[visit][p], limit)
                 t = env.now
             if t >= limit:
-                record(p, i, int(self.patients.exit_event[p]), limit, NO_CODE)
+                record(p, i, self.exit_event[p], limit, NO_CODE)
                 return
-            failure = plan.failure
-            if failure and plan.failure_draws is not None:
-                if plan.failure_draws[visit, p] < failure.probability:
-                    if visits[i] >= failure.max_attempts:
+            if plan.failure_draws is not None and plan.failure is not None:
+                if plan.failure_draws[visit][p] < plan.failure.probability:
+                    if visits[i] >= plan.failure.max_attempts:
                         record(p, i, FAILED, t, NO_CODE)
                         return
                     i = plan.back_to
                     continue
             i += 1
-        record(p, len(self.stages) - 1, COMPLETED, t, NO_CODE)
+        record(p, len(stages) - 1, COMPLETED, t, NO_CODE)
 
     def _untimed(
         self, p: int, i: int, plan: StagePlan, t: float, duration: float, limit: float
@@ -124,34 +142,37 @@ class Pathway:
         """Queue for a limited resource, hold it for ``duration`` (or until the patient leaves)."""
         env, record, code = self.env, self.log.record, plan.resource_code
         assert plan.pool is not None
-        resource = plan.pool.simpy
-        record(p, i, QUEUE, env.now, code)
-        request = resource.request() if resource is not None else None
-        if request is not None and not request.triggered:
+        slots = plan.pool.slots
+        now = env.now
+        record(p, i, QUEUE, now, code)
+        grant = slots.request() if slots is not None else None
+        if grant is not None:
             if limit < math.inf:
-                yield request | env.timeout(limit - env.now)
-                if not request.triggered:
-                    request.cancel()  # type: ignore[no-untyped-call]
+                yield grant | env.timeout(limit - now)
+                if not grant.triggered:
+                    slots.cancel(grant)  # type: ignore[union-attr]
                     record(p, i, LEAVE, env.now, code)
                     return
             else:
-                yield request
-        start = plan.pool.opening.next_start(env.now)
+                yield grant
+            now = env.now
+        start = plan.pool.opening.next_start(now)
         if start >= limit:
-            yield env.timeout(limit - env.now)
-            if resource is not None and request is not None:
-                resource.release(request)
+            yield env.timeout(limit - now)
+            if slots is not None:
+                slots.release()
             record(p, i, LEAVE, limit, code)
             return
         record(p, i, START, start, code)
         end = min(start + duration, limit)
-        if plan.icu_days is not None and not math.isnan(plan.icu_days[p]) and end < limit:
-            yield from self._icu(p, i, plan, start, float(plan.icu_days[p]))
-            end = env.now + max(0.0, duration - plan.icu_onset)
-        if end > env.now:
-            yield env.timeout(end - env.now)
-        if resource is not None and request is not None:
-            resource.release(request)
+        if plan.icu_days is not None and plan.icu_days[p] == plan.icu_days[p] and end < limit:
+            yield from self._icu(p, i, plan, start, plan.icu_days[p])
+            now = env.now
+            end = now + max(0.0, duration - plan.icu_onset)
+        if end > now:
+            yield env.timeout(end - now)
+        if slots is not None:
+            slots.release()
         record(p, i, END, end, code)
 
     def _icu(
@@ -164,13 +185,12 @@ class Pathway:
         if onset > env.now:
             yield env.timeout(onset - env.now)
         record(p, i, QUEUE, env.now, code)
-        icu = plan.icu_pool.simpy
-        request = icu.request() if icu is not None else None
-        if request is not None and not request.triggered:
-            yield request
+        icu = plan.icu_pool.slots
+        grant = icu.request() if icu is not None else None
+        if grant is not None:
+            yield grant
         record(p, i, START, env.now, code)
         yield env.timeout(icu_days)
-        if icu is not None and request is not None:
-            icu.release(request)
+        if icu is not None:
+            icu.release()
         record(p, i, END, env.now, code)
-

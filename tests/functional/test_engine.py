@@ -12,7 +12,11 @@ from cartsim.experiment import simulate
 
 def test_fixed_durations_give_vein_to_vein_equal_to_sum_of_stages() -> None:
     scenario = make_scenario(
-        resources={"apheresis": {"capacity": "unlimited"}, "manufacturing": {"capacity": "unlimited"}, "ward_bed": {"capacity": "unlimited"}}
+        resources={
+            "apheresis": {"capacity": "unlimited"},
+            "manufacturing": {"capacity": "unlimited"},
+            "ward_bed": {"capacity": "unlimited"},
+        }
     )
     patients = simulate(scenario, 0).patients
     treated = patients[patients["treatment_day"].notna()]
@@ -95,7 +99,18 @@ def test_apheresis_starts_only_when_open() -> None:
                 "calendar": {"open_days": ["mon", "tue", "wed", "thu", "fri"], "hours": [8, 16]},
             }
         },
-        arms={"cart": {"stages": [{"name": "apheresis", "kind": "activity", "resource": "apheresis", "duration": 0.2}]}},
+        arms={
+            "cart": {
+                "stages": [
+                    {
+                        "name": "apheresis",
+                        "kind": "activity",
+                        "resource": "apheresis",
+                        "duration": 0.2,
+                    }
+                ]
+            }
+        },
     )
     events = simulate(scenario, 0).events
     starts = events[(events["stage"] == "apheresis") & (events["event"] == "start")]["time"]

@@ -43,7 +43,11 @@ def test_changing_one_arm_leaves_other_arms_draws_unchanged() -> None:
     data["arms"]["cart"]["stages"][1]["duration"] = {"dist": "lognormal", "mean": 13, "sd": 2}
     data["arms"]["other"] = {
         "stages": [
-            {"name": "mobilisation", "kind": "delay", "duration": {"dist": "gamma", "mean": 12, "sd": 3}},
+            {
+                "name": "mobilisation",
+                "kind": "delay",
+                "duration": {"dist": "gamma", "mean": 12, "sd": 3},
+            },
             {"name": "transplant", "kind": "treatment"},
         ]
     }
@@ -61,8 +65,12 @@ def test_changing_one_arm_leaves_other_arms_draws_unchanged() -> None:
 
 
 def test_same_patient_same_attributes_when_another_disease_changes() -> None:
-    one = make_scenario(demand={"IIM": {"rate_per_year": 10, "age": {"dist": "uniform", "low": 20, "high": 60}}})
-    two = make_scenario(demand={"IIM": {"rate_per_year": 30, "age": {"dist": "uniform", "low": 20, "high": 60}}})
+    one = make_scenario(
+        demand={"IIM": {"rate_per_year": 10, "age": {"dist": "uniform", "low": 20, "high": 60}}}
+    )
+    two = make_scenario(
+        demand={"IIM": {"rate_per_year": 30, "age": {"dist": "uniform", "low": 20, "high": 60}}}
+    )
     p1 = simulate(one, 0).patients
     p2 = simulate(two, 0).patients
     sle1 = p1[p1["disease"] == "SLE"][["arrival_day", "age", "female"]].reset_index(drop=True)

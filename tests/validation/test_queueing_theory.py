@@ -99,7 +99,14 @@ def test_resource_series_match_the_log() -> None:
     scenario = mmc_scenario(0.25, 10.0, 3, 2000)
     tables = run_replications(scenario, 1)
     series = tables.resources
-    assert set(series.columns) >= {"resource", "day", "in_use", "queue_length", "capacity", "utilisation"}
+    assert set(series.columns) >= {
+        "resource",
+        "day",
+        "in_use",
+        "queue_length",
+        "capacity",
+        "utilisation",
+    }
     assert (series["in_use"] <= 3 + 1e-9).all() and (series["in_use"] >= -1e-9).all()
     # mean busy servers = lambda * E[S] = 2.5 over a long run (Little's law for the servers)
     assert series["in_use"].iloc[200:].mean() == pytest.approx(2.5, rel=0.08)
