@@ -6,8 +6,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cartsim.loading import deep_merge, validate
 from cartsim.scenario import Scenario
 

@@ -83,11 +83,11 @@ def patients_table(
     treatment_day = log.first_time(log.event == TREATMENT, n)
     table: dict[str, object] = {
         "patient_id": cohort.patient_id,
-        "disease": pd.Categorical.from_codes(cohort.disease, categories=list(cohort.diseases)),
+        "disease": codes_to_categorical(cohort.disease, cohort.diseases),
         "age": cohort.age,
         "female": cohort.female,
         "arrival_day": cohort.arrival_day,
-        "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
+        "status": codes_to_categorical(status, STATUSES),
         "treatment_day": treatment_day,
         "exit_day": exit_day,
     }

@@ -1,7 +1,8 @@
 """The event log: one flat record per thing that happens to a patient.
 
-Records are ``(patient_id, stage, event, time, resource)`` with stage and resource as integer codes;
-``to_frame`` turns them into the ``events`` table. Nothing here aggregates.
+Records are ``(patient_id, stage, event, time, resource)`` with stage and resource as integer codes,
+kept in one flat list (``record`` extends it by five numbers: the cheapest way to log from Python);
+``arrays`` turns them into columns. Nothing here aggregates.
 """
 
 from __future__ import annotations
@@ -33,23 +34,28 @@ class EventLog:
     def __init__(self, stages: list[str], resources: list[str]) -> None:
         self.stages = stages
         self.resources = resources
-        self.rows: list[tuple[int, int, int, float, int]] = []
+        self.flat: list[float] = []
         self._arrays: dict[str, np.ndarray] | None = None
 
     def record(self, patient: int, stage: int, event: int, time: float, resource: int) -> None:
-        self.rows.append((patient, stage, event, time, resource))
+        self.flat.extend((patient, stage, event, time, resource))
+
+    def __len__(self) -> int:
+        return len(self.flat) // 5
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Columns as numpy arrays (codes for stage, event and resource); cached."""
-        if self._arrays is None or self._arrays["time"].size != len(self.rows):
-            table = np.array(self.rows, dtype=np.float64).reshape(-1, 5)
+        if self._arrays is None or self._arrays["time"].size != len(self):
+            table = np.array(self.flat, dtype=np.float64).reshape(-1, 5)
             self._arrays = {
-                name: table[:, j] if name == "time" else table[:, j].astype(np.int64)
+                name: table[:, j].copy() if name == "time" else table[:, j].astype(np.int64)
                 for j, name in enumerate(("patient_id", "stage", "event", "time", "resource"))
             }
         return self._arrays
 
 
-def codes_to_categorical(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical:
+def codes_to_categorical(
+    codes: np.ndarray, names: list[str] | tuple[str, ...]
+) -> pd.Categorical[str]:
     """Integer codes (``-1`` for none) as a pandas categorical with the given names."""
-    return pd.Categorical.from_codes(codes.astype(np.int32), categories=list(names))
+    return pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(list(names)))

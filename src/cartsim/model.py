@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -19,7 +19,7 @@ from cartsim.cohort import Cohort, make_cohort
 from cartsim.distributions import to_dist
 from cartsim.eventlog import EVENT_CODE, NO_CODE, EventLog
 from cartsim.outcomes import adverse_event_grades
-from cartsim.pathway import Pathway, PatientPlan, StagePlan
+from cartsim.pathway import Journey, Pathway, PatientPlan, StagePlan, start
 from cartsim.resources import Pool, make_pools
 from cartsim.scenario import Arm, Inpatient, Scenario, Treatment
 from cartsim.streams import Streams
@@ -154,7 +154,7 @@ def run_arm(scenario: Scenario, arm_name: str, cohort: Cohort, exits: PatientPla
     log = EventLog([s.name for s in arm.stages], resource_names)
     plans = plan_stages(arm_name, arm, cohort, pools, codes, grades)
     pathway = Pathway(env, plans, exits, log)
-    env.process(_referrals(env, pathway, cohort, eligible(arm, scenario, cohort)))
+    start(_referrals(env, pathway, cohort, eligible(arm, scenario, cohort)))
     with paused_gc():
         env.run(until=scenario.run.horizon_days)
     return ArmRun(
@@ -167,19 +167,19 @@ def run_arm(scenario: Scenario, arm_name: str, cohort: Cohort, exits: PatientPla
 
 def _referrals(
     env: simpy.Environment, pathway: Pathway, cohort: Cohort, is_eligible: np.ndarray
-) -> Generator[simpy.Event, object, None]:
+) -> Journey:
     """Refer patients in order of referral day; each eligible one starts its journey."""
-    record = pathway.log.record
+    log = pathway.log.flat.extend
     for p, (day, ok) in enumerate(
         zip(cohort.arrival_day.tolist(), is_eligible.tolist(), strict=True)
     ):
         if day > env.now:
             yield env.timeout(day - env.now)
-        record(p, NO_CODE, REFERRAL, day, NO_CODE)
         if ok:
-            env.process(pathway.journey(p))
+            log((p, NO_CODE, REFERRAL, day, NO_CODE))
+            start(pathway.journey(p))
         else:
-            record(p, NO_CODE, NOT_ELIGIBLE, day, NO_CODE)
+            log((p, NO_CODE, REFERRAL, day, NO_CODE, p, NO_CODE, NOT_ELIGIBLE, day, NO_CODE))
 
 
 def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> ReplicationRun:

@@ -25,6 +25,25 @@ TREATMENT, COMPLETED, FAILED = (EVENT_CODE[e] for e in ("treatment", "completed"
 
 
 TREAT, UNTIMED, SEIZE = 0, 1, 2
+Journey = Generator[simpy.Event, None, None]
+
+
+def start(journey: Journey) -> None:
+    """Run a generator on SimPy events from now on, like ``env.process`` but lighter.
+
+    The generator runs at once up to its first ``yield`` (no initialisation event) and is resumed
+    by a callback on each event it yields; no Process object or process event is made. Journeys
+    never wait for each other, so they need nothing else that a SimPy process offers.
+    """
+
+    def resume(_event: simpy.Event | None) -> None:
+        try:
+            target = next(journey)
+        except StopIteration:
+            return
+        target.callbacks.append(resume)
+
+    resume(None)
 
 
 @dataclass
@@ -83,9 +102,9 @@ class Pathway:
         self.exit_event = patients.exit_event.tolist()
         self.log = log
 
-    def journey(self, p: int) -> Generator[simpy.Event, object, None]:
+    def journey(self, p: int) -> Journey:
         """The generator SimPy runs for patient ``p`` from referral to the end of the arm."""
-        env, record, stages, modes = self.env, self.log.record, self.stages, self.modes
+        env, log, stages, modes = self.env, self.log.flat.extend, self.stages, self.modes
         exit_day: float = self.exit_day[p]
         limit = exit_day  # time the patient would leave while still waiting for treatment
         t = env.now
@@ -97,87 +116,89 @@ class Pathway:
             visits[i] += 1
             mode = modes[i]
             if mode == TREAT:
-                record(p, i, TREATMENT, t, NO_CODE)
+                log((p, i, TREATMENT, t, NO_CODE))
                 limit = math.inf
             elif mode == UNTIMED:
                 t = self._untimed(p, i, plan, t, plan.durations[visit][p], limit)
-            else:
+            else:  # a limited resource: the only place a patient can wait
                 if t > env.now:
                     yield env.timeout(t - env.now)
-                yield from self._seize(p, i, plan, plan.durations[visit][p], limit)
-                t = env.now
+                t = yield from self._seize(p, i, plan, plan.durations[visit][p], limit)
             if t >= limit:
-                record(p, i, self.exit_event[p], limit, NO_CODE)
+                log((p, i, self.exit_event[p], limit, NO_CODE))
                 return
-            if plan.failure_draws is not None and plan.failure is not None:
-                if plan.failure_draws[visit][p] < plan.failure.probability:
-                    if visits[i] >= plan.failure.max_attempts:
-                        record(p, i, FAILED, t, NO_CODE)
-                        return
-                    i = plan.back_to
-                    continue
+            failure, draws = plan.failure, plan.failure_draws
+            if failure is not None and draws is not None and draws[visit][p] < failure.probability:
+                if visits[i] >= failure.max_attempts:
+                    log((p, i, FAILED, t, NO_CODE))
+                    return
+                i = plan.back_to
+                continue
             i += 1
-        record(p, len(stages) - 1, COMPLETED, t, NO_CODE)
+        log((p, len(stages) - 1, COMPLETED, t, NO_CODE))
 
     def _untimed(
         self, p: int, i: int, plan: StagePlan, t: float, duration: float, limit: float
     ) -> float:
         """A delay or a seize of an unlimited resource: advance the cursor, log, no SimPy event."""
-        record, code = self.log.record, plan.resource_code
-        if plan.pool is not None:
-            record(p, i, QUEUE, t, code)
-            start = plan.pool.opening.next_start(t)
+        log, code = self.log.flat.extend, plan.resource_code
+        pool = plan.pool
+        if pool is not None:
+            log((p, i, QUEUE, t, code))
+            start = t if pool.always_open else pool.opening.next_start(t)
             if start >= limit:
-                record(p, i, LEAVE, limit, code)
+                log((p, i, LEAVE, limit, code))
                 return limit
             t = start
-        record(p, i, START, t, code)
-        end = min(t + duration, limit)
-        record(p, i, END, end, code)
+        end = t + duration
+        if end > limit:
+            end = limit
+        log((p, i, START, t, code, p, i, END, end, code))
         return end
 
     def _seize(
         self, p: int, i: int, plan: StagePlan, duration: float, limit: float
-    ) -> Generator[simpy.Event, object, None]:
-        """Queue for a limited resource, hold it for ``duration`` (or until the patient leaves)."""
-        env, record, code = self.env, self.log.record, plan.resource_code
-        assert plan.pool is not None
-        slots = plan.pool.slots
+    ) -> Generator[simpy.Event, None, float]:
+        """Queue for a limited resource and hold it for ``duration`` days (or until the patient
+        leaves); returns the time the stage ends (``limit`` if the patient left)."""
+        env, log, code, pool = self.env, self.log.flat.extend, plan.resource_code, plan.pool
+        assert pool is not None
+        slots = pool.slots
         now = env.now
-        record(p, i, QUEUE, now, code)
+        log((p, i, QUEUE, now, code))
         grant = slots.request() if slots is not None else None
         if grant is not None:
             if limit < math.inf:
                 yield grant | env.timeout(limit - now)
                 if not grant.triggered:
                     slots.cancel(grant)  # type: ignore[union-attr]
-                    record(p, i, LEAVE, env.now, code)
-                    return
+                    log((p, i, LEAVE, env.now, code))
+                    return limit
             else:
                 yield grant
             now = env.now
-        start = plan.pool.opening.next_start(now)
-        if start >= limit:
+        start = now if pool.always_open else pool.opening.next_start(now)
+        if start >= limit:  # leaves before the resource opens
             yield env.timeout(limit - now)
             if slots is not None:
                 slots.release()
-            record(p, i, LEAVE, limit, code)
-            return
-        record(p, i, START, start, code)
-        end = min(start + duration, limit)
-        if plan.icu_days is not None and plan.icu_days[p] == plan.icu_days[p] and end < limit:
+            log((p, i, LEAVE, limit, code))
+            return limit
+        log((p, i, START, start, code))
+        end = start + duration
+        if end > limit:
+            end = limit
+        elif plan.icu_days is not None and plan.icu_days[p] == plan.icu_days[p]:  # not NaN
             yield from self._icu(p, i, plan, start, plan.icu_days[p])
             now = env.now
             end = now + max(0.0, duration - plan.icu_onset)
-        if end > now:
-            yield env.timeout(end - now)
+        yield env.timeout(end - now)
         if slots is not None:
             slots.release()
-        record(p, i, END, end, code)
+        log((p, i, END, end, code))
+        return end
 
-    def _icu(
-        self, p: int, i: int, plan: StagePlan, start: float, icu_days: float
-    ) -> Generator[simpy.Event, object, None]:
+    def _icu(self, p: int, i: int, plan: StagePlan, start: float, icu_days: float) -> Journey:
         """Escalation to ICU ``icu_onset`` days into a stay, keeping the ward bed."""
         env, record, code = self.env, self.log.record, plan.icu_code
         assert plan.icu_pool is not None

@@ -111,6 +111,7 @@ class Pool:
             None if spec.capacity == "unlimited" else Slots(env, spec.capacity)
         )
         self.opening = OpeningTimes.from_calendar(spec.calendar, start_date)
+        self.always_open = self.opening.always_open
 
 
 def make_pools(
