@@ -137,6 +137,8 @@ def _write_run(
     }
     if len(tables.events):
         frames["events"] = tables.events
+    if len(tables.budget):
+        frames["budget"] = tables.budget
     text = manifest(
         model.model_dump(mode="json"),
         source.digests(),

@@ -182,3 +182,19 @@ def events_table(run: ArmRun, stages: list[str], resources: list[str]) -> pd.Dat
             "resource": codes_to_categorical(cols["resource"], resources),
         }
     )
+
+
+def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) -> pd.DataFrame:
+    """``patient_id, stage, time`` of every stage start (ICU transfers excluded)."""
+    cols = run.log.arrays()
+    icu = [
+        resources.index(s.icu.resource) for s in arm.stages if isinstance(s, Inpatient) and s.icu
+    ]
+    keep = (cols["event"] == START) & (cols["time"] <= horizon) & ~np.isin(cols["resource"], icu)
+    return pd.DataFrame(
+        {
+            "patient_id": cols["patient_id"][keep],
+            "stage": cols["stage"][keep],
+            "time": cols["time"][keep],
+        }
+    )

@@ -11,11 +11,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from cartsim.derive import events_table, patients_table, resources_table
+from cartsim.cohort import DAYS_PER_YEAR
+from cartsim.derive import events_table, patients_table, resources_table, stage_starts
+from cartsim.economics import budget, course, evaluate
 from cartsim.kpis import replication_metrics
 from cartsim.model import run_replication
+from cartsim.outcomes import clinical_course
 from cartsim.scenario import Scenario
 
 
@@ -27,6 +31,7 @@ class Tables:
     patients: pd.DataFrame
     resources: pd.DataFrame
     metrics: pd.DataFrame
+    budget: pd.DataFrame
 
     @classmethod
     def concat(cls, parts: list[Tables]) -> Tables:
@@ -39,6 +44,7 @@ class Tables:
             patients=cat([p.patients for p in parts]),
             resources=cat([p.resources for p in parts]),
             metrics=cat([p.metrics for p in parts]),
+            budget=cat([p.budget for p in parts]),
         )
 
 
@@ -53,24 +59,39 @@ def simulate(scenario: Scenario, replication: int, draw: int = 0, events: bool =
     run = run_replication(scenario, replication, draw)
     resources = list(scenario.resources)
     horizon = scenario.run.horizon_days
-    patients, series, logs = [], [], []
+    patients, series, logs, budgets = [], [], [], []
     for name, arm_run in run.arms.items():
         arm = scenario.arms[name]
-        patients.append(
-            _tagged(patients_table(run.cohort, arm_run, arm, resources, horizon), replication, name)
-        )
+        table = patients_table(run.cohort, arm_run, arm, resources, horizon)
+        table = pd.concat([table, clinical_course(scenario, arm, run.cohort, table)], axis=1)
+        if scenario.economics is not None:
+            starts = stage_starts(arm_run, arm, resources, horizon)
+            course_ = course(scenario, arm, table, starts)
+            table = pd.concat([table, evaluate(course_, scenario.economics)], axis=1)
+            years = int(np.ceil(horizon / DAYS_PER_YEAR))
+            budgets.append(
+                _tagged(
+                    budget(course_, table["treatment_day"].to_numpy(), years), replication, name
+                )
+            )
+        patients.append(_tagged(table, replication, name))
         series.append(_tagged(resources_table(arm_run, resources, horizon), replication, name))
         if events:
             stages = [s.name for s in arm.stages]
             logs.append(_tagged(events_table(arm_run, stages, resources), replication, name))
-    p_all = pd.concat(patients, ignore_index=True)
-    r_all = pd.concat(series, ignore_index=True) if series else pd.DataFrame()
-    e_all = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
-    for frame in (p_all, r_all, e_all):
+    frames = [_concat(f) for f in (patients, series, logs, budgets)]
+    for frame in frames:
         if "arm" in frame:
             frame["arm"] = frame["arm"].astype("category")
-    metrics = replication_metrics(p_all, r_all, scenario.run.warmup_days)
-    return Tables(events=e_all, patients=p_all, resources=r_all, metrics=metrics)
+    p_all, r_all, e_all, b_all = frames
+    metrics = replication_metrics(
+        p_all, r_all, scenario.run.warmup_days, scenario.run.arrival_window_days
+    )
+    return Tables(events=e_all, patients=p_all, resources=r_all, metrics=metrics, budget=b_all)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def default_workers() -> int:

@@ -29,15 +29,20 @@ def _patient_metrics(p: pd.DataFrame) -> dict[str, float]:
 
 
 def replication_metrics(
-    patients: pd.DataFrame, resources: pd.DataFrame, warmup_days: float
+    patients: pd.DataFrame, resources: pd.DataFrame, warmup_days: float, window_days: float
 ) -> pd.DataFrame:
-    """Long table ``replication, arm, metric, value`` (patients referred after the warm-up)."""
+    """Long table ``replication, arm, metric, value``.
+
+    Patient measures count patients referred after the warm-up; resource measures average the
+    days from the end of the warm-up to the end of the referral window (the steady state, before
+    the service drains).
+    """
     rows = []
     cohort = patients[patients["arrival_day"] >= warmup_days]
     for (rep, arm), group in cohort.groupby(["replication", "arm"], observed=True, sort=True):
         for metric, value in _patient_metrics(group).items():
             rows.append((rep, arm, metric, value))
-    after = resources[resources["day"] >= warmup_days]
+    after = resources[(resources["day"] >= warmup_days) & (resources["day"] < window_days)]
     by = ["replication", "arm", "resource"]
     for (rep, arm, res), group in after.groupby(by, observed=True, sort=True):
         rows.append((rep, arm, f"utilisation_{res}", float(group["utilisation"].mean())))

@@ -18,7 +18,7 @@ import simpy
 from cartsim.cohort import Cohort, make_cohort
 from cartsim.distributions import to_dist
 from cartsim.eventlog import EVENT_CODE, NO_CODE, EventLog
-from cartsim.outcomes import adverse_event_grades
+from cartsim.outcomes import adverse_event_grades, waiting_death_days
 from cartsim.pathway import Journey, Pathway, PatientPlan, StagePlan, start
 from cartsim.resources import Pool, make_pools
 from cartsim.scenario import Arm, Inpatient, Scenario, Treatment
@@ -58,10 +58,15 @@ def eligible(arm: Arm, scenario: Scenario, cohort: Cohort) -> np.ndarray:
 
 
 def waiting_exits(scenario: Scenario, cohort: Cohort) -> PatientPlan:
-    """Pre-sample when each patient would die or drop out if still waiting (days)."""
+    """Pre-sample when each patient would die or drop out if still waiting (days).
+
+    Deaths come from the mortality model with the active-disease SMR when the scenario has one
+    (the same draw as the deaths after treatment), else from ``waiting.death_hazard_per_day``.
+    """
     exit_day = np.full(cohort.size, math.inf)
     exit_event = np.full(cohort.size, DIED, dtype=np.int64)
     u_death, u_drop = cohort.draw("waiting.death"), cohort.draw("waiting.dropout")
+    modelled = waiting_death_days(scenario, cohort) if scenario.mortality else None
     for code, disease in enumerate(scenario.diseases):
         mask = cohort.disease == code
         h_death = scenario.waiting.hazard("death", disease)
@@ -69,6 +74,8 @@ def waiting_exits(scenario: Scenario, cohort: Cohort) -> PatientPlan:
         with np.errstate(divide="ignore"):
             t_death = -np.log1p(-u_death[mask]) / h_death if h_death > 0 else np.inf
             t_drop = -np.log1p(-u_drop[mask]) / h_drop if h_drop > 0 else np.inf
+        if modelled is not None:
+            t_death = modelled[mask]
         first = np.minimum(t_death, t_drop)
         exit_day[mask] = cohort.arrival_day[mask] + first
         exit_event[mask] = np.where(np.less(t_drop, t_death), DROPPED, DIED)

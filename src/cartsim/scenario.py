@@ -125,6 +125,10 @@ class StageBase(Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
     failure: Failure | None = None
     description: str = ""
+    cost: NonNegative = Field(0.0, description="EUR (price year) each time the stage starts")
+    cost_category: Annotated[str, Field(pattern=r"^[a-z0-9_]*$")] = Field(
+        "", description="cost category of ``cost`` (default: the stage name)"
+    )
 
 
 class Activity(StageBase):
@@ -150,6 +154,7 @@ class IcuEscalation(Strict):
     onset_days: Days = 2.0
     crs_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
     icans_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
+    cost_per_day: NonNegative = Field(0.0, description="EUR per ICU day")
 
 
 class Inpatient(StageBase):
@@ -160,6 +165,7 @@ class Inpatient(StageBase):
     duration: NumberOrDist
     extra_days_per_crs_grade: Days = 0.0
     icu: IcuEscalation | None = None
+    cost_per_day: NonNegative = Field(0.0, description="EUR per day in hospital")
 
 
 class Treatment(StageBase):
@@ -193,10 +199,42 @@ class GradeRisks(Strict):
 
 
 class AdverseEvents(Strict):
-    """CRS and ICANS risks; grades are drawn before the inpatient stage and drive stay and ICU."""
+    """Adverse events of an arm. CRS and ICANS grades are drawn before the inpatient stage and
+    drive its length and ICU escalation; the others act on costs, utility and the report."""
 
     crs: GradeRisks = GradeRisks()
     icans: GradeRisks = GradeRisks()
+    tocilizumab_from_crs_grade: Annotated[int, Field(ge=1, le=5)] = 2
+    tocilizumab_doses: NonNegative = 1.0
+    serious_infection: Probability = 0.0
+    ivig: Probability = Field(0.0, description="hypogammaglobulinaemia needing IVIG")
+    ivig_days: Days = 0.0
+    bcell_aplasia_days: NumberOrDist = 0.0
+    secondary_malignancy: Probability = 0.0
+    crs_disutility: NonNegative = Field(0.0, description="utility lost while CRS lasts")
+    crs_disutility_days: Days = 0.0
+    icu_disutility_per_day: NonNegative = 0.0
+
+
+class DiseaseOutcome(Strict):
+    """What the treatment stage of an arm does for one disease."""
+
+    response: Probability = Field(description="remission or major clinical response")
+    response_days: Days = Field(90.0, description="treatment to response, days")
+    relapse_hazard_per_year: NonNegative = 0.0
+    relapse_shape: Positive = Field(1.0, description="Weibull shape of relapse (1: exponential)")
+    trm: Probability = Field(0.0, description="treatment-related mortality")
+    trm_window_days: Positive = Field(100.0, description="TRM deaths fall uniformly in this")
+
+
+class ArmEconomics(Strict):
+    """Costs (EUR of the price year) and utility effects specific to an arm."""
+
+    follow_up_cost_per_year: NonNegative = 0.0
+    follow_up_years: NonNegative = 5.0
+    relapse_cost: NonNegative = Field(0.0, description="one-off treatment of a relapse")
+    episode_disutility: NonNegative = 0.0
+    episode_disutility_days: Days = 0.0
 
 
 class Eligibility(Strict):
@@ -211,6 +249,10 @@ class Arm(Strict):
     stages: Annotated[list[Stage], Field(min_length=1)]
     eligibility: Eligibility = Eligibility()
     adverse_events: AdverseEvents = AdverseEvents()
+    outcomes: dict[str, DiseaseOutcome] = Field(
+        {}, description="per disease; a disease not listed gets no response"
+    )
+    economics: ArmEconomics = ArmEconomics()
     vein_to_vein_from: str | None = Field(
         None, description="stage whose first start begins vein-to-vein time (to treatment)"
     )
@@ -232,6 +274,49 @@ class Arm(Strict):
         if self.vein_to_vein_from and self.vein_to_vein_from not in names:
             raise ValueError(f"vein_to_vein_from {self.vein_to_vein_from!r} is not a stage")
         return self
+
+
+class Gompertz(Strict):
+    """General-population mortality hazard ``a * exp(b * age)`` per year (age in years)."""
+
+    a: Positive
+    b: Positive
+
+
+class Mortality(Strict):
+    female: Gompertz
+    male: Gompertz
+    max_age: Positive = Field(100.0, description="nobody lives beyond this age, years")
+
+
+class DiseaseCourse(Strict):
+    """Health-state values of one disease, shared by all arms (EUR of the price year)."""
+
+    utility_active: Annotated[float, Field(le=1.0)]
+    utility_remission: Annotated[float, Field(le=1.0)]
+    smr_active: Positive = 1.0
+    smr_remission: Positive = 1.0
+    cost_active_per_year: NonNegative = Field(0.0, description="standard-of-care drugs, flares")
+    cost_remission_per_year: NonNegative = 0.0
+
+
+class UnitCosts(Strict):
+    """Unit costs of adverse-event treatment (EUR of the price year)."""
+
+    tocilizumab_dose: NonNegative = 0.0
+    serious_infection_episode: NonNegative = 0.0
+    ivig_per_year: NonNegative = 0.0
+    secondary_malignancy: NonNegative = 0.0
+
+
+class Economics(Strict):
+    """Time horizon, discounting and willingness to pay."""
+
+    horizon_years: Positive | None = Field(20.0, description="None: lifetime (to max_age)")
+    discount_rate_costs: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
+    discount_rate_effects: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
+    wtp_per_qaly: NonNegative = Field(50_000.0, description="EUR per QALY")
+    perspective: str = "health-care payer"
 
 
 class Waiting(Strict):
@@ -258,6 +343,10 @@ class Scenario(Strict):
     resources: dict[str, Resource] = {}
     waiting: Waiting = Waiting()
     arms: Annotated[dict[str, Arm], Field(min_length=1)]
+    economics: Economics | None = None
+    mortality: Mortality | None = None
+    disease_course: dict[str, DiseaseCourse] = {}
+    unit_costs: UnitCosts = UnitCosts()
     parameters: dict[str, Parameter] = {}
 
     @model_validator(mode="after")
@@ -273,14 +362,27 @@ class Scenario(Strict):
                             f"arms.{arm_name}.stages.{stage.name}: unknown resource {res!r} "
                             f"(known: {sorted(self.resources)})"
                         )
-            for disease in arm.eligibility.diseases or []:
+            for disease in [*(arm.eligibility.diseases or []), *arm.outcomes]:
                 if disease not in self.demand:
                     raise ValueError(
                         f"arms.{arm_name}.eligibility: unknown disease {disease!r} "
                         f"(known: {sorted(self.demand)})"
                     )
+        if self.economics is not None:
+            missing = [d for d in self.demand if d not in self.disease_course]
+            if missing:
+                raise ValueError(f"disease_course: economics needs values for {missing}")
+        if self.mortality is not None and _any_hazard(self.waiting.death_hazard_per_day):
+            raise ValueError(
+                "waiting.death_hazard_per_day: with a mortality model, deaths while waiting come "
+                "from it (mortality and disease_course.*.smr_active); set the hazard to 0"
+            )
         return self
 
     @property
     def diseases(self) -> list[str]:
         return list(self.demand)
+
+
+def _any_hazard(value: dict[str, float] | float) -> bool:
+    return any(v > 0 for v in value.values()) if isinstance(value, dict) else value > 0

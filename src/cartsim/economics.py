@@ -1,0 +1,234 @@
+"""Costs, QALYs and budget impact per patient: pure, vectorised functions on tables.
+
+A patient's course is cut into *flows* (a rate per year over an interval: disease-management
+costs while active, follow-up after treatment, utility in each health state) and *lumps* (an
+amount at a moment: a stage that starts, the inpatient stay, adverse-event treatment, a relapse,
+a utility loss). Each patient's time zero is their referral; flows and lumps end at death or at
+the time horizon. Discounting is continuous (:mod:`cartsim.discounting`); budget impact is
+undiscounted spend per calendar year. Money is in the scenario's currency and price year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cartsim.cohort import DAYS_PER_YEAR
+from cartsim.discounting import discounted_integral, discounted_point
+from cartsim.scenario import Arm, Economics, Inpatient, Scenario
+
+UTILITY = "utility"
+
+
+@dataclass
+class Flow:
+    """A rate per year (EUR, or utility) from ``start`` to ``end`` day, one value per patient."""
+
+    category: str
+    start: np.ndarray
+    end: np.ndarray
+    rate: np.ndarray
+
+
+@dataclass
+class Lump:
+    """An amount (EUR, or QALYs lost) on ``day``, one value per patient (NaN day: none)."""
+
+    category: str
+    day: np.ndarray
+    amount: np.ndarray
+
+
+@dataclass
+class Course:
+    """Everything that costs or counts for one arm's patients."""
+
+    arrival: np.ndarray
+    end: np.ndarray  # death or horizon, day
+    flows: list[Flow] = field(default_factory=list)
+    lumps: list[Lump] = field(default_factory=list)
+
+
+def horizon_end(patients: pd.DataFrame, economics: Economics, max_age: float) -> np.ndarray:
+    """Day each patient leaves the analysis: death, the horizon, or the maximum age."""
+    arrival = patients["arrival_day"].to_numpy(dtype=float)
+    years = economics.horizon_years if economics.horizon_years is not None else np.inf
+    limit = np.minimum(years, max_age - patients["age"].to_numpy(dtype=float))
+    end = arrival + limit * DAYS_PER_YEAR
+    death = patients["death_day"].to_numpy(dtype=float)
+    return np.where(np.isnan(death), end, np.minimum(end, death))
+
+
+def _per_disease(scenario: Scenario, patients: pd.DataFrame, attr: str) -> np.ndarray:
+    names = list(patients["disease"].cat.categories)
+    values = np.asarray([getattr(scenario.disease_course[d], attr) for d in names], dtype=float)
+    return values[patients["disease"].cat.codes.to_numpy()]
+
+
+def _col(patients: pd.DataFrame, name: str) -> np.ndarray:
+    return patients[name].to_numpy(dtype=float)
+
+
+def course(scenario: Scenario, arm: Arm, patients: pd.DataFrame, starts: pd.DataFrame) -> Course:
+    """Flows and lumps of one arm's patients (``patients`` in patient order).
+
+    ``starts`` has one row per stage start: ``patient_id, stage`` (index into the arm's stages)
+    and ``time`` (day).
+    """
+    assert scenario.economics is not None
+    max_age = scenario.mortality.max_age if scenario.mortality else np.inf
+    arrival, end = _col(patients, "arrival_day"), horizon_end(patients, scenario.economics, max_age)
+    treat, respond = _col(patients, "treatment_day"), _col(patients, "response_day")
+    relapse = _col(patients, "relapse_day")
+    treated, responder = ~np.isnan(treat), ~np.isnan(respond)
+    never = np.full(arrival.size, np.nan)
+    relapsed = np.where(responder, relapse, never)  # active again after a relapse
+    after_treatment = np.where(responder, relapse, treat)  # active, on SoC drugs, from here
+    u_active = _per_disease(scenario, patients, "utility_active")
+    c_active = _per_disease(scenario, patients, "cost_active_per_year")
+    flows = [
+        Flow("soc_drugs", arrival, np.where(treated, treat, end), c_active),
+        Flow("soc_drugs", after_treatment, end, c_active),
+        Flow(
+            "remission_care",
+            respond,
+            np.where(np.isnan(relapse), end, relapse),
+            _per_disease(scenario, patients, "cost_remission_per_year"),
+        ),
+        Flow(UTILITY, arrival, np.where(responder, respond, end), u_active),
+        Flow(UTILITY, relapsed, end, u_active),
+        Flow(
+            UTILITY,
+            respond,
+            np.where(np.isnan(relapse), end, relapse),
+            _per_disease(scenario, patients, "utility_remission"),
+        ),
+        Flow(
+            "follow_up",
+            treat,
+            treat + arm.economics.follow_up_years * DAYS_PER_YEAR,
+            np.full(arrival.size, arm.economics.follow_up_cost_per_year),
+        ),
+    ]
+    flows = [Flow(f.category, f.start, np.fmin(f.end, end), f.rate) for f in flows]
+    lumps = [*_stage_lumps(arm, patients, starts), *_treatment_lumps(scenario, arm, patients)]
+    lumps.append(Lump("relapse", relapse, np.full(arrival.size, arm.economics.relapse_cost)))
+    lumps = [Lump(x.category, np.where(x.day < end, x.day, never), x.amount) for x in lumps]
+    return Course(arrival=arrival, end=end, flows=flows, lumps=lumps)
+
+
+def _stage_lumps(arm: Arm, patients: pd.DataFrame, starts: pd.DataFrame) -> list[Lump]:
+    """One lump per costed stage start (several for a stage repeated after a failure)."""
+    lumps = []
+    n = len(patients)
+    for index, stage in enumerate(arm.stages):
+        if stage.cost <= 0:
+            continue
+        mine = starts[starts["stage"] == index]
+        for _, visit in mine.groupby(mine.groupby("patient_id").cumcount()):
+            day = np.full(n, np.nan)
+            day[visit["patient_id"].to_numpy()] = visit["time"].to_numpy()
+            lumps.append(Lump(stage.cost_category or stage.name, day, np.full(n, stage.cost)))
+    return lumps
+
+
+def _treatment_lumps(scenario: Scenario, arm: Arm, patients: pd.DataFrame) -> list[Lump]:
+    """Hospital days, adverse-event treatment and utility losses, at the treatment day."""
+    treat, n = _col(patients, "treatment_day"), len(patients)
+    ae, unit = arm.adverse_events, scenario.unit_costs
+    crs = patients["crs_grade"].to_numpy()
+    ward = sum((s.cost_per_day for s in arm.stages if isinstance(s, Inpatient)), 0.0)
+    icu = sum((s.icu.cost_per_day for s in arm.stages if isinstance(s, Inpatient) and s.icu), 0.0)
+    icu_days = _col(patients, "icu_days")
+    adverse = (
+        (crs >= ae.tocilizumab_from_crs_grade) * ae.tocilizumab_doses * unit.tocilizumab_dose
+        + patients["serious_infection"].to_numpy() * unit.serious_infection_episode
+        + patients["ivig"].to_numpy() * unit.ivig_per_year * ae.ivig_days / DAYS_PER_YEAR
+        + patients["secondary_malignancy"].to_numpy() * unit.secondary_malignancy
+    )
+    qaly_loss = (
+        (crs >= 1) * ae.crs_disutility * ae.crs_disutility_days
+        + icu_days * ae.icu_disutility_per_day
+        + arm.economics.episode_disutility * arm.economics.episode_disutility_days
+    ) / DAYS_PER_YEAR
+    return [
+        Lump("inpatient", treat, (_col(patients, "inpatient_days") - icu_days) * ward),
+        Lump("icu", treat, icu_days * icu),
+        Lump("adverse_events", treat, adverse.astype(float)),
+        Lump(UTILITY, treat, -qaly_loss * np.ones(n)),
+    ]
+
+
+def evaluate(course: Course, economics: Economics) -> pd.DataFrame:
+    """Per-patient costs by category (discounted), totals, QALYs and life-years."""
+    years = lambda day: (day - course.arrival) / DAYS_PER_YEAR  # noqa: E731
+    out: dict[str, np.ndarray] = {}
+    undiscounted_cost = np.zeros(course.arrival.size)
+    qaly = np.zeros(course.arrival.size)
+    qaly_raw = np.zeros(course.arrival.size)
+    for flow in course.flows:
+        t0, t1 = years(flow.start), years(np.fmax(flow.start, flow.end))
+        valid = np.isfinite(t0) & np.isfinite(t1)
+        t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
+        if flow.category == UTILITY:
+            qaly += discounted_integral(t0, t1, economics.discount_rate_effects, flow.rate)
+            qaly_raw += flow.rate * (t1 - t0)
+            continue
+        value = discounted_integral(t0, t1, economics.discount_rate_costs, flow.rate)
+        out[flow.category] = out.get(flow.category, 0.0) + value
+        undiscounted_cost += flow.rate * (t1 - t0)
+    for lump in course.lumps:
+        t = years(lump.day)
+        valid = np.isfinite(t)
+        t, amount = np.where(valid, t, 0.0), np.where(valid, lump.amount, 0.0)
+        if lump.category == UTILITY:
+            qaly += discounted_point(t, economics.discount_rate_effects, amount)
+            qaly_raw += amount
+            continue
+        value = discounted_point(t, economics.discount_rate_costs, amount)
+        out[lump.category] = out.get(lump.category, 0.0) + value
+        undiscounted_cost += amount
+    table = pd.DataFrame({f"cost_{k}": v for k, v in sorted(out.items())})
+    table["cost_total"] = table.sum(axis=1)
+    table["cost_undiscounted"] = undiscounted_cost
+    table["qaly_total"] = qaly
+    table["qaly_undiscounted"] = qaly_raw
+    table["life_years"] = (course.end - course.arrival) / DAYS_PER_YEAR
+    return table
+
+
+def budget(course: Course, treatment_day: np.ndarray, years: int) -> pd.DataFrame:
+    """Undiscounted spend per calendar year (year 0 starts on day 0) and patients treated."""
+    edges = np.arange(years + 1) * DAYS_PER_YEAR
+    rows: dict[str, np.ndarray] = {}
+    for flow in course.flows:
+        if flow.category == UTILITY:
+            continue
+        start, stop = np.nan_to_num(flow.start, nan=0.0), np.nan_to_num(flow.end, nan=0.0)
+        stop = np.where(np.isnan(flow.start), start, np.fmax(start, stop))
+        lo = np.clip(start[:, None], edges[:-1], edges[1:])
+        hi = np.clip(stop[:, None], edges[:-1], edges[1:])
+        spend = ((hi - lo) / DAYS_PER_YEAR * flow.rate[:, None]).sum(axis=0)
+        rows[flow.category] = rows.get(flow.category, 0.0) + spend
+    for lump in course.lumps:
+        if lump.category == UTILITY:
+            continue
+        valid = ~np.isnan(lump.day) & (lump.day < edges[-1])
+        spend = np.bincount(
+            (lump.day[valid] // DAYS_PER_YEAR).astype(int),
+            weights=lump.amount[valid],
+            minlength=years,
+        )[:years]
+        rows[lump.category] = rows.get(lump.category, 0.0) + spend
+    table = pd.DataFrame({f"cost_{k}": v for k, v in sorted(rows.items())})
+    table["cost_total"] = table.sum(axis=1)
+    treated = treatment_day[~np.isnan(treatment_day) & (treatment_day < edges[-1])]
+    table.insert(
+        0,
+        "patients_treated",
+        np.bincount((treated // DAYS_PER_YEAR).astype(int), minlength=years)[:years],
+    )
+    table.insert(0, "year", np.arange(years))
+    return table
