@@ -165,6 +165,7 @@ def evaluate(course: Course, economics: Economics) -> pd.DataFrame:
     """Per-patient costs by category (discounted), totals, QALYs and life-years."""
     years = lambda day: (day - course.arrival) / DAYS_PER_YEAR  # noqa: E731
     out: dict[str, np.ndarray] = {}
+    zeros = np.zeros(course.arrival.size)
     undiscounted_cost = np.zeros(course.arrival.size)
     qaly = np.zeros(course.arrival.size)
     qaly_raw = np.zeros(course.arrival.size)
@@ -177,7 +178,7 @@ def evaluate(course: Course, economics: Economics) -> pd.DataFrame:
             qaly_raw += flow.rate * (t1 - t0)
             continue
         value = discounted_integral(t0, t1, economics.discount_rate_costs, flow.rate)
-        out[flow.category] = out.get(flow.category, 0.0) + value
+        out[flow.category] = out.get(flow.category, zeros) + value
         undiscounted_cost += flow.rate * (t1 - t0)
     for lump in course.lumps:
         t = years(lump.day)
@@ -188,7 +189,7 @@ def evaluate(course: Course, economics: Economics) -> pd.DataFrame:
             qaly_raw += amount
             continue
         value = discounted_point(t, economics.discount_rate_costs, amount)
-        out[lump.category] = out.get(lump.category, 0.0) + value
+        out[lump.category] = out.get(lump.category, zeros) + value
         undiscounted_cost += amount
     table = pd.DataFrame({f"cost_{k}": v for k, v in sorted(out.items())})
     table["cost_total"] = table.sum(axis=1)

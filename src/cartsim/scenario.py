@@ -125,7 +125,9 @@ class StageBase(Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
     failure: Failure | None = None
     description: str = ""
-    cost: NonNegative = Field(0.0, description="EUR (price year) each time the stage starts")
+    cost: NonNegative = Field(
+        default=0.0, description="EUR (price year) each time the stage starts"
+    )
     cost_category: Annotated[str, Field(pattern=r"^[a-z0-9_]*$")] = Field(
         "", description="cost category of ``cost`` (default: the stage name)"
     )
@@ -154,7 +156,7 @@ class IcuEscalation(Strict):
     onset_days: Days = 2.0
     crs_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
     icans_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
-    cost_per_day: NonNegative = Field(0.0, description="EUR per ICU day")
+    cost_per_day: NonNegative = Field(default=0.0, description="EUR per ICU day")
 
 
 class Inpatient(StageBase):
@@ -165,7 +167,7 @@ class Inpatient(StageBase):
     duration: NumberOrDist
     extra_days_per_crs_grade: Days = 0.0
     icu: IcuEscalation | None = None
-    cost_per_day: NonNegative = Field(0.0, description="EUR per day in hospital")
+    cost_per_day: NonNegative = Field(default=0.0, description="EUR per day in hospital")
 
 
 class Treatment(StageBase):
@@ -207,11 +209,11 @@ class AdverseEvents(Strict):
     tocilizumab_from_crs_grade: Annotated[int, Field(ge=1, le=5)] = 2
     tocilizumab_doses: NonNegative = 1.0
     serious_infection: Probability = 0.0
-    ivig: Probability = Field(0.0, description="hypogammaglobulinaemia needing IVIG")
+    ivig: Probability = Field(default=0.0, description="hypogammaglobulinaemia needing IVIG")
     ivig_days: Days = 0.0
     bcell_aplasia_days: NumberOrDist = 0.0
     secondary_malignancy: Probability = 0.0
-    crs_disutility: NonNegative = Field(0.0, description="utility lost while CRS lasts")
+    crs_disutility: NonNegative = Field(default=0.0, description="utility lost while CRS lasts")
     crs_disutility_days: Days = 0.0
     icu_disutility_per_day: NonNegative = 0.0
 
@@ -220,11 +222,15 @@ class DiseaseOutcome(Strict):
     """What the treatment stage of an arm does for one disease."""
 
     response: Probability = Field(description="remission or major clinical response")
-    response_days: Days = Field(90.0, description="treatment to response, days")
+    response_days: Days = Field(default=90.0, description="treatment to response, days")
     relapse_hazard_per_year: NonNegative = 0.0
-    relapse_shape: Positive = Field(1.0, description="Weibull shape of relapse (1: exponential)")
-    trm: Probability = Field(0.0, description="treatment-related mortality")
-    trm_window_days: Positive = Field(100.0, description="TRM deaths fall uniformly in this")
+    relapse_shape: Positive = Field(
+        default=1.0, description="Weibull shape of relapse (1: exponential)"
+    )
+    trm: Probability = Field(default=0.0, description="treatment-related mortality")
+    trm_window_days: Positive = Field(
+        default=100.0, description="TRM deaths fall uniformly in this"
+    )
 
 
 class ArmEconomics(Strict):
@@ -232,7 +238,7 @@ class ArmEconomics(Strict):
 
     follow_up_cost_per_year: NonNegative = 0.0
     follow_up_years: NonNegative = 5.0
-    relapse_cost: NonNegative = Field(0.0, description="one-off treatment of a relapse")
+    relapse_cost: NonNegative = Field(default=0.0, description="one-off treatment of a relapse")
     episode_disutility: NonNegative = 0.0
     episode_disutility_days: Days = 0.0
 
@@ -286,7 +292,7 @@ class Gompertz(Strict):
 class Mortality(Strict):
     female: Gompertz
     male: Gompertz
-    max_age: Positive = Field(100.0, description="nobody lives beyond this age, years")
+    max_age: Positive = Field(default=100.0, description="nobody lives beyond this age, years")
 
 
 class DiseaseCourse(Strict):
@@ -296,7 +302,9 @@ class DiseaseCourse(Strict):
     utility_remission: Annotated[float, Field(le=1.0)]
     smr_active: Positive = 1.0
     smr_remission: Positive = 1.0
-    cost_active_per_year: NonNegative = Field(0.0, description="standard-of-care drugs, flares")
+    cost_active_per_year: NonNegative = Field(
+        default=0.0, description="standard-of-care drugs, flares"
+    )
     cost_remission_per_year: NonNegative = 0.0
 
 
@@ -312,10 +320,10 @@ class UnitCosts(Strict):
 class Economics(Strict):
     """Time horizon, discounting and willingness to pay."""
 
-    horizon_years: Positive | None = Field(20.0, description="None: lifetime (to max_age)")
+    horizon_years: Positive | None = Field(default=20.0, description="None: lifetime (to max_age)")
     discount_rate_costs: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
     discount_rate_effects: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
-    wtp_per_qaly: NonNegative = Field(50_000.0, description="EUR per QALY")
+    wtp_per_qaly: NonNegative = Field(default=50_000.0, description="EUR per QALY")
     perspective: str = "health-care payer"
 
 
