@@ -53,6 +53,7 @@ class Cohort:
     arrival_day: np.ndarray
     age: np.ndarray
     female: np.ndarray
+    flags: dict[str, np.ndarray] = field(default_factory=dict)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -98,8 +99,12 @@ def make_cohort(scenario: Scenario, streams: Streams, window_days: float | None 
         female=np.empty(arrival.size, dtype=bool),
     )
     u_age, u_sex = cohort.draw("age"), cohort.draw("sex")
+    names = sorted({f for d in scenario.demand.values() for f in d.flags})
+    cohort.flags = {name: np.zeros(cohort.size, dtype=bool) for name in names}
     for code, demand in enumerate(scenario.demand.values()):
         mask = cohort.disease == code
         cohort.age[mask] = to_dist(demand.age).ppf(u_age[mask])
         cohort.female[mask] = u_sex[mask] < demand.female
+        for name, share in demand.flags.items():
+            cohort.flags[name][mask] = cohort.draw(f"flag.{name}")[mask] < share
     return cohort

@@ -50,6 +50,15 @@ class Course:
     flows: list[Flow] = field(default_factory=list)
     lumps: list[Lump] = field(default_factory=list)
 
+    def subset(self, mask: np.ndarray) -> Course:
+        """The same course for the patients selected by ``mask`` only."""
+        return Course(
+            arrival=self.arrival[mask],
+            end=self.end[mask],
+            flows=[Flow(f.category, f.start[mask], f.end[mask], f.rate[mask]) for f in self.flows],
+            lumps=[Lump(x.category, x.day[mask], x.amount[mask]) for x in self.lumps],
+        )
+
 
 def horizon_end(patients: pd.DataFrame, economics: Economics, max_age: float) -> np.ndarray:
     """Day each patient leaves the analysis: death, the horizon, or the maximum age."""

@@ -30,12 +30,13 @@ DIED, DROPPED = EVENT_CODE["died_waiting"], EVENT_CODE["dropped_out"]
 
 @dataclass
 class ArmRun:
-    """What one arm produced in one replication."""
+    """What one arm produced in one replication (``routed``: its patients in a service mix)."""
 
     arm: str
     log: EventLog
     capacity: dict[str, float]
     grades: dict[str, np.ndarray]
+    routed: np.ndarray | None = None
 
 
 @dataclass
@@ -125,8 +126,10 @@ def plan_stages(
             ]
         if isinstance(stage, Inpatient) and stage.icu:
             icu = stage.icu
-            escalated = (grades["crs"] >= icu.crs_grade_at_least) | (
-                grades["icans"] >= icu.icans_grade_at_least
+            escalated = (
+                (grades["crs"] >= icu.crs_grade_at_least)
+                | (grades["icans"] >= icu.icans_grade_at_least)
+                | (cohort.draw(f"{prefix}.icu") < icu.probability)
             )
             days = to_dist(icu.duration).ppf(cohort.draw(f"{prefix}.icu_days")).clip(min=0)
             plan.icu_days = np.where(escalated, days, np.nan).tolist()
@@ -150,49 +153,86 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def run_arm(scenario: Scenario, arm_name: str, cohort: Cohort, exits: PatientPlan) -> ArmRun:
-    """Simulate the whole cohort through one arm until the horizon."""
-    arm = scenario.arms[arm_name]
+def route(scenario: Scenario, cohort: Cohort) -> np.ndarray:
+    """Service mix: the index (into ``scenario.arms``) of each patient's arm."""
+    policy = scenario.referral_policy
+    assert policy is not None
+    names = list(scenario.arms)
+    arm_of = np.full(cohort.size, names.index(policy.default))
+    decided = np.zeros(cohort.size, dtype=bool)
+    u = cohort.draw("routing")
+    for rule in policy.rules:
+        match = ~decided & (u < rule.share)
+        if rule.diseases is not None:
+            match &= np.isin(cohort.disease, [scenario.diseases.index(d) for d in rule.diseases])
+        for flag in rule.flags:
+            match &= cohort.flags[flag]
+        arm_of[match] = names.index(rule.arm)
+        decided |= match
+    return arm_of
+
+
+def run_arms(
+    scenario: Scenario, names: list[str], cohort: Cohort, exits: PatientPlan, arm_of: np.ndarray
+) -> dict[str, ArmRun]:
+    """Simulate ``names`` in ONE environment on shared resources; patient p joins arm_of[p]."""
     env = simpy.Environment()
     pools = make_pools(env, scenario.resources, scenario.run.start_date)
     resource_names = list(scenario.resources)
     codes = {name: i for i, name in enumerate(resource_names)}
-    grades = adverse_event_grades(arm, cohort)
-    log = EventLog([s.name for s in arm.stages], resource_names)
-    plans = plan_stages(arm_name, arm, cohort, pools, codes, grades)
-    pathway = Pathway(env, plans, exits, log)
-    start(_referrals(env, pathway, cohort, eligible(arm, scenario, cohort)))
+    runs, pathways, allowed = {}, [], []
+    for name in names:
+        arm = scenario.arms[name]
+        grades = adverse_event_grades(arm, cohort)
+        log = EventLog([s.name for s in arm.stages], resource_names)
+        plans = plan_stages(name, arm, cohort, pools, codes, grades)
+        pathways.append(Pathway(env, plans, exits, log))
+        allowed.append(eligible(arm, scenario, cohort))
+        capacity = {n: pool.capacity for n, pool in pools.items()}
+        runs[name] = ArmRun(arm=name, log=log, capacity=capacity, grades=grades)
+    start(_referrals(env, pathways, allowed, arm_of, cohort))
     with paused_gc():
         env.run(until=scenario.run.horizon_days)
-    return ArmRun(
-        arm=arm_name,
-        log=log,
-        capacity={name: pool.capacity for name, pool in pools.items()},
-        grades=grades,
-    )
+    return runs
 
 
 def _referrals(
-    env: simpy.Environment, pathway: Pathway, cohort: Cohort, is_eligible: np.ndarray
+    env: simpy.Environment,
+    pathways: list[Pathway],
+    allowed: list[np.ndarray],
+    arm_of: np.ndarray,
+    cohort: Cohort,
 ) -> Journey:
     """Refer patients in order of referral day; each eligible one starts its journey."""
-    log = pathway.log.flat.extend
-    for p, (day, ok) in enumerate(
-        zip(cohort.arrival_day.tolist(), is_eligible.tolist(), strict=True)
-    ):
+    logs = [pathway.log.flat.extend for pathway in pathways]
+    ok = [a.tolist() for a in allowed]
+    days, arms = cohort.arrival_day.tolist(), arm_of.tolist()
+    for p, (day, k) in enumerate(zip(days, arms, strict=True)):
         if day > env.now:
             yield env.timeout(day - env.now)
-        if ok:
-            log((p, NO_CODE, REFERRAL, day, NO_CODE))
-            start(pathway.journey(p))
+        if ok[k][p]:
+            logs[k]((p, NO_CODE, REFERRAL, day, NO_CODE))
+            start(pathways[k].journey(p))
         else:
-            log((p, NO_CODE, REFERRAL, day, NO_CODE, p, NO_CODE, NOT_ELIGIBLE, day, NO_CODE))
+            logs[k]((p, NO_CODE, REFERRAL, day, NO_CODE, p, NO_CODE, NOT_ELIGIBLE, day, NO_CODE))
 
 
 def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> ReplicationRun:
-    """All arms of one replication on one shared referred cohort."""
+    """All arms of one replication on one shared referred cohort.
+
+    Head-to-head, each arm runs the whole cohort in an environment of its own; in a service
+    mix, the referral policy splits the cohort and the arms share one environment's resources.
+    """
     streams = Streams(scenario.run.seed, replication=replication, draw=draw)
     cohort = make_cohort(scenario, streams)
     exits = waiting_exits(scenario, cohort)
-    arms = {name: run_arm(scenario, name, cohort, exits) for name in scenario.arms}
+    names = list(scenario.arms)
+    if scenario.comparison == "service_mix":
+        arm_of = route(scenario, cohort)
+        arms = run_arms(scenario, names, cohort, exits, arm_of)
+        for k, name in enumerate(names):
+            arms[name].routed = arm_of == k
+    else:
+        everyone = np.zeros(cohort.size, dtype=np.int64)
+        arms = {name: run_arms(scenario, [name], cohort, exits, everyone)[name] for name in names}
     return ReplicationRun(replication=replication, cohort=cohort, arms=arms)

@@ -105,34 +105,54 @@ def _f32(values: Iterable[float] | pd.Series) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _flow_links(p: pd.DataFrame) -> tuple[list[str], list[int], list[int], list[float]]:
-    """Sankey nodes and links: referred -> status -> response (mean patients per replication)."""
+def _flow_nodes(p: pd.DataFrame) -> list[tuple[str, int, float]]:
+    """Sankey nodes ``(label, column, mean patients per replication)``; column 0 is referral."""
     reps = _n_replications(p)
     treated = p["treatment_day"].notna() if "treatment_day" in p else p["status"] == "completed"
     status = p["status"].astype(str).map(lambda s: STATUS_LABELS.get(s, esc(s)))
-    status = status.where(~treated, "treated")
-    labels = ["referred"]
-    source: list[int] = []
-    target: list[int] = []
-    value: list[float] = []
-    counts = status.value_counts()
-    order = ["treated", *(s for s in STATUS_LABELS.values() if s != "treated")]
-    for name in [*order, *(s for s in counts.index if s not in order)]:
-        count = counts.get(name, 0)
-        if count:
-            labels.append(str(name))
-            source.append(0)
-            target.append(len(labels) - 1)
-            value.append(count / reps)
-    if "response" in p.columns and "treated" in labels:
+    counts = status.where(~treated, "treated").value_counts()
+    order = list(dict.fromkeys(["treated", *STATUS_LABELS.values(), *counts.index]))
+    nodes = [("referred", 0, len(p) / reps)]
+    nodes += [(name, 1, counts[name] / reps) for name in order if counts.get(name, 0)]
+    if "response" in p.columns:
         response = p.loc[treated, "response"].astype("boolean")
-        for name, mask in (("response", response == True), ("no response", response == False)):  # noqa: E712
-            if mask.fillna(False).sum():
-                labels.append(name)
-                source.append(labels.index("treated"))
-                target.append(len(labels) - 1)
-                value.append(float(mask.fillna(False).sum()) / reps)
-    return labels, source, target, value
+        for name, flag in (("response", True), ("no response", False)):
+            count = int((response == flag).fillna(False).sum())
+            if count:
+                nodes.append((name, 2, count / reps))
+    return nodes
+
+
+def _sankey(nodes: list[tuple[str, int, float]], name: str, visible: bool) -> go.Sankey:
+    """A Sankey with each node in its column; links run from column 0, or 'treated', onward."""
+    columns = max(c for _, c, _ in nodes) + 1
+    scale = max(sum(v for _, c, v in nodes if c == k) for k in range(columns)) * 1.15
+    x, y, filled = [], [], dict.fromkeys(range(columns), 0.0)
+    for _, col, value in nodes:
+        x.append(0.001 + 0.998 * col / max(columns - 1, 1))
+        y.append(0.001 + filled[col] + value / scale / 2)
+        filled[col] += value / scale + 0.05
+    parent = {1: 0, 2: next((i for i, n in enumerate(nodes) if n[0] == "treated"), 0)}
+    links = [(parent[c], i, v) for i, (_, c, v) in enumerate(nodes) if c > 0]
+    return go.Sankey(
+        name=name,
+        visible=visible,
+        arrangement="snap",
+        valueformat=".1f",
+        valuesuffix=" patients per replication",
+        node={
+            "label": [f"{label} ({value:.1f})" for label, _, value in nodes],
+            "x": x,
+            "y": y,
+            "pad": 20,
+            "color": [_colour(j) for j in range(len(nodes))],
+        },
+        link={
+            "source": [a for a, _, _ in links],
+            "target": [b for _, b, _ in links],
+            "value": _f32([v for _, _, v in links]),
+        },
+    )
 
 
 def plot_patient_flow(patients: pd.DataFrame | None) -> go.Figure | None:
@@ -156,21 +176,7 @@ def plot_patient_flow(patients: pd.DataFrame | None) -> go.Figure | None:
     fig = go.Figure()
     arms = _arms(patients)
     for i, arm in enumerate(arms):
-        labels, source, target, value = _flow_links(_of_arm(patients, arm))
-        fig.add_trace(
-            go.Sankey(
-                name=esc(arm),
-                visible=i == 0,
-                valueformat=".1f",
-                valuesuffix=" patients per replication",
-                node={
-                    "label": labels,
-                    "pad": 20,
-                    "color": [_colour(j) for j in range(len(labels))],
-                },
-                link={"source": source, "target": target, "value": _f32(value)},
-            )
-        )
+        fig.add_trace(_sankey(_flow_nodes(_of_arm(patients, arm)), esc(arm), i == 0))
     menus = []
     if len(arms) > 1:
         buttons = [
@@ -192,10 +198,10 @@ def plot_patient_flow(patients: pd.DataFrame | None) -> go.Figure | None:
 
 
 def _band_stats(frame: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Mean over replications and its 95% band (mean +/- 1.96 sd / sqrt(n)) per bin."""
+    """Mean over replications and its 95% band (mean +/- 1.96 sd / sqrt(n), not below 0)."""
     stats = frame.groupby("bin")[value].agg(["mean", "std", "count"]).reset_index()
     half = Z95 * stats["std"].fillna(0.0) / np.sqrt(stats["count"])
-    stats["low"], stats["high"] = stats["mean"] - half, stats["mean"] + half
+    stats["low"], stats["high"] = (stats["mean"] - half).clip(lower=0.0), stats["mean"] + half
     return stats
 
 
@@ -406,7 +412,11 @@ def _journey_sample(events: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
         pick = rng.choice(ids, size=min(len(ids), max(1, n // len(arms))), replace=False)
         mine = ev[(ev["arm"] == arm) & ev["patient_id"].isin(pick)]
         keep.append(mine.sort_values(["patient_id", "time"], kind="stable"))
-    return pd.concat(keep, ignore_index=True)
+    out = pd.concat(keep, ignore_index=True)
+    who = [out["arm"], out["patient_id"]]
+    referral = out["time"].where(out["event"] == "referral")
+    start = referral.groupby(who).transform("min").fillna(out["time"].groupby(who).transform("min"))
+    return out.assign(time=out["time"] - start)
 
 
 def _row_label(frame: pd.DataFrame) -> pd.Series:
@@ -462,12 +472,12 @@ def plot_journeys(events: pd.DataFrame | None, n: int = 30, seed: int = 0) -> go
                 mode="markers",
                 name="treatment",
                 marker={"symbol": "diamond", "size": 9, "color": "black"},
-                hovertemplate="treatment, day %{x:.1f}<extra></extra>",
+                hovertemplate="treatment, day %{x:.1f} after referral<extra></extra>",
             )
         )
     fig.update_yaxes(categoryorder="array", categoryarray=list(rows)[::-1], title_text="patient")
-    fig.update_xaxes(title_text="time (days)")
-    title = f"Journeys of {len(rows)} sampled patients (first replication)"
+    fig.update_xaxes(title_text="time since referral (days)", rangemode="tozero")
+    title = f"Journeys of {len(rows)} sampled patients from referral (first replication)"
     return _finish(fig, title, height=max(420, 22 * len(rows) + 180), barmode="overlay")
 
 
@@ -482,7 +492,7 @@ def _gantt_trace(fig: go.Figure, bars: pd.DataFrame, name: str, colour: str) -> 
             x=_f32(bars["time_end"] - bars["time_start"]),
             name=name,
             marker_color=colour,
-            hovertemplate=f"{name}<br>day %{{base:.1f}}, %{{x:.1f}} days<extra></extra>",
+            hovertemplate=f"{name}<br>from day %{{base:.1f}}: %{{x:.1f}} days<extra></extra>",
         )
     )
 
@@ -946,19 +956,22 @@ def plot_tornado(dsa: pd.DataFrame | None, max_parameters: int = 20) -> go.Figur
             esc(t if isinstance(t, str) and t else p)
             for t, p in zip(label, one["parameter"], strict=True)
         ]
-        for bound, colour in (("low", _colour(0)), ("high", _colour(1))):
+        for bound, colour, width in (("low", _colour(0), 0.8), ("high", _colour(1), 0.45)):
             fig.add_trace(
                 go.Bar(
                     y=ticks,
                     x=_f32(one[f"inmb_{bound}"] - base),
                     base=base,
+                    width=width,
                     orientation="h",
-                    name=f"parameter at its {bound} value",
+                    name=f"parameter at its {bound} value"
+                    + (" (thin bar)" if bound == "high" else ""),
                     legendgroup=bound,
                     showlegend=row == 1,
                     marker_color=colour,
-                    customdata=_f32(one[f"{bound}_value"]),
-                    hovertemplate="%{y}<br>value %{customdata:.4g}: INMB %{x:,.0f}<extra></extra>",
+                    customdata=np.column_stack([one[f"{bound}_value"], one[f"inmb_{bound}"]]),
+                    hovertemplate="%{y}<br>value %{customdata[0]:.4g}: "
+                    "INMB %{customdata[1]:,.0f}<extra></extra>",
                 ),
                 row=row,
                 col=1,

@@ -84,6 +84,9 @@ class DiseaseDemand(Strict):
     )
     age: NumberOrDist = Field(description="age at referral, years")
     female: Probability = 0.5
+    flags: dict[str, Probability] = Field(
+        default={}, description="share of patients with each named feature (lung_involvement: 0.35)"
+    )
 
 
 class Calendar(Strict):
@@ -156,6 +159,9 @@ class IcuEscalation(Strict):
     onset_days: Days = 2.0
     crs_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
     icans_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
+    probability: Probability = Field(
+        default=0.0, description="chance of ICU escalation whatever the CRS/ICANS grade"
+    )
     cost_per_day: NonNegative = Field(default=0.0, description="EUR per ICU day")
 
 
@@ -339,6 +345,22 @@ class Waiting(Strict):
         return value.get(disease, 0.0) if isinstance(value, dict) else value
 
 
+class RoutingRule(Strict):
+    """Send matching patients to ``arm``: disease in ``diseases`` and every flag in ``flags``."""
+
+    arm: str
+    diseases: list[str] | None = None
+    flags: list[str] = []
+    share: Probability = Field(default=1.0, description="fraction of matching patients sent")
+
+
+class ReferralPolicy(Strict):
+    """Service mix: the first matching rule decides a patient's arm, else ``default``."""
+
+    rules: list[RoutingRule] = []
+    default: str
+
+
 class Scenario(Strict):
     """A complete, validated scenario."""
 
@@ -351,6 +373,12 @@ class Scenario(Strict):
     resources: dict[str, Resource] = {}
     waiting: Waiting = Waiting()
     arms: Annotated[dict[str, Arm], Field(min_length=1)]
+    comparison: Literal["head_to_head", "service_mix"] = Field(
+        default="head_to_head",
+        description="head_to_head: every arm treats the whole cohort on resources of its own; "
+        "service_mix: referral_policy sends each patient to one arm and arms share resources",
+    )
+    referral_policy: ReferralPolicy | None = None
     economics: Economics | None = None
     mortality: Mortality | None = None
     disease_course: dict[str, DiseaseCourse] = {}
@@ -376,6 +404,7 @@ class Scenario(Strict):
                         f"arms.{arm_name}.eligibility: unknown disease {disease!r} "
                         f"(known: {sorted(self.demand)})"
                     )
+        self._check_policy()
         if self.economics is not None:
             missing = [d for d in self.demand if d not in self.disease_course]
             if missing:
@@ -386,6 +415,25 @@ class Scenario(Strict):
                 "from it (mortality and disease_course.*.smr_active); set the hazard to 0"
             )
         return self
+
+    def _check_policy(self) -> None:
+        policy = self.referral_policy
+        if self.comparison == "service_mix" and policy is None:
+            raise ValueError("referral_policy: a service_mix comparison needs a referral policy")
+        if policy is None:
+            return
+        flags = {f for d in self.demand.values() for f in d.flags}
+        for rule in [*policy.rules, RoutingRule(arm=policy.default)]:
+            if rule.arm not in self.arms:
+                raise ValueError(f"referral_policy: unknown arm {rule.arm!r}")
+            unknown = sorted(set(rule.flags) - flags)
+            if unknown:
+                raise ValueError(
+                    f"referral_policy: unknown flags {unknown} (known: {sorted(flags)})"
+                )
+            for disease in rule.diseases or []:
+                if disease not in self.demand:
+                    raise ValueError(f"referral_policy: unknown disease {disease!r}")
 
     @property
     def diseases(self) -> list[str]:
