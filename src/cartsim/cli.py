@@ -19,6 +19,7 @@ from rich.table import Table
 from cartsim import loading
 from cartsim.errors import CartsimError
 from cartsim.experiment import Tables, default_workers, run_replications
+from cartsim.incremental import incremental_results
 from cartsim.results import manifest, prepare_out_dir, run_id, write_files
 from cartsim.scenario import Scenario
 
@@ -139,6 +140,11 @@ def _write_run(
         frames["events"] = tables.events
     if len(tables.budget):
         frames["budget"] = tables.budget
+    if model.economics is not None and model.comparison == "head_to_head" and len(model.arms) > 1:
+        economics = model.economics
+        frames["incremental"] = incremental_results(
+            tables.patients, economics.wtp_per_qaly, economics.reference_arm
+        )
     text = manifest(
         model.model_dump(mode="json"),
         source.digests(),

@@ -185,12 +185,13 @@ def events_table(run: ArmRun, stages: list[str], resources: list[str]) -> pd.Dat
 
 
 def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) -> pd.DataFrame:
-    """``patient_id, stage, time`` of every stage start (ICU transfers excluded)."""
+    """``patient_id, stage, time`` of every stage start and treatment (ICU transfers excluded)."""
     cols = run.log.arrays()
     icu = [
         resources.index(s.icu.resource) for s in arm.stages if isinstance(s, Inpatient) and s.icu
     ]
-    keep = (cols["event"] == START) & (cols["time"] <= horizon) & ~np.isin(cols["resource"], icu)
+    started = np.isin(cols["event"], (START, TREATMENT))
+    keep = started & (cols["time"] <= horizon) & ~np.isin(cols["resource"], icu)
     return pd.DataFrame(
         {
             "patient_id": cols["patient_id"][keep],

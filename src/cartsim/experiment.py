@@ -18,9 +18,12 @@ from cartsim.cohort import DAYS_PER_YEAR
 from cartsim.derive import events_table, patients_table, resources_table, stage_starts
 from cartsim.economics import budget, course, evaluate
 from cartsim.kpis import replication_metrics
-from cartsim.model import run_replication
+from cartsim.model import merged_run, run_replication
 from cartsim.outcomes import clinical_course
 from cartsim.scenario import Scenario
+
+
+SERVICE = "service"  # the arm name of resource series in a service mix (all arms together)
 
 
 @dataclass
@@ -64,21 +67,23 @@ def simulate(scenario: Scenario, replication: int, draw: int = 0, events: bool =
         arm = scenario.arms[name]
         table = patients_table(run.cohort, arm_run, arm, resources, horizon)
         table = pd.concat([table, clinical_course(scenario, arm, run.cohort, table)], axis=1)
+        mine = arm_run.routed if arm_run.routed is not None else np.ones(len(table), dtype=bool)
         if scenario.economics is not None:
             starts = stage_starts(arm_run, arm, resources, horizon)
             course_ = course(scenario, arm, table, starts)
             table = pd.concat([table, evaluate(course_, scenario.economics)], axis=1)
             years = int(np.ceil(horizon / DAYS_PER_YEAR))
-            budgets.append(
-                _tagged(
-                    budget(course_, table["treatment_day"].to_numpy(), years), replication, name
-                )
-            )
-        patients.append(_tagged(table, replication, name))
-        series.append(_tagged(resources_table(arm_run, resources, horizon), replication, name))
+            spend = budget(course_.subset(mine), table["treatment_day"].to_numpy()[mine], years)
+            budgets.append(_tagged(spend, replication, name))
+        patients.append(_tagged(table[mine].reset_index(drop=True), replication, name))
+        if scenario.comparison == "head_to_head":
+            series.append(_tagged(resources_table(arm_run, resources, horizon), replication, name))
         if events:
             stages = [s.name for s in arm.stages]
             logs.append(_tagged(events_table(arm_run, stages, resources), replication, name))
+    if scenario.comparison == "service_mix":  # shared resources: one series for the service
+        shared = merged_run(list(run.arms.values()))
+        series.append(_tagged(resources_table(shared, resources, horizon), replication, SERVICE))
     frames = [_concat(f) for f in (patients, series, logs, budgets)]
     for frame in frames:
         if "arm" in frame:

@@ -15,7 +15,8 @@ def _patient_metrics(p: pd.DataFrame) -> dict[str, float]:
     for status in STATUSES:
         out[status] = float((p["status"] == status).sum())
     for col in [c for c in p.columns if c.startswith("wait_") and c != "wait_days"]:
-        out[f"mean_{col}"] = float(p[col].mean()) if p[col].notna().any() else np.nan
+        if p[col].notna().any():  # stages of other arms have no values here
+            out[f"mean_{col}"] = float(p[col].mean())
     for col in ("referral_to_treatment_days", "vein_to_vein_days"):
         values = p[col].dropna()
         out[f"mean_{col}"] = float(values.mean()) if len(values) else np.nan

@@ -153,6 +153,14 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def merged_run(runs: list[ArmRun]) -> ArmRun:
+    """One log of several arms that shared resources (stage codes lose their meaning)."""
+    log = EventLog([], runs[0].log.resources)
+    for run in runs:
+        log.flat.extend(run.log.flat)
+    return ArmRun(arm="service", log=log, capacity=runs[0].capacity, grades={})
+
+
 def route(scenario: Scenario, cohort: Cohort) -> np.ndarray:
     """Service mix: the index (into ``scenario.arms``) of each patient's arm."""
     policy = scenario.referral_policy

@@ -30,6 +30,7 @@ STATUS_LABELS = {
     "in_progress": "still waiting at horizon",
 }
 Z95 = 1.96
+DAYS_PER_YEAR = 365.25
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,7 +96,7 @@ def _finish(fig: go.Figure, title: str, height: int = 450, **layout: Any) -> go.
     return fig
 
 
-def _f32(values: Iterable[float] | pd.Series) -> np.ndarray:
+def _f32(values: Iterable[float] | pd.Series | np.ndarray) -> np.ndarray:
     """Values as float32: half the bytes in the report, far below display precision."""
     return np.asarray(values, dtype=np.float32)
 
@@ -507,10 +508,18 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.nd
     times, deaths = np.unique(time[event], return_counts=True)
     at_risk = time.size - np.searchsorted(np.sort(time), times, side="left")
     surv = np.cumprod(1.0 - deaths / at_risk)
-    end = time.max(initial=0.0)
+    end = time[np.isfinite(time)].max(initial=0.0)
     return np.concatenate([[0.0], times, [end]]), np.concatenate(
         [[1.0], surv, surv[-1:] if surv.size else [1.0]]
     )
+
+
+def _thin(x: np.ndarray, y: np.ndarray, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """A step curve read at ``points`` evenly spaced times when it has more steps than that."""
+    if x.size <= points:
+        return x, y
+    grid = np.linspace(0.0, x[-1], points)
+    return grid, y[np.searchsorted(x, grid, side="right") - 1]
 
 
 def _outcome_times(t: pd.DataFrame, horizon: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -538,14 +547,16 @@ def plot_outcomes(patients: pd.DataFrame | None, horizon_days: float) -> go.Figu
         ``patients.parquet`` with ``treatment_day, response, relapse_day, death_day`` (days since
         day 0; NaN when none) and optionally ``arm, disease``.
     horizon_days : float
-        End of the simulation (days since day 0): patients still at risk are censored there.
+        End of follow-up (days since day 0; ``inf`` for lifetime): patients still at risk are
+        censored there.
 
     Returns
     -------
     Figure or None
         Left: share of treated patients who responded and have neither relapsed nor died (a
         non-responder counts as an event at time 0). Right: overall survival. One line per arm
-        and disease. None when an outcome column is missing or nobody was treated.
+        and disease, x in years (days / 365.25), read at most at 400 times. None when an outcome
+        column is missing or nobody was treated.
     """
     need = ("treatment_day", "response", "relapse_day", "death_day")
     if not has_columns(patients, *need):
@@ -559,29 +570,31 @@ def plot_outcomes(patients: pd.DataFrame | None, horizon_days: float) -> go.Figu
     )
     dashes = ["solid", "dash", "dot", "dashdot", "longdash"]
     groups = ["disease"] if "disease" in treated.columns else []
+    one_arm = len(_arms(treated)) == 1
     for i, arm in enumerate(_arms(treated)):
         mine = _of_arm(treated, arm)
         parts = mine.groupby(groups, observed=True) if groups else [(("all",), mine)]
         for j, (key, group) in enumerate(parts):
+            dash = "solid" if one_arm else dashes[j % len(dashes)]
             disease = key[0] if isinstance(key, tuple) else key
             name = " · ".join(x for x in (esc(arm), esc(disease)) if x)
             for col, (time, event) in enumerate(_outcome_times(group, horizon_days).values(), 1):
-                x, y = kaplan_meier(time, event)
+                x, y = _thin(*kaplan_meier(time, event))
                 fig.add_trace(
                     go.Scatter(
-                        x=_f32(x),
+                        x=_f32(x / DAYS_PER_YEAR),
                         y=_f32(y),
                         name=f"{name} (n={len(group)})",
                         legendgroup=name,
                         showlegend=col == 1,
-                        line={"shape": "hv", "color": _colour(i), "dash": dashes[j % len(dashes)]},
-                        hovertemplate=f"{name}<br>day %{{x:.0f}}: %{{y:.2f}}<extra></extra>",
+                        line={"shape": "hv", "color": _colour(j if one_arm else i), "dash": dash},
+                        hovertemplate=f"{name}<br>year %{{x:.1f}}: %{{y:.2f}}<extra></extra>",
                     ),
                     row=1,
                     col=col,
                 )
     fig.update_yaxes(title_text="share of treated patients", range=[0, 1.03])
-    fig.update_xaxes(title_text="time since treatment (days)")
+    fig.update_xaxes(title_text="time since treatment (years)", rangemode="tozero")
     return _finish(fig, "Clinical course after treatment (Kaplan-Meier, censored at horizon)")
 
 
@@ -640,7 +653,9 @@ def plot_adverse_events(patients: pd.DataFrame | None) -> go.Figure | None:
 
 
 def _cost_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if c.startswith("cost_") and c != "cost_total"]
+    """``cost_<category>`` columns; totals (``cost_total``, ``cost_undiscounted``) left out."""
+    totals = ("cost_total", "cost_undiscounted")
+    return [c for c in frame.columns if c.startswith("cost_") and not c.endswith(totals)]
 
 
 def _category(column: str) -> str:
@@ -653,7 +668,7 @@ def plot_costs(patients: pd.DataFrame | None, currency: str = "EUR") -> go.Figur
     Parameters
     ----------
     patients : DataFrame
-        ``patients.parquet`` with ``cost_<category>`` columns (``cost_total`` is left out).
+        ``patients.parquet`` with ``cost_<category>`` columns (totals are left out).
     currency : str, default "EUR"
         Axis unit, e.g. "EUR 2024".
 
@@ -672,7 +687,7 @@ def plot_costs(patients: pd.DataFrame | None, currency: str = "EUR") -> go.Figur
         fig.add_trace(
             go.Bar(
                 x=[esc(a) or "all" for a in arms],
-                y=_f32(means.loc[column]),
+                y=_f32(means.loc[column].to_numpy()),
                 name=_category(column),
                 marker_color=_colour(i),
                 hovertemplate=f"{_category(column)}: %{{y:,.0f}}<extra>%{{x}}</extra>",
@@ -743,9 +758,15 @@ def plot_budget(budget: pd.DataFrame | None, currency: str = "EUR") -> go.Figure
             )
         fig.update_yaxes(title_text=f"spend ({esc(currency)})", row=row, col=1, secondary_y=False)
         fig.update_yaxes(
-            title_text="treated (patients)", rangemode="tozero", row=row, col=1, secondary_y=True
+            title_text="treated (patients)",
+            rangemode="tozero",
+            tickmode="auto",
+            showgrid=False,
+            row=row,
+            col=1,
+            secondary_y=True,
         )
-    fig.update_xaxes(title_text="year", dtick=1)
+    fig.update_xaxes(title_text="year (year 0 starts on day 0)", dtick=1)
     title = "Budget impact: mean yearly spend (undiscounted) and patients treated"
     return _finish(fig, title, height=320 * len(arms) + 140, barmode="stack")
 

@@ -9,6 +9,7 @@ cost-effectiveness plane: at most 2,000 iterations per arm).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,6 +81,8 @@ def write_report(run_dir: Path) -> Path:
     manifest = read_manifest(run_dir)
     tables: Tables = {name: read_table(run_dir, name) for name in TABLES}
     tables["events"] = first_replication_events(run_dir)
+    warmup = float(((manifest.get("scenario") or {}).get("run") or {}).get("warmup_days", 0.0))
+    tables["patients"] = referred_after(tables["patients"], warmup)
     page = Page()
     sections = build_sections(manifest, tables, page)
     html = render(manifest, sections, page.count)
@@ -88,6 +91,13 @@ def write_report(run_dir: Path) -> Path:
     partial.write_text(html, encoding="utf-8")
     os.replace(partial, path)
     return path
+
+
+def referred_after(patients: pd.DataFrame | None, warmup_days: float) -> pd.DataFrame | None:
+    """Patients referred after the warm-up: the cohort the headline results count."""
+    if patients is None or "arrival_day" not in patients or not warmup_days:
+        return patients
+    return patients[patients["arrival_day"] >= warmup_days].reset_index(drop=True)
 
 
 def first_replication_events(run_dir: Path) -> pd.DataFrame | None:
@@ -123,9 +133,12 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
 
 def flow_section(t: Tables, page: Page) -> Section:
     caption = "Where referred patients end up, per arm (mean patients per replication)."
-    return Section(
-        "flow", "Patient flow", [page.figure(plots.plot_patient_flow(t["patients"]), caption)]
+    note = (
+        "<p class='note'>Figures of patients (flow, waits, clinical course, costs) count the "
+        "patients referred after the warm-up, like the headline results.</p>"
     )
+    figure = page.figure(plots.plot_patient_flow(t["patients"]), caption)
+    return Section("flow", "Patient flow", [note, figure])
 
 
 def capacity_section(t: Tables, page: Page, currency: str) -> Section:
@@ -159,11 +172,11 @@ def capacity_section(t: Tables, page: Page, currency: str) -> Section:
 
 
 def clinical_section(t: Tables, page: Page, scenario: Mapping[str, Any]) -> Section:
-    horizon = float((scenario.get("run") or {}).get("horizon_days", float("inf")))
     blocks = [
         page.figure(
-            plots.plot_outcomes(t["patients"], horizon),
-            "Kaplan-Meier curves from treatment, by arm and disease, censored at the horizon.",
+            plots.plot_outcomes(t["patients"], follow_up_days(scenario)),
+            "Kaplan-Meier curves from treatment, by arm and disease, censored at the end of "
+            "follow-up (the economic horizon, else the simulation horizon).",
             "Remission, relapse and survival curves appear once the patient table has "
             "<code>response</code>, <code>relapse_day</code> and <code>death_day</code>.",
         ),
@@ -175,19 +188,29 @@ def clinical_section(t: Tables, page: Page, scenario: Mapping[str, Any]) -> Sect
     return Section("clinical", "Clinical course", blocks)
 
 
+def follow_up_days(scenario: Mapping[str, Any]) -> float:
+    """Day (since day 0) up to which outcomes are followed: economic horizon, else the run's."""
+    economics = scenario.get("economics")
+    if economics is not None:
+        years = economics.get("horizon_years")
+        return math.inf if years is None else float(years) * plots.DAYS_PER_YEAR
+    return float((scenario.get("run") or {}).get("horizon_days", math.inf))
+
+
 def value_section(t: Tables, page: Page, scenario: Mapping[str, Any], currency: str) -> Section:
-    wtp = text.find(scenario, "wtp", "willingness_to_pay", "wtp_per_qaly")
+    wtp = text.find(scenario, "wtp_per_qaly", "wtp")
     wtp = float(wtp) if isinstance(wtp, int | float) else DEFAULT_WTP
+    rate = (scenario.get("economics") or {}).get("discount_rate_costs")
+    discounting = f", discounted at {text.fmt(rate, 'share')} a year" if rate is not None else ""
     blocks = [
         page.figure(
             plots.plot_costs(t["patients"], currency),
-            f"Mean cost per patient by category ({esc(currency)}).",
+            f"Mean cost per referred patient by category ({esc(currency)}{discounting}).",
             "Costs per patient appear once the patient table has <code>cost_*</code> columns.",
         )
     ]
-    incremental = t["incremental"]
-    if incremental is not None and len(incremental):
-        blocks.append("<h3>Incremental analysis</h3>" + text.frame_table(incremental))
+    if t["incremental"] is not None and len(t["incremental"]):
+        blocks.append(incremental_block(t["incremental"]))
     blocks += [
         page.figure(
             plots.plot_ce_plane(t["psa"], wtp=wtp),
@@ -206,6 +229,17 @@ def value_section(t: Tables, page: Page, scenario: Mapping[str, Any], currency: 
             "one-way sensitivity tables).</p>"
         )
     return Section("value", "Costs and value", blocks)
+
+
+def incremental_block(frame: pd.DataFrame) -> str:
+    """The incremental tables, one per kind of analysis, with every column that has a value."""
+    parts = frame.groupby("analysis", sort=False) if "analysis" in frame else [("", frame)]
+    out = []
+    for name, part in parts:
+        part = part.dropna(axis=1, how="all").drop(columns="analysis", errors="ignore")
+        title = f"Incremental analysis: {esc(name)}" if name else "Incremental analysis"
+        out.append(f"<h3>{title}</h3>" + text.frame_table(part))
+    return "".join(out)
 
 
 def parameter_block(scenario: Mapping[str, Any]) -> str:
@@ -258,6 +292,7 @@ table.kpi .v{font-size:1.1rem;font-weight:600;display:block}
 .ci,.unit{color:#5b6673;font-size:.8rem} table.compact .ci{display:block}
 .scroll{overflow:auto} .tall{max-height:34rem} .note{color:#5b6673;font-size:.85rem}
 .missing{color:#6b7480;font-style:italic} table.checklist td:first-child{width:14rem}
+table.params code{font-size:.78rem;word-break:break-all} table.params td:first-child{width:13rem}
 #param-filter{margin:.3rem 0 .6rem;padding:.3rem .5rem;width:20rem}
 """
 

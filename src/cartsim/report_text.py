@@ -150,6 +150,8 @@ def _arm_header(arm: Any, labels: Mapping[str, str]) -> str:
 
 def _column_unit(column: str) -> str:
     name = column.lower()
+    if "icer" in name or name == "wtp":
+        return "EUR per QALY"
     if "qaly" in name:
         return "QALYs"
     return "EUR" if any(k in name for k in ("cost", "nmb", "icer")) else ""
@@ -203,7 +205,7 @@ def parameter_table(parameters: Mapping[str, Mapping[str, Any]]) -> str:
                 esc(p.get("description")),
                 esc(p.get("source")),
                 f"<span title='{esc(STATUS_KEY.get(status, ''))}'>{status}</span>",
-                "estimate" if p.get("estimate") else "",
+                "yes" if p.get("estimate") else "",
                 dist_text(p["psa"]) if p.get("psa") else "",
             ]
         )
@@ -235,8 +237,9 @@ def _stage_text(stage: Mapping[str, Any]) -> str:
     if icu := stage.get("icu"):
         out += (
             f"; ICU ({esc(icu.get('resource'))}) when CRS ≥ {esc(icu.get('crs_grade_at_least'))}"
-            f" or ICANS ≥ {esc(icu.get('icans_grade_at_least'))}, stay "
-            f"{dist_text(icu.get('duration'))} days"
+            f" or ICANS ≥ {esc(icu.get('icans_grade_at_least'))}"
+            + (f" (else with p={number(icu['probability'])})" if icu.get("probability") else "")
+            + f", stay {dist_text(icu.get('duration'))} days"
         )
     return out
 
@@ -280,12 +283,28 @@ def _by_disease(value: Any) -> str:
 
 def _exits_text(s: Mapping[str, Any]) -> str:
     waiting = s.get("waiting") or {}
+    death = f"hazard per day: {_by_disease(waiting.get('death_hazard_per_day'))}"
+    if s.get("mortality"):
+        death = "general-population Gompertz hazard × SMR of active disease"
     return (
-        f"Referrals: {_demand_text(s)}While waiting for treatment patients may die (hazard per "
-        f"day: {_by_disease(waiting.get('death_hazard_per_day'))}) or drop out (hazard per day: "
-        f"{_by_disease(waiting.get('dropout_hazard_per_day'))}). Patients leave after the last "
-        "stage of their arm, or when found not eligible or out of manufacturing attempts."
+        f"Referrals: {_demand_text(s)}While waiting for treatment patients may die ({death}) or "
+        f"drop out (hazard per day: {_by_disease(waiting.get('dropout_hazard_per_day'))}). "
+        "Patients leave after the last stage of their arm, or when found not eligible or out of "
+        "manufacturing attempts."
     )
+
+
+def _course_text(s: Mapping[str, Any]) -> str:
+    items = [
+        f"<b>{esc(arm)}</b>, {esc(disease)}: response p={number(o.get('response'))} after "
+        f"{number(o.get('response_days'))} days; relapse hazard "
+        f"{number(o.get('relapse_hazard_per_year'))} per year; treatment-related mortality "
+        f"p={number(o.get('trm'))}"
+        for arm, a in (s.get("arms") or {}).items()
+        for disease, o in (a.get("outcomes") or {}).items()
+    ]
+    deaths = "Deaths: Gompertz × SMR by state." if s.get("mortality") else ""
+    return (bullets(items) if items else "No clinical course in this scenario. ") + deaths
 
 
 def _data_text(s: Mapping[str, Any]) -> str:
@@ -336,6 +355,7 @@ def stress_des(manifest: Mapping[str, Any], outputs: list[str]) -> list[tuple[st
         ("2 Logic: arms (pathways)", _arms_text(s)),
         ("2 Logic: resources, queues", _resources_text(s)),
         ("2 Logic: entry and exit", _exits_text(s)),
+        ("2 Logic: clinical course", _course_text(s)),
         ("3 Data", _data_text(s)),
         ("4 Experimentation", _experiment_text(manifest, s.get("run") or {})),
         ("5 Implementation", f"Python, SimPy discrete-event simulation; versions: {versions}."),
@@ -350,25 +370,26 @@ def cheers(
     """CHEERS 2022 items of the economic evaluation as ``(item, html)``."""
     s = manifest.get("scenario") or {}
 
-    def stated(*names: str) -> str:
+    def stated(*names: str, unit: str = "") -> str:
         value = find(s, *names)
-        return NOT_STATED if value is None else esc(value)
+        return NOT_STATED if value is None else fmt(value, unit)
 
-    years = find(s, "time_horizon_years", "horizon_years")
-    days = fmt((s.get("run") or {}).get("horizon_days"))
-    horizon = f"{esc(years)} years" if years is not None else f"{days} days (simulation)"
+    economics = s.get("economics") or {}
+    horizon = f"{fmt((s.get('run') or {}).get('horizon_days'))} days (simulation)"
+    if "horizon_years" in economics:
+        years = economics["horizon_years"]
+        horizon = "lifetime" if years is None else f"{number(years)} years from referral"
     arms = [
         f"{esc(n)} ({esc(a.get('label'))})" if a.get("label") else esc(n)
         for n, a in (s.get("arms") or {}).items()
     ]
-    cost_rate = stated("discount_rate_costs", "cost_discount_rate", "discount_costs")
-    effect_rate = stated(
-        "discount_rate_qalys", "discount_rate_outcomes", "qaly_discount_rate", "discount_outcomes"
-    )
+    cost_rate = stated("discount_rate_costs", "cost_discount_rate", unit="share")
+    effect_rate = stated("discount_rate_effects", "discount_rate_qalys", unit="share")
     price = (
         f"{esc(s.get('currency', NOT_STATED))}, price year {esc(s.get('price_year', NOT_STATED))}"
     )
     model = "patient-level discrete-event simulation (cartsim); costs and QALYs per patient"
+    wtp = stated("wtp_per_qaly", "wtp", unit="EUR")
     return [
         ("6 Study population", _demand_text(s)),
         ("7 Setting and location", esc(s.get("description")) or NOT_STATED),
@@ -378,7 +399,7 @@ def cheers(
         ("11 Discount rates", f"costs {cost_rate}; health effects {effect_rate}"),
         ("12–14 Health outcomes", "QALYs per patient" if has_qalys else NOT_STATED),
         ("16 Currency, price date", price),
-        ("Willingness to pay (per QALY)", stated("wtp", "willingness_to_pay", "wtp_per_qaly")),
+        ("Willingness to pay (per QALY)", wtp if wtp == NOT_STATED else f"{wtp} EUR"),
         ("17 Model", model),
         ("19 Heterogeneity", "by disease where shown (outcome curves)"),
         ("21 Uncertainty", ", ".join(analyses) or "between replications only"),

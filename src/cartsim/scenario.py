@@ -330,6 +330,9 @@ class Economics(Strict):
     discount_rate_costs: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
     discount_rate_effects: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
     wtp_per_qaly: NonNegative = Field(default=50_000.0, description="EUR per QALY")
+    reference_arm: str | None = Field(
+        default=None, description="arm that incremental net benefit is measured against"
+    )
     perspective: str = "health-care payer"
 
 
