@@ -142,3 +142,11 @@ def test_report_renders_every_figure_without_errors(run_dir: Path, browser, tmp_
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
+
+
+def test_report_of_a_folder_with_only_the_manifest_and_patients(run_dir: Path, tmp_path: Path):
+    for name in ("manifest.json", "patients.parquet"):
+        shutil.copy(run_dir / name, tmp_path / name)
+    html = write_report(tmp_path).read_text(encoding="utf-8")
+    assert figure_count(html) == html.count("Plotly.newPlot(") >= 3
+    assert "No KPI table" in html and "No resource series" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -17,9 +18,24 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from cartsim import loading
+from cartsim.analyses import (
+    cheapest_meeting_target,
+    dsa_unit,
+    dsa_variants,
+    finish_dsa,
+    finish_psa,
+    finish_sweep,
+    parse_vary,
+    psa_unit,
+    same_model,
+    sweep_grid,
+    sweep_unit,
+)
 from cartsim.errors import CartsimError
-from cartsim.experiment import Tables, default_workers, run_replications
+from cartsim.executors import default_workers
+from cartsim.experiment import Tables, run_replications
 from cartsim.incremental import incremental_results
+from cartsim.jobs import run_chunked
 from cartsim.results import manifest, prepare_out_dir, run_id, write_files
 from cartsim.scenario import Scenario
 
@@ -226,6 +242,243 @@ def check(
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors)."""
     sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+
+
+ItersOpt = Annotated[int, typer.Option("--iterations", min=1, help="parameter draws")]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster"),
+]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="complete an interrupted run in --out")]
+ChunkOpt = Annotated[int, typer.Option("--chunk-size", min=1, help="work units per saved chunk")]
+
+
+def _analysis_folder(out: Path | None, model: Scenario, kind: str) -> Path:
+    started = dt.datetime.now()
+    return prepare_out_dir(
+        out or Path("outputs") / model.name / f"{kind}-{run_id(started, model.run.seed)}"
+    )
+
+
+def _plan(source: loading.ScenarioSource, **options: Any) -> dict[str, Any]:
+    digest = hashlib.sha256(
+        json.dumps(source.raw, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    return {"scenario_sha256": digest, **options}
+
+
+def _run_analysis(
+    folder: Path,
+    name: str,
+    plan: dict[str, Any],
+    func: Callable[..., pd.DataFrame],
+    units: list[tuple[Any, ...]],
+    chunk: int,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+    label: str,
+) -> pd.DataFrame:
+    with _progress() as progress:
+        task = progress.add_task(label, total=len(units))
+        return run_chunked(
+            folder,
+            name,
+            plan,
+            func,
+            units,
+            chunk,
+            workers or default_workers(),
+            scheduler,
+            resume,
+            on_unit=lambda: progress.advance(task),
+        )
+
+
+def _finish(
+    folder: Path,
+    source: loading.ScenarioSource,
+    model: Scenario,
+    started: dt.datetime,
+    frames: dict[str, pd.DataFrame],
+    **extra: Any,
+) -> None:
+    text = manifest(
+        model.model_dump(mode="json"),
+        source.digests(),
+        model.run.seed,
+        model.run.replications,
+        started,
+        dt.datetime.now(),
+        **extra,
+    )
+    write_files(folder, frames, {"manifest.json": text})
+    _write_report(folder)
+    out_console.print(f"results in {folder}")
+
+
+@app.command()
+@user_errors
+def psa(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    iterations: ItersOpt = 1000,
+    replications: Annotated[int, typer.Option(min=1, help="replications per draw")] = 1,
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    chunk_size: ChunkOpt = 50,
+) -> None:
+    """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
+    source, model = _load(scenario, set_, seed, None)
+    started = dt.datetime.now()
+    folder = _analysis_folder(out, model, "psa")
+    units = [(source, i, r) for i in range(iterations) for r in range(replications)]
+    plan = _plan(source, analysis="psa", iterations=iterations, replications=replications)
+    results = _run_analysis(
+        folder,
+        "psa",
+        plan,
+        psa_unit,
+        units,
+        chunk_size,
+        workers,
+        scheduler,
+        resume,
+        f"PSA of {model.name}",
+    )
+    frames = finish_psa(results, model)
+    _finish(folder, source, model, started, frames, analysis="psa", iterations=iterations)
+    if "evpi" in frames:
+        wtp = model.economics.wtp_per_qaly if model.economics else 0.0
+        row = frames["evpi"].iloc[(frames["evpi"]["wtp"] - wtp).abs().argmin()]
+        prob = frames["ceac"][frames["ceac"]["wtp"] == row["wtp"]]
+        for _, r in prob.iterrows():
+            out_console.print(
+                f"P(cost-effective at {row['wtp']:,.0f}/QALY) {r['arm']}: "
+                f"{r['probability_cost_effective']:.2f}"
+            )
+        out_console.print(
+            f"EVPI per patient at {row['wtp']:,.0f}/QALY: {row['evpi_per_patient']:,.0f}"
+        )
+
+
+@app.command()
+@user_errors
+def dsa(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    replications: Annotated[
+        int | None, typer.Option(min=1, help="replications per setting")
+    ] = None,
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    chunk_size: ChunkOpt = 50,
+) -> None:
+    """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
+    source, model = _load(scenario, set_, seed, replications)
+    if model.economics is None or len(model.arms) < 2:
+        raise CartsimError(
+            "one-way sensitivity needs economics and two or more arms", str(scenario)
+        )
+    started = dt.datetime.now()
+    folder = _analysis_folder(out, model, "dsa")
+    reps = model.run.replications
+    variants = [v for v in dsa_variants(source) if not same_model(source, v, model)]
+    units = [(source, v, r) for v in variants for r in range(reps)]
+    plan = _plan(source, analysis="dsa", replications=reps)
+    results = _run_analysis(
+        folder,
+        "dsa",
+        plan,
+        dsa_unit,
+        units,
+        chunk_size,
+        workers,
+        scheduler,
+        resume,
+        f"one-way sensitivity of {model.name}",
+    )
+    per_variant = {v: results.iloc[i * reps : (i + 1) * reps] for i, v in enumerate(variants)}
+    base = per_variant[variants[0]]
+    for variant in dsa_variants(source):
+        per_variant.setdefault(variant, base)  # an unused parameter leaves the model as it is
+    table = finish_dsa(per_variant, source, model)
+    _finish(folder, source, model, started, {"dsa": table}, analysis="dsa")
+    if len(table):
+        out_console.print(
+            table.head(10)[["parameter", "comparison", "inmb_low", "inmb_high"]].to_string(
+                index=False
+            )
+        )
+
+
+@app.command()
+@user_errors
+def sweep(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    vary: Annotated[
+        list[str], typer.Option("--vary", help="dotted.path=v1,v2,... (repeatable)")
+    ] = [],  # noqa: B006
+    replications: RepsOpt = None,
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    chunk_size: ChunkOpt = 20,
+) -> None:
+    """Capacity sweep over a full grid of settings: sweep.parquet and the cheapest that works."""
+    if not vary:
+        raise CartsimError("give at least one --vary dotted.path=v1,v2", field="--vary")
+    try:
+        grid = sweep_grid(parse_vary(vary))
+    except ValueError as exc:
+        raise CartsimError(str(exc), field="--vary") from None
+    source, model = _load(scenario, set_, seed, replications)
+    started = dt.datetime.now()
+    folder = _analysis_folder(out, model, "sweep")
+    base_sets = list(set_ or [])
+    scenarios = [
+        _load(
+            scenario, [*base_sets, *(f"{k}={v}" for k, v in setting.items())], seed, replications
+        )[1]
+        for setting in grid
+    ]
+    reps = model.run.replications
+    units = [(s, i, r) for i, s in enumerate(scenarios) for r in range(reps)]
+    plan = _plan(source, analysis="sweep", grid=grid, replications=reps)
+    metrics = _run_analysis(
+        folder,
+        "sweep",
+        plan,
+        sweep_unit,
+        units,
+        chunk_size,
+        workers,
+        scheduler,
+        resume,
+        f"sweep of {model.name}",
+    )
+    table = finish_sweep(metrics, grid, scenarios)
+    _finish(folder, source, model, started, {"sweep": table}, analysis="sweep", grid=grid)
+    best = cheapest_meeting_target(table, model)
+    if model.target is not None:
+        if best is None:
+            out_console.print(
+                f"no setting meets the target {model.target.metric} for {model.target.arm}"
+            )
+        else:
+            out_console.print(
+                f"cheapest setting meeting the target: {best['setting']} "
+                f"({model.target.metric} = {best['mean']:.1f})"
+            )
 
 
 def main() -> None:  # pragma: no cover - console entry point

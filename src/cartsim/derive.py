@@ -140,34 +140,36 @@ def step_daily_mean(times: np.ndarray, deltas: np.ndarray, days: int) -> np.ndar
     return np.diff(cum)
 
 
-def resources_table(run: ArmRun, resources: list[str], horizon: float) -> pd.DataFrame:
-    """Per resource and day: mean in use, mean queue length, capacity and utilisation."""
+def resource_series(run: ArmRun, resources: list[str], horizon: float) -> dict[str, np.ndarray]:
+    """Per resource and day (resource-major): mean in use, mean queue length, capacity."""
     cols = run.log.arrays()
     keep = cols["time"] <= horizon
     event, time, resource = cols["event"][keep], cols["time"][keep], cols["resource"][keep]
     days = int(np.ceil(horizon))
-    frames = []
-    for code, name in enumerate(resources):
+    in_use, queue = [], []
+    for code in range(len(resources)):
         mine = resource == code
         use = mine & np.isin(event, (START, END))
-        use_delta = np.where(event[use] == START, 1.0, -1.0)
+        in_use.append(step_daily_mean(time[use], np.where(event[use] == START, 1.0, -1.0), days))
         que = mine & np.isin(event, (QUEUE, START, LEAVE))
-        que_delta = np.where(event[que] == QUEUE, 1.0, -1.0)
-        capacity = run.capacity[name]
-        in_use = step_daily_mean(time[use], use_delta, days)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "resource": name,
-                    "day": np.arange(days),
-                    "in_use": in_use,
-                    "queue_length": step_daily_mean(time[que], que_delta, days),
-                    "capacity": capacity,
-                    "utilisation": in_use / capacity if np.isfinite(capacity) else np.nan,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        queue.append(step_daily_mean(time[que], np.where(event[que] == QUEUE, 1.0, -1.0), days))
+    capacity = np.repeat([run.capacity[name] for name in resources], days).astype(float)
+    use_all = np.concatenate(in_use) if in_use else np.empty(0)
+    with np.errstate(invalid="ignore"):
+        utilisation = np.where(np.isfinite(capacity), use_all / capacity, np.nan)
+    return {
+        "resource": np.repeat(np.arange(len(resources)), days),
+        "day": np.tile(np.arange(days), len(resources)),
+        "in_use": use_all,
+        "queue_length": np.concatenate(queue) if queue else np.empty(0),
+        "capacity": capacity,
+        "utilisation": utilisation,
+    }
+
+
+def resources_table(series: dict[str, np.ndarray], resources: list[str]) -> pd.DataFrame:
+    """The ``resources`` table from :func:`resource_series`."""
+    return pd.DataFrame({**series, "resource": codes_to_categorical(series["resource"], resources)})
 
 
 def events_table(run: ArmRun, stages: list[str], resources: list[str]) -> pd.DataFrame:

@@ -34,11 +34,19 @@ class Flow:
 
 @dataclass
 class Lump:
-    """An amount (EUR, or QALYs lost) on ``day``, one value per patient (NaN day: none)."""
+    """Amounts (EUR, or QALYs lost) on days (NaN: none): one per patient, or, with ``patient``,
+    one per entry for the patient it names (a stage that some patients start twice)."""
 
     category: str
     day: np.ndarray
     amount: np.ndarray
+    patient: np.ndarray | None = None
+
+    def owners(self, n: int) -> np.ndarray:
+        return np.arange(n) if self.patient is None else self.patient
+
+    def restricted(self, day: np.ndarray) -> Lump:
+        return Lump(self.category, day, self.amount, self.patient)
 
 
 @dataclass
@@ -56,8 +64,16 @@ class Course:
             arrival=self.arrival[mask],
             end=self.end[mask],
             flows=[Flow(f.category, f.start[mask], f.end[mask], f.rate[mask]) for f in self.flows],
-            lumps=[Lump(x.category, x.day[mask], x.amount[mask]) for x in self.lumps],
+            lumps=[_subset_lump(x, mask) for x in self.lumps],
         )
+
+
+def _subset_lump(lump: Lump, mask: np.ndarray) -> Lump:
+    if lump.patient is None:
+        return Lump(lump.category, lump.day[mask], lump.amount[mask])
+    keep = mask[lump.patient]
+    renumber = np.cumsum(mask) - 1
+    return Lump(lump.category, lump.day[keep], lump.amount[keep], renumber[lump.patient[keep]])
 
 
 def horizon_end(patients: pd.DataFrame, economics: Economics, max_age: float) -> np.ndarray:
@@ -122,24 +138,23 @@ def course(scenario: Scenario, arm: Arm, patients: pd.DataFrame, starts: pd.Data
         ),
     ]
     flows = [Flow(f.category, f.start, np.fmin(f.end, end), f.rate) for f in flows]
-    lumps = [*_stage_lumps(arm, patients, starts), *_treatment_lumps(scenario, arm, patients)]
+    lumps = [*_stage_lumps(arm, starts), *_treatment_lumps(scenario, arm, patients)]
     lumps.append(Lump("relapse", relapse, np.full(arrival.size, arm.economics.relapse_cost)))
-    lumps = [Lump(x.category, np.where(x.day < end, x.day, never), x.amount) for x in lumps]
+    n = arrival.size
+    lumps = [x.restricted(np.where(x.day < end[x.owners(n)], x.day, np.nan)) for x in lumps]
     return Course(arrival=arrival, end=end, flows=flows, lumps=lumps)
 
 
-def _stage_lumps(arm: Arm, patients: pd.DataFrame, starts: pd.DataFrame) -> list[Lump]:
-    """One lump per costed stage start (several for a stage repeated after a failure)."""
+def _stage_lumps(arm: Arm, starts: pd.DataFrame) -> list[Lump]:
+    """One entry per start of a costed stage (twice for a stage repeated after a failure)."""
+    stage, time = starts["stage"].to_numpy(), starts["time"].to_numpy(dtype=float)
+    patient = starts["patient_id"].to_numpy()
     lumps = []
-    n = len(patients)
-    for index, stage in enumerate(arm.stages):
-        if stage.cost <= 0:
-            continue
-        mine = starts[starts["stage"] == index]
-        for _, visit in mine.groupby(mine.groupby("patient_id").cumcount()):
-            day = np.full(n, np.nan)
-            day[visit["patient_id"].to_numpy()] = visit["time"].to_numpy()
-            lumps.append(Lump(stage.cost_category or stage.name, day, np.full(n, stage.cost)))
+    for index, spec in enumerate(arm.stages):
+        if spec.cost > 0:
+            sel = stage == index
+            amount = np.full(int(sel.sum()), spec.cost)
+            lumps.append(Lump(spec.cost_category or spec.name, time[sel], amount, patient[sel]))
     return lumps
 
 
@@ -189,17 +204,25 @@ def evaluate(course: Course, economics: Economics) -> pd.DataFrame:
         value = discounted_integral(t0, t1, economics.discount_rate_costs, flow.rate)
         out[flow.category] = out.get(flow.category, zeros) + value
         undiscounted_cost += flow.rate * (t1 - t0)
+    n = course.arrival.size
     for lump in course.lumps:
-        t = years(lump.day)
+        owner = lump.owners(n)
+        t = (lump.day - course.arrival[owner]) / DAYS_PER_YEAR
         valid = np.isfinite(t)
         t, amount = np.where(valid, t, 0.0), np.where(valid, lump.amount, 0.0)
+        rate = (
+            economics.discount_rate_effects
+            if lump.category == UTILITY
+            else economics.discount_rate_costs
+        )
+        value = np.bincount(owner, weights=discounted_point(t, rate, amount), minlength=n)
+        raw = np.bincount(owner, weights=amount, minlength=n)
         if lump.category == UTILITY:
-            qaly += discounted_point(t, economics.discount_rate_effects, amount)
-            qaly_raw += amount
+            qaly += value
+            qaly_raw += raw
             continue
-        value = discounted_point(t, economics.discount_rate_costs, amount)
         out[lump.category] = out.get(lump.category, zeros) + value
-        undiscounted_cost += amount
+        undiscounted_cost += raw
     table = pd.DataFrame({f"cost_{k}": v for k, v in sorted(out.items())})
     table["cost_total"] = table.sum(axis=1)
     table["cost_undiscounted"] = undiscounted_cost

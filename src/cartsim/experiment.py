@@ -6,22 +6,26 @@ alone, so results do not depend on the executor or the number of workers.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from cartsim.cohort import DAYS_PER_YEAR
-from cartsim.derive import events_table, patients_table, resources_table, stage_starts
+from cartsim.derive import (
+    events_table,
+    patients_table,
+    resource_series,
+    resources_table,
+    stage_starts,
+)
 from cartsim.economics import budget, course, evaluate
-from cartsim.kpis import replication_metrics
-from cartsim.model import merged_run, run_replication
+from cartsim.executors import run_units
+from cartsim.kpis import metric_rows, patient_metrics, resource_metrics
+from cartsim.model import ReplicationRun, merged_run, run_replication
 from cartsim.outcomes import clinical_course
 from cartsim.scenario import Scenario
-
 
 SERVICE = "service"  # the arm name of resource series in a service mix (all arms together)
 
@@ -57,50 +61,97 @@ def _tagged(frame: pd.DataFrame, replication: int, arm: str) -> pd.DataFrame:
     return frame
 
 
-def simulate(scenario: Scenario, replication: int, draw: int = 0, events: bool = True) -> Tables:
-    """Run one replication of every arm and derive its tables."""
+@dataclass
+class ArmResult:
+    """One arm of one replication: its (routed) patients, KPIs and optional detail."""
+
+    patients: pd.DataFrame
+    measures: dict[str, float]
+    series: dict[str, np.ndarray] | None = None
+    spend: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+
+
+def arm_result(
+    scenario: Scenario, run: ReplicationRun, name: str, detail: bool, events: bool
+) -> ArmResult:
+    """Derive one arm's patients (clinical course, costs, QALYs) and KPIs from its log."""
+    arm, arm_run, cohort = scenario.arms[name], run.arms[name], run.cohort
+    resources, horizon = list(scenario.resources), scenario.run.horizon_days
+    table = patients_table(cohort, arm_run, arm, resources, horizon)
+    table = pd.concat([table, clinical_course(scenario, arm, cohort, table)], axis=1)
+    mine = arm_run.routed if arm_run.routed is not None else np.ones(len(table), dtype=bool)
+    result = ArmResult(patients=table, measures={})
+    if scenario.economics is not None:
+        course_ = course(scenario, arm, table, stage_starts(arm_run, arm, resources, horizon))
+        table = pd.concat([table, evaluate(course_, scenario.economics)], axis=1)
+        if detail:
+            years = int(np.ceil(horizon / DAYS_PER_YEAR))
+            treated_on = table["treatment_day"].to_numpy()[mine]
+            result.spend = budget(course_.subset(mine), treated_on, years)
+    result.patients = table[mine].reset_index(drop=True) if arm_run.routed is not None else table
+    warmup, window = scenario.run.warmup_days, scenario.run.arrival_window_days
+    arrival = result.patients["arrival_day"].to_numpy()
+    result.measures = patient_metrics(result.patients[arrival >= warmup])
+    if scenario.comparison == "head_to_head":
+        result.series = resource_series(arm_run, resources, horizon)
+        result.measures.update(resource_metrics(result.series, resources, warmup, window))
+    if events and detail:
+        result.events = events_table(arm_run, [s.name for s in arm.stages], resources)
+    return result
+
+
+def service_series(scenario: Scenario, run: ReplicationRun) -> dict[str, np.ndarray]:
+    """Service mix: the shared resources' series over all arms together."""
+    merged = merged_run(list(run.arms.values()))
+    return resource_series(merged, list(scenario.resources), scenario.run.horizon_days)
+
+
+def simulate(
+    scenario: Scenario, replication: int, draw: int = 0, events: bool = True, detail: bool = True
+) -> Tables:
+    """Run one replication of every arm and derive its tables.
+
+    ``detail=False`` keeps only the patients and KPI tables (no event log, daily resource
+    series or budget).
+    """
     run = run_replication(scenario, replication, draw)
     resources = list(scenario.resources)
-    horizon = scenario.run.horizon_days
-    patients, series, logs, budgets = [], [], [], []
-    for name, arm_run in run.arms.items():
-        arm = scenario.arms[name]
-        table = patients_table(run.cohort, arm_run, arm, resources, horizon)
-        table = pd.concat([table, clinical_course(scenario, arm, run.cohort, table)], axis=1)
-        mine = arm_run.routed if arm_run.routed is not None else np.ones(len(table), dtype=bool)
-        if scenario.economics is not None:
-            starts = stage_starts(arm_run, arm, resources, horizon)
-            course_ = course(scenario, arm, table, starts)
-            table = pd.concat([table, evaluate(course_, scenario.economics)], axis=1)
-            years = int(np.ceil(horizon / DAYS_PER_YEAR))
-            spend = budget(course_.subset(mine), table["treatment_day"].to_numpy()[mine], years)
-            budgets.append(_tagged(spend, replication, name))
-        patients.append(_tagged(table[mine].reset_index(drop=True), replication, name))
-        if scenario.comparison == "head_to_head":
-            series.append(_tagged(resources_table(arm_run, resources, horizon), replication, name))
-        if events:
-            stages = [s.name for s in arm.stages]
-            logs.append(_tagged(events_table(arm_run, stages, resources), replication, name))
-    if scenario.comparison == "service_mix":  # shared resources: one series for the service
-        shared = merged_run(list(run.arms.values()))
-        series.append(_tagged(resources_table(shared, resources, horizon), replication, SERVICE))
-    frames = [_concat(f) for f in (patients, series, logs, budgets)]
-    for frame in frames:
+    results = {name: arm_result(scenario, run, name, detail, events) for name in scenario.arms}
+    series = {name: r.series for name, r in results.items() if r.series is not None}
+    metrics = [metric_rows(replication, name, r.measures) for name, r in results.items()]
+    if scenario.comparison == "service_mix":
+        series[SERVICE] = service_series(scenario, run)
+        warmup, window = scenario.run.warmup_days, scenario.run.arrival_window_days
+        service = resource_metrics(series[SERVICE], resources, warmup, window)
+        metrics.append(metric_rows(replication, SERVICE, service))
+
+    def tagged(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
+        parts = [_tagged(f, replication, n) for n, f in frames.items() if f is not None]
+        frame = _concat(parts)
         if "arm" in frame:
             frame["arm"] = frame["arm"].astype("category")
-    p_all, r_all, e_all, b_all = frames
-    metrics = replication_metrics(
-        p_all, r_all, scenario.run.warmup_days, scenario.run.arrival_window_days
+        return frame
+
+    return Tables(
+        events=tagged({n: r.events for n, r in results.items()}),
+        patients=tagged({n: r.patients for n, r in results.items()}),
+        resources=tagged(
+            {n: resources_table(s, resources) for n, s in series.items()} if detail else {}
+        ),
+        metrics=_concat(metrics),
+        budget=tagged({n: r.spend for n, r in results.items()}),
     )
-    return Tables(events=e_all, patients=p_all, resources=r_all, metrics=metrics, budget=b_all)
+
+
+def arm_summaries(scenario: Scenario, replication: int, draw: int = 0) -> dict[str, ArmResult]:
+    """Every arm's patients and KPIs of one replication, without the tables' detail."""
+    run = run_replication(scenario, replication, draw)
+    return {name: arm_result(scenario, run, name, False, False) for name in scenario.arms}
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
 
 
 def run_replications(
@@ -109,28 +160,13 @@ def run_replications(
     workers: int = 1,
     events: bool = True,
     on_done: Callable[[int], None] | None = None,
+    scheduler: str | None = None,
 ) -> Tables:
-    """All replications, in replication order whatever the number of workers."""
-    parts = list(_iter_replications(scenario, replications, workers, events, on_done))
-    return Tables.concat(parts)
-
-
-def _iter_replications(
-    scenario: Scenario,
-    replications: int,
-    workers: int,
-    events: bool,
-    on_done: Callable[[int], None] | None,
-) -> Iterator[Tables]:
-    if workers <= 1 or replications == 1:
-        for rep in range(replications):
-            yield simulate(scenario, rep, events=events)
-            if on_done:
-                on_done(rep)
-        return
-    with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
-        futures = [pool.submit(simulate, scenario, rep, 0, events) for rep in range(replications)]
-        for rep, future in enumerate(futures):
-            yield future.result()
-            if on_done:
-                on_done(rep)
+    """All replications, in replication order whatever the executor and number of workers."""
+    units = [(scenario, rep, 0, events) for rep in range(replications)]
+    parts: dict[int, Tables] = {}
+    for rep, tables in run_units(simulate, units, workers, scheduler):
+        parts[rep] = tables
+        if on_done:
+            on_done(rep)
+    return Tables.concat([parts[rep] for rep in range(replications)])

@@ -9,47 +9,64 @@ from cartsim.decision import mean_ci
 from cartsim.derive import STATUSES
 
 
-def _patient_metrics(p: pd.DataFrame) -> dict[str, float]:
-    treated = p[p["treatment_day"].notna()]
-    out: dict[str, float] = {"referred": float(len(p)), "treated": float(len(treated))}
-    for status in STATUSES:
-        out[status] = float((p["status"] == status).sum())
+def _stats(values: np.ndarray, name: str, out: dict[str, float]) -> None:
+    """Mean, median and 90th centile of the finite values (NaN when there are none)."""
+    v = values[np.isfinite(values)]
+    empty = v.size == 0
+    out[f"mean_{name}"] = np.nan if empty else float(v.mean())
+    out[f"median_{name}"] = np.nan if empty else float(np.median(v))
+    out[f"p90_{name}"] = np.nan if empty else float(np.quantile(v, 0.9))
+
+
+def patient_metrics(p: pd.DataFrame) -> dict[str, float]:
+    """Counts, waits, times and (when present) mean cost and QALYs of one arm's patients."""
+    treated = np.isfinite(p["treatment_day"].to_numpy(dtype=float))
+    out: dict[str, float] = {"referred": float(len(p)), "treated": float(treated.sum())}
+    counts = np.bincount(p["status"].cat.codes.to_numpy(), minlength=len(STATUSES))
+    out.update({status: float(counts[i]) for i, status in enumerate(STATUSES)})
     for col in [c for c in p.columns if c.startswith("wait_") and c != "wait_days"]:
-        if p[col].notna().any():  # stages of other arms have no values here
-            out[f"mean_{col}"] = float(p[col].mean())
+        values = p[col].to_numpy(dtype=float)
+        if np.isfinite(values).any():  # stages of other arms have no values here
+            out[f"mean_{col}"] = float(np.nanmean(values))
     for col in ("referral_to_treatment_days", "vein_to_vein_days"):
-        values = p[col].dropna()
-        out[f"mean_{col}"] = float(values.mean()) if len(values) else np.nan
-        out[f"median_{col}"] = float(values.median()) if len(values) else np.nan
-        out[f"p90_{col}"] = float(values.quantile(0.9)) if len(values) else np.nan
+        _stats(p[col].to_numpy(dtype=float), col, out)
     for col in ("inpatient_days", "icu_days"):
-        out[f"mean_{col}"] = float(treated[col].mean()) if len(treated) else np.nan
-    for col in [c for c in p.columns if c in ("cost_total", "qaly_total", "qaly_undiscounted")]:
-        out[f"mean_{col}"] = float(p[col].mean())
+        values = p[col].to_numpy(dtype=float)[treated]
+        out[f"mean_{col}"] = float(values.mean()) if values.size else np.nan
+    for col in ("cost_total", "qaly_total", "qaly_undiscounted"):
+        if col in p:
+            out[f"mean_{col}"] = float(p[col].to_numpy(dtype=float).mean()) if len(p) else np.nan
     return out
 
 
-def replication_metrics(
-    patients: pd.DataFrame, resources: pd.DataFrame, warmup_days: float, window_days: float
-) -> pd.DataFrame:
-    """Long table ``replication, arm, metric, value``.
+def resource_metrics(
+    series: dict[str, np.ndarray], resources: list[str], warmup_days: float, window_days: float
+) -> dict[str, float]:
+    """Utilisation, mean queue and mean units in use per resource over the steady state.
 
-    Patient measures count patients referred after the warm-up; resource measures average the
-    days from the end of the warm-up to the end of the referral window (the steady state, before
-    the service drains).
+    ``series`` comes from :func:`cartsim.derive.resource_series`. The steady state runs from
+    the end of the warm-up to the end of the referral window, before the service drains.
     """
-    rows = []
-    cohort = patients[patients["arrival_day"] >= warmup_days]
-    for (rep, arm), group in cohort.groupby(["replication", "arm"], observed=True, sort=True):
-        for metric, value in _patient_metrics(group).items():
-            rows.append((rep, arm, metric, value))
-    after = resources[(resources["day"] >= warmup_days) & (resources["day"] < window_days)]
-    by = ["replication", "arm", "resource"]
-    for (rep, arm, res), group in after.groupby(by, observed=True, sort=True):
-        rows.append((rep, arm, f"utilisation_{res}", float(group["utilisation"].mean())))
-        rows.append((rep, arm, f"mean_queue_{res}", float(group["queue_length"].mean())))
-        rows.append((rep, arm, f"mean_in_use_{res}", float(group["in_use"].mean())))
-    return pd.DataFrame(rows, columns=["replication", "arm", "metric", "value"])
+    out: dict[str, float] = {}
+    keep = (series["day"] >= warmup_days) & (series["day"] < window_days)
+    for code, name in enumerate(resources):
+        mine = keep & (series["resource"] == code)
+        out[f"utilisation_{name}"] = float(series["utilisation"][mine].mean())
+        out[f"mean_queue_{name}"] = float(series["queue_length"][mine].mean())
+        out[f"mean_in_use_{name}"] = float(series["in_use"][mine].mean())
+    return out
+
+
+def metric_rows(replication: int, arm: str, metrics: dict[str, float]) -> pd.DataFrame:
+    """The long ``replication, arm, metric, value`` rows of one arm."""
+    return pd.DataFrame(
+        {
+            "replication": replication,
+            "arm": arm,
+            "metric": list(metrics),
+            "value": np.fromiter(metrics.values(), float, len(metrics)),
+        }
+    )
 
 
 def summarise(metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -795,7 +795,8 @@ def plot_ce_plane(
     reference : optional
         Comparator arm; default the least costly arm on average.
     max_points : int, default 2,000
-        Most iterations drawn per arm (a random sample, to keep the report small).
+        Most points drawn in all, shared equally between comparisons (a random sample of
+        iterations, to keep the report small).
     seed : int, default 0
         Seed of that display sample.
 
@@ -819,7 +820,8 @@ def plot_ce_plane(
         dc = (wide["cost"][arm] - wide["cost"][ref]).to_numpy()
         dq = (wide["qaly"][arm] - wide["qaly"][ref]).to_numpy()
         reach = max(reach, float(np.nanmax(np.abs(dq), initial=0.0)))
-        pick = np.sort(rng.choice(dc.size, size=min(dc.size, max_points), replace=False))
+        size = min(dc.size, max(1, max_points // (len(arms) - 1)))
+        pick = np.sort(rng.choice(dc.size, size=size, replace=False))
         label = f"{esc(arm)} vs {esc(ref)}"
         fig.add_trace(
             go.Scatter(
@@ -1008,7 +1010,9 @@ def plot_tornado(dsa: pd.DataFrame | None, max_parameters: int = 20) -> go.Figur
     )
 
 
-def plot_sweep(sweep: pd.DataFrame | None) -> go.Figure | None:
+def plot_sweep(
+    sweep: pd.DataFrame | None, metrics: Sequence[str] | None = None
+) -> go.Figure | None:
     """Each metric of a parameter sweep against the setting, one line per arm, with 95% CIs.
 
     Parameters
@@ -1016,44 +1020,72 @@ def plot_sweep(sweep: pd.DataFrame | None) -> go.Figure | None:
     sweep : DataFrame
         ``sweep.parquet``: one row per (setting, arm, metric) with ``setting`` (a text label),
         ``arm, metric, mean`` and optionally ``setting_id`` (order), ``ci_low, ci_high``.
+    metrics : sequence of str, optional
+        Metrics to draw, in order; default every metric of the table. Absent ones are skipped.
 
     Returns
     -------
     Figure or None
-        One panel per metric. None when the table or a column is missing.
+        One panel per metric, two panels a row. None when the table, a column or every
+        requested metric is missing.
     """
     if not has_columns(sweep, "setting", "arm", "metric", "mean"):
         return None
     assert sweep is not None
     frame = sweep.sort_values("setting_id", kind="stable") if "setting_id" in sweep else sweep
-    settings = [esc(s) for s in pd.unique(frame["setting"])]
-    metrics = list(pd.unique(frame["metric"]))
-    fig = make_subplots(rows=len(metrics), cols=1, subplot_titles=[esc(m) for m in metrics])
-    for row, metric in enumerate(metrics, start=1):
+    present = list(pd.unique(frame["metric"]))
+    shown = present if metrics is None else [m for m in metrics if m in present]
+    if not shown:
+        return None
+    labels, axis_title = _setting_labels([str(s) for s in pd.unique(frame["setting"])])
+    frame = frame.assign(setting=frame["setting"].astype(str).map(labels))
+    settings = list(labels.values())
+    rows, cols = (len(shown) + 1) // 2, min(len(shown), 2)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[esc(m) for m in shown])
+    for k, metric in enumerate(shown):
+        row, col = k // 2 + 1, k % 2 + 1
         for i, arm in enumerate(_arms(frame)):
-            one = _of_arm(frame[frame["metric"] == metric], arm)
-            error = None
-            if {"ci_low", "ci_high"} <= set(one.columns):
-                error = {
-                    "type": "data",
-                    "array": _f32(one["ci_high"] - one["mean"]),
-                    "arrayminus": _f32(one["mean"] - one["ci_low"]),
-                }
-            fig.add_trace(
-                go.Scatter(
-                    x=[esc(s) for s in one["setting"]],
-                    y=_f32(one["mean"]),
-                    error_y=error,
-                    name=esc(arm),
-                    legendgroup=str(i),
-                    showlegend=row == 1,
-                    mode="lines+markers",
-                    line={"color": _colour(i)},
-                ),
-                row=row,
-                col=1,
-            )
-        fig.update_yaxes(title_text=metric_unit(str(metric)), row=row, col=1)
-        fig.update_xaxes(categoryorder="array", categoryarray=settings, row=row, col=1)
-    fig.update_xaxes(title_text="setting", row=len(metrics), col=1)
-    return _finish(fig, "Sweep: results by setting (mean, 95% CI)", height=300 * len(metrics) + 140)
+            trace = _sweep_trace(_of_arm(frame[frame["metric"] == metric], arm), esc(arm), i)
+            trace.showlegend = k == 0
+            fig.add_trace(trace, row=row, col=col)
+        fig.update_yaxes(title_text=metric_unit(str(metric)), row=row, col=col)
+        fig.update_xaxes(categoryorder="array", categoryarray=settings, row=row, col=col)
+    fig.update_xaxes(title_text=axis_title)
+    title = "Sweep: results by setting (mean, 95% CI)"
+    return _finish(fig, title, height=280 * rows + 160)
+
+
+def _setting_labels(settings: list[str]) -> tuple[dict[str, str], str]:
+    """Short escaped tick labels of ``path=value, ...`` settings, and the x-axis title.
+
+    One varied path: ticks are its values and the path is the title. Several: each path is cut
+    to its last two parts (``manufacturing.capacity=2``), one per line.
+    """
+    parts = {s: [p.partition("=") for p in s.split(", ")] for s in settings}
+    paths = {path for split in parts.values() for path, _, _ in split}
+    if len(paths) == 1 and all(len(split) == 1 and split[0][1] for split in parts.values()):
+        return {s: esc(split[0][2]) for s, split in parts.items()}, esc(paths.pop())
+    short = {
+        s: "<br>".join(esc(".".join(p.split(".")[-2:]) + eq + v) for p, eq, v in split)
+        for s, split in parts.items()
+    }
+    return short, "setting"
+
+
+def _sweep_trace(one: pd.DataFrame, name: str, i: int) -> go.Scatter:
+    error = None
+    if {"ci_low", "ci_high"} <= set(one.columns):
+        error = {
+            "type": "data",
+            "array": _f32(one["ci_high"] - one["mean"]),
+            "arrayminus": _f32(one["mean"] - one["ci_low"]),
+        }
+    return go.Scatter(
+        x=list(one["setting"]),
+        y=_f32(one["mean"]),
+        error_y=error,
+        name=name,
+        legendgroup=str(i),
+        mode="lines+markers",
+        line={"color": _colour(i)},
+    )

@@ -4,7 +4,7 @@ The report reads the saved tables of a run (never re-simulates), asks :mod:`cart
 its figures and :mod:`cartsim.report_text` for the text, and writes one HTML file with plotly.js
 embedded once, so it opens offline. Large tables are sampled for display (the event log: the
 first replication only, of which :func:`cartsim.plots.plot_journeys` draws 30 patients; the
-cost-effectiveness plane: at most 2,000 iterations per arm).
+cost-effectiveness plane: at most 2,000 points).
 """
 
 from __future__ import annotations
@@ -41,6 +41,17 @@ TABLES = (
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 DEFAULT_WTP = 50_000.0  # EUR per QALY, used for the plane only when the scenario states none
 Tables = dict[str, pd.DataFrame | None]
+SWEEP_METRICS = (
+    "treated",
+    "median_vein_to_vein_days",
+    "p90_vein_to_vein_days",
+    "mean_referral_to_treatment_days",
+    "died_waiting",
+    "dropped_out",
+    "utilisation_*",
+    "mean_cost_total",
+    "mean_qaly_total",
+)
 
 
 @dataclass
@@ -166,9 +177,23 @@ def capacity_section(t: Tables, page: Page, currency: str) -> Section:
             f"Mean spend per year by category ({esc(currency)}, undiscounted) and patients "
             "treated per year.",
         ),
-        page.figure(plots.plot_sweep(t["sweep"]), "Results across the settings of the sweep."),
+        page.figure(
+            plots.plot_sweep(t["sweep"], sweep_metrics(t["sweep"])),
+            "Headline results across the settings of the sweep (all metrics: sweep.parquet).",
+        ),
     ]
     return Section("capacity", "Capacity", blocks)
+
+
+def sweep_metrics(sweep: pd.DataFrame | None) -> list[str]:
+    """The headline metrics of a sweep, in the order of ``SWEEP_METRICS`` (``*``: any)."""
+    present = [] if sweep is None or "metric" not in sweep else list(pd.unique(sweep["metric"]))
+    return [
+        m
+        for pattern in SWEEP_METRICS
+        for m in present
+        if m == pattern or (pattern.endswith("*") and m.startswith(pattern[:-1]))
+    ]
 
 
 def clinical_section(t: Tables, page: Page, scenario: Mapping[str, Any]) -> Section:
@@ -214,7 +239,7 @@ def value_section(t: Tables, page: Page, scenario: Mapping[str, Any], currency: 
     blocks += [
         page.figure(
             plots.plot_ce_plane(t["psa"], wtp=wtp),
-            f"Incremental cost and QALYs per PSA iteration (at most 2,000 drawn per arm); "
+            f"Incremental cost and QALYs per PSA iteration (a sample of at most 2,000 points); "
             f"dashed: willingness to pay {wtp:,.0f} EUR per QALY.",
         ),
         page.figure(plots.plot_ceac(t["ceac"]), "Probability that each arm is cost-effective."),

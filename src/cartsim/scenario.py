@@ -114,6 +114,9 @@ class Resource(Strict):
     capacity: Annotated[int, Field(ge=1)] | Literal["unlimited"]
     calendar: Calendar = Calendar()
     description: str = ""
+    cost_per_unit_per_year: NonNegative = Field(
+        default=0.0, description="fixed cost of one unit of capacity, EUR a year (for sweeps)"
+    )
 
 
 class Failure(Strict):
@@ -333,7 +336,25 @@ class Economics(Strict):
     reference_arm: str | None = Field(
         default=None, description="arm that incremental net benefit is measured against"
     )
+    evpi_population_years: NonNegative = Field(
+        default=10.0, description="years of referrals the population EVPI covers"
+    )
     perspective: str = "health-care payer"
+
+
+class PlanningTarget(Strict):
+    """What a capacity sweep must achieve, e.g. 90th-centile vein-to-vein <= 35 days."""
+
+    metric: str = Field(description="a KPI name of kpis.parquet, e.g. p90_vein_to_vein_days")
+    arm: str
+    at_most: float | None = None
+    at_least: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> PlanningTarget:
+        if (self.at_most is None) == (self.at_least is None):
+            raise ValueError("give exactly one of at_most and at_least")
+        return self
 
 
 class Waiting(Strict):
@@ -386,6 +407,7 @@ class Scenario(Strict):
     mortality: Mortality | None = None
     disease_course: dict[str, DiseaseCourse] = {}
     unit_costs: UnitCosts = UnitCosts()
+    target: PlanningTarget | None = None
     parameters: dict[str, Parameter] = {}
 
     @model_validator(mode="after")
@@ -408,6 +430,11 @@ class Scenario(Strict):
                         f"(known: {sorted(self.demand)})"
                     )
         self._check_policy()
+        if self.target is not None and self.target.arm not in self.arms:
+            raise ValueError(f"target: unknown arm {self.target.arm!r}")
+        reference = self.economics.reference_arm if self.economics else None
+        if reference is not None and reference not in self.arms:
+            raise ValueError(f"economics.reference_arm: unknown arm {reference!r}")
         if self.economics is not None:
             missing = [d for d in self.demand if d not in self.disease_course]
             if missing:

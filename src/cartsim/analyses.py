@@ -1,0 +1,267 @@
+"""Probabilistic sensitivity analysis, one-way sensitivity and capacity sweeps.
+
+Each analysis is a list of work units (a parameter draw or setting, and a replication) run by
+:mod:`cartsim.executors`. Workers send back one small summary row per arm, never event logs, so
+memory stays flat however many units there are. A unit's random numbers come from its draw and
+replication alone: the tables are the same whatever the executor and number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cartsim.decision import ceac, evpi
+from cartsim.experiment import arm_summaries, simulate
+from cartsim.kpis import summarise
+from cartsim.loading import ScenarioSource
+from cartsim.scenario import Scenario
+
+WTP_GRID = np.arange(0.0, 200_001.0, 5_000.0)  # EUR per QALY
+PSA_KPIS = (
+    "treated",
+    "died_waiting",
+    "dropped_out",
+    "mean_referral_to_treatment_days",
+    "p90_vein_to_vein_days",
+)
+
+
+def draw_parameters(source: ScenarioSource, iteration: int) -> dict[str, float]:
+    """One probabilistic draw of every parameter that has a distribution.
+
+    Parameter ``name`` of draw ``iteration`` takes the uniform :func:`hashed_uniform` of
+    (seed, iteration, name): adding, removing or reordering parameters changes no other draw.
+    """
+    seed = source_seed(source)
+    values = {}
+    for name, parameter in source.parameters.items():
+        if parameter.psa is not None:
+            u = np.array([hashed_uniform(f"{seed}|{iteration}|psa.{name}")])
+            values[name] = float(parameter.psa.ppf(u)[0])
+    return values
+
+
+def hashed_uniform(key: str) -> float:
+    """A uniform on [0, 1) from a cryptographic hash of ``key`` (53 random bits)."""
+    bits = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+    return (bits >> 11) / 2.0**53
+
+
+def source_seed(source: ScenarioSource) -> int:
+    return int(source.raw.get("run", {}).get("seed", 0) or 0)
+
+
+def arm_summary(scenario: Scenario, replication: int, draw: int) -> pd.DataFrame:
+    """Mean cost and QALYs per referred patient and the key capacity KPIs, one row per arm."""
+    rows = []
+    for name, result in arm_summaries(scenario, replication, draw).items():
+        patients = result.patients
+        row: dict[str, object] = {"arm": name}
+        for column, key in (("cost_total", "cost"), ("qaly_total", "qaly")):
+            values = patients[column].to_numpy(dtype=float) if column in patients else None
+            row[key] = float(values.mean()) if values is not None and values.size else np.nan
+        row.update({k: result.measures.get(k, np.nan) for k in PSA_KPIS})
+        row.update({k: v for k, v in result.measures.items() if k.startswith("utilisation_")})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def psa_unit(source: ScenarioSource, iteration: int, replication: int) -> pd.DataFrame:
+    """One PSA work unit: draw the parameters of ``iteration``, run ``replication``."""
+    values = draw_parameters(source, iteration)
+    scenario = source.build(values)
+    out = arm_summary(scenario, replication, draw=iteration)
+    out.insert(0, "replication", replication)
+    out.insert(0, "iteration", iteration)
+    drawn = pd.DataFrame({f"param_{k}": [v] * len(out) for k, v in values.items()})
+    return pd.concat([out, drawn], axis=1)
+
+
+def finish_psa(units: pd.DataFrame, scenario: Scenario) -> dict[str, pd.DataFrame]:
+    """``psa`` (one row per iteration and arm, means over replications), ``ceac`` and ``evpi``."""
+    keys = ["iteration", "arm"]
+    psa = units.drop(columns="replication").groupby(keys, sort=True).mean().reset_index()
+    out = {"psa": psa}
+    economics = scenario.economics
+    if economics is not None and psa["cost"].notna().all() and psa["arm"].nunique() > 1:
+        psa.insert(4, "nmb", economics.wtp_per_qaly * psa["qaly"] - psa["cost"])
+        population = referrals_per_year(scenario) * economics.evpi_population_years
+        out["ceac"] = ceac(psa[["iteration", "arm", "cost", "qaly"]], WTP_GRID)
+        out["evpi"] = evpi(psa[["iteration", "arm", "cost", "qaly"]], WTP_GRID, population)
+    return out
+
+
+def referrals_per_year(scenario: Scenario) -> float:
+    """Expected referrals a year (the first year's rate of every disease)."""
+    total = 0.0
+    for demand in scenario.demand.values():
+        rate = demand.rate_per_year
+        total += rate[0] if isinstance(rate, list) else rate
+    return total
+
+
+# ---- one-way sensitivity ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A one-way setting: ``parameter`` at ``side`` (``low``/``high``), or the base case."""
+
+    parameter: str | None
+    side: str
+    value: float | None
+
+
+def dsa_variants(source: ScenarioSource) -> list[Variant]:
+    """The base case and every parameter with a range at its low and its high value."""
+    variants = [Variant(None, "base", None)]
+    for name, parameter in source.parameters.items():
+        bounds = parameter.sensitivity_range()
+        if bounds is not None:
+            variants += [Variant(name, "low", bounds[0]), Variant(name, "high", bounds[1])]
+    return variants
+
+
+def dsa_unit(source: ScenarioSource, variant: Variant, replication: int) -> pd.DataFrame:
+    """Mean cost and QALYs per arm with one parameter moved (common random numbers)."""
+    values = {} if variant.parameter is None else {variant.parameter: float(variant.value or 0)}
+    out = arm_summary(source.build(values), replication, draw=0)
+    out.insert(0, "replication", replication)
+    return out[["replication", "arm", "cost", "qaly"]]
+
+
+def same_model(source: ScenarioSource, variant: Variant, base: Scenario) -> bool:
+    """Whether moving the parameter leaves the model unchanged (it is not used)."""
+    if variant.parameter is None:
+        return False
+    return source.build({variant.parameter: float(variant.value or 0)}) == base
+
+
+def inmb(summary: pd.DataFrame, wtp: float, reference: str) -> pd.Series:
+    """Mean incremental net monetary benefit (EUR) of each arm against ``reference``."""
+    nmb = summary.assign(nmb=wtp * summary["qaly"] - summary["cost"])
+    wide = nmb.pivot_table(index="replication", columns="arm", values="nmb")
+    return wide.sub(wide[reference], axis=0).mean().drop(reference)
+
+
+def finish_dsa(
+    results: Mapping[Variant, pd.DataFrame], source: ScenarioSource, scenario: Scenario
+) -> pd.DataFrame:
+    """Tornado table: incremental NMB of each arm against the reference at each range end."""
+    assert scenario.economics is not None
+    wtp = scenario.economics.wtp_per_qaly
+    reference = scenario.economics.reference_arm or next(iter(scenario.arms))
+    base_variant = Variant(None, "base", None)
+    base = inmb(results[base_variant], wtp, reference)
+    rows = []
+    for name, parameter in source.parameters.items():
+        found = {v.side: (v, r) for v, r in results.items() if v.parameter == name}
+        if not found:
+            continue
+        low_variant, low_result = found["low"]
+        high_variant, high_result = found["high"]
+        low, high = inmb(low_result, wtp, reference), inmb(high_result, wtp, reference)
+        for arm in base.index:
+            rows.append(
+                {
+                    "parameter": name,
+                    "description": parameter.description,
+                    "unit": parameter.unit,
+                    "comparison": f"{arm} vs {reference}",
+                    "low_value": low_variant.value,
+                    "high_value": high_variant.value,
+                    "inmb_base": base[arm],
+                    "inmb_low": low[arm],
+                    "inmb_high": high[arm],
+                }
+            )
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["width"] = (table["inmb_high"] - table["inmb_low"]).abs()
+        table = table.sort_values(["comparison", "width"], ascending=[True, False])
+    return table.reset_index(drop=True)
+
+
+# ---- capacity sweeps -------------------------------------------------------------------------
+
+
+def parse_vary(assignments: list[str]) -> list[tuple[str, list[str]]]:
+    """``["a.b=1,2", "c=x,y"]`` → ``[("a.b", ["1", "2"]), ("c", ["x", "y"])]``."""
+    out = []
+    for text in assignments:
+        if "=" not in text:
+            raise ValueError(f"--vary expects dotted.path=v1,v2,..., got {text!r}")
+        path, values = text.split("=", 1)
+        items = [v.strip() for v in values.split(",") if v.strip()]
+        if not items:
+            raise ValueError(f"--vary {path}: no values")
+        out.append((path.strip(), items))
+    return out
+
+
+def sweep_grid(vary: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
+    """Every combination of the varied values (a full grid)."""
+    paths = [p for p, _ in vary]
+    return [
+        dict(zip(paths, combo, strict=True)) for combo in itertools.product(*(v for _, v in vary))
+    ]
+
+
+def sweep_unit(scenario: Scenario, setting_id: int, replication: int) -> pd.DataFrame:
+    """KPIs of one setting and replication (long: metric, value per arm)."""
+    metrics = simulate(scenario, replication, detail=False).metrics
+    metrics.insert(0, "setting_id", setting_id)
+    return metrics
+
+
+def capacity_cost(scenario: Scenario) -> float:
+    """Fixed yearly cost of all limited capacity (EUR a year)."""
+    return sum(
+        r.capacity * r.cost_per_unit_per_year
+        for r in scenario.resources.values()
+        if r.capacity != "unlimited"
+    )
+
+
+def finish_sweep(
+    metrics: pd.DataFrame, settings: list[dict[str, str]], scenarios: list[Scenario]
+) -> pd.DataFrame:
+    """One row per setting, arm and metric with mean and 95% CI across replications."""
+    frames = []
+    for setting_id, group in metrics.groupby("setting_id", sort=True):
+        table = summarise(group.drop(columns="setting_id"))
+        setting = settings[int(setting_id)]
+        table.insert(0, "setting", ", ".join(f"{k}={v}" for k, v in setting.items()))
+        table.insert(0, "setting_id", int(setting_id))
+        for path, value in setting.items():
+            table[path] = value
+        table["capacity_cost_per_year"] = capacity_cost(scenarios[int(setting_id)])
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def cheapest_meeting_target(sweep: pd.DataFrame, scenario: Scenario) -> pd.Series | None:
+    """The setting with the lowest capacity cost (then mean cost per patient) meeting the target."""
+    target = scenario.target
+    if target is None or not len(sweep):
+        return None
+    rows = sweep[(sweep["arm"] == target.arm) & (sweep["metric"] == target.metric)]
+    ok = (
+        rows["mean"] <= target.at_most
+        if target.at_most is not None
+        else rows["mean"] >= target.at_least
+    )
+    meeting = rows[ok].copy()
+    if not len(meeting):
+        return None
+    cost = sweep[(sweep["arm"] == target.arm) & (sweep["metric"] == "mean_cost_total")]
+    per_patient = cost.set_index("setting_id")["mean"]
+    meeting["mean_cost_total"] = meeting["setting_id"].map(per_patient)
+    order = meeting.sort_values(["capacity_cost_per_year", "mean_cost_total", "setting_id"])
+    return order.iloc[0]

@@ -1,0 +1,100 @@
+"""Where work units run: serially, in local processes, or on a Dask cluster.
+
+A work unit is a picklable callable with its arguments; its random streams come from its own
+arguments (parameter draw, replication), so results are identical whatever the executor and
+however many workers. Results come back as they finish, tagged with the unit's index.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
+
+from cartsim.errors import CartsimError
+
+T = TypeVar("T")
+MAX_PENDING_PER_WORKER = 4
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def run_units(
+    func: Callable[..., T],
+    units: Sequence[tuple[Any, ...]],
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> Iterator[tuple[int, T]]:
+    """Yield ``(index, func(*units[index]))`` for every unit, in completion order.
+
+    ``scheduler``: None runs locally (serially when ``workers`` is 1, else in that many
+    processes); ``"local"`` starts a Dask LocalCluster; any other value is the address of an
+    existing Dask scheduler (``tcp://host:8786``).
+    """
+    if scheduler is not None:
+        yield from _dask(func, units, workers, scheduler)
+    elif workers <= 1 or len(units) <= 1:
+        for index, args in enumerate(units):
+            yield index, func(*args)
+    else:
+        yield from _processes(func, units, workers)
+
+
+def _processes(
+    func: Callable[..., T], units: Sequence[tuple[Any, ...]], workers: int
+) -> Iterator[tuple[int, T]]:
+    """A bounded number of units in flight, so memory stays flat however many units there are."""
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: dict[Future[T], int] = {}
+        queue = iter(enumerate(units))
+        limit = workers * MAX_PENDING_PER_WORKER
+        for index, args in queue:
+            pending[pool.submit(func, *args)] = index
+            if len(pending) >= limit:
+                break
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                yield index, future.result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending[pool.submit(func, *nxt[1])] = nxt[0]
+
+
+def _dask(
+    func: Callable[..., T], units: Sequence[tuple[Any, ...]], workers: int, scheduler: str
+) -> Iterator[tuple[int, T]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise CartsimError(
+            "needs the 'distributed' package: pip install 'cartsim[dask]'", field="--scheduler"
+        ) from None
+    cluster = None
+    try:
+        if scheduler == "local":
+            cluster = LocalCluster(
+                n_workers=max(1, workers),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout="10s")
+    except OSError as exc:
+        raise CartsimError(f"cannot reach the Dask scheduler: {exc}", field="--scheduler") from None
+    try:
+        futures = {}
+        for index, args in enumerate(units):
+            futures[client.submit(func, *args, pure=False)] = index
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

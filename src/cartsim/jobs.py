@@ -1,0 +1,95 @@
+"""Long analyses that survive interruption: work units written in chunks, atomically.
+
+The units of an analysis are split into chunks of consecutive units. A chunk is written to
+``<out>/<name>-chunks/`` (to a scratch name, then renamed) as soon as all its units are back, so
+a killed run loses at most the chunks in flight. The same command with ``resume=True`` checks
+that the plan is the same, runs only the missing chunks and returns the same table as an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cartsim.errors import CartsimError
+from cartsim.executors import run_units
+
+UNIT = "_unit"
+
+
+def chunk_path(folder: Path, chunk: int) -> Path:
+    return folder / f"chunk-{chunk:06d}.parquet"
+
+
+def _check_plan(folder: Path, plan: dict[str, Any], resume: bool) -> None:
+    plan_file = folder / "plan.json"
+    text = json.dumps(plan, sort_keys=True, default=str)
+    if plan_file.is_file():
+        if not resume:
+            raise CartsimError(
+                "already holds results of a run: add --resume to complete it, or use another --out",
+                file=str(folder.parent),
+            )
+        if plan_file.read_text(encoding="utf-8") != text:
+            raise CartsimError(
+                "--resume: the scenario or options differ from the interrupted run",
+                file=str(plan_file),
+            )
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch = plan_file.with_suffix(".tmp")
+    scratch.write_text(text, encoding="utf-8")
+    os.replace(scratch, plan_file)
+
+
+def _write_chunk(path: Path, frames: list[pd.DataFrame]) -> None:
+    scratch = path.with_suffix(".tmp")
+    pd.concat(frames, ignore_index=True).to_parquet(scratch, index=False)
+    os.replace(scratch, path)
+
+
+def run_chunked(
+    out: Path,
+    name: str,
+    plan: dict[str, Any],
+    func: Callable[..., pd.DataFrame],
+    units: Sequence[tuple[Any, ...]],
+    chunk_size: int,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    on_unit: Callable[[], None] | None = None,
+) -> pd.DataFrame:
+    """Run every unit (``func(*unit)`` returns a table) and return all rows in unit order."""
+    folder = out / f"{name}-chunks"
+    _check_plan(folder, {**plan, "units": len(units), "chunk_size": chunk_size}, resume)
+    chunks = range((len(units) + chunk_size - 1) // chunk_size)
+    missing = [c for c in chunks if not chunk_path(folder, c).is_file()]
+    if on_unit:
+        for _ in range(len(units) - sum(_chunk_len(c, chunk_size, len(units)) for c in missing)):
+            on_unit()
+    todo = [
+        i for c in missing for i in range(c * chunk_size, min(len(units), (c + 1) * chunk_size))
+    ]
+    held: dict[int, list[pd.DataFrame]] = {c: [] for c in missing}
+    for position, frame in run_units(func, [units[i] for i in todo], workers, scheduler):
+        index = todo[position]
+        chunk = index // chunk_size
+        held[chunk].append(frame.assign(**{UNIT: index}))
+        if len(held[chunk]) == _chunk_len(chunk, chunk_size, len(units)):
+            _write_chunk(chunk_path(folder, chunk), held.pop(chunk))
+        if on_unit:
+            on_unit()
+    parts = [pd.read_parquet(chunk_path(folder, c)) for c in chunks]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return table.sort_values(UNIT, kind="stable").drop(columns=UNIT).reset_index(drop=True)
+
+
+def _chunk_len(chunk: int, size: int, total: int) -> int:
+    return min(total, (chunk + 1) * size) - chunk * size
