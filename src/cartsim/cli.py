@@ -278,6 +278,7 @@ def _run_analysis(
     scheduler: str | None,
     resume: bool,
     label: str,
+    shared: tuple[Any, ...] = (),
 ) -> pd.DataFrame:
     with _progress() as progress:
         task = progress.add_task(label, total=len(units))
@@ -292,6 +293,7 @@ def _run_analysis(
             scheduler,
             resume,
             on_unit=lambda: progress.advance(task),
+            shared=shared,
         )
 
 
@@ -335,7 +337,7 @@ def psa(
     source, model = _load(scenario, set_, seed, None)
     started = dt.datetime.now()
     folder = _analysis_folder(out, model, "psa")
-    units = [(source, i, r) for i in range(iterations) for r in range(replications)]
+    units = [(i, r) for i in range(iterations) for r in range(replications)]
     plan = _plan(source, analysis="psa", iterations=iterations, replications=replications)
     results = _run_analysis(
         folder,
@@ -348,6 +350,7 @@ def psa(
         scheduler,
         resume,
         f"PSA of {model.name}",
+        shared=(source,),
     )
     frames = finish_psa(results, model)
     _finish(folder, source, model, started, frames, analysis="psa", iterations=iterations)
@@ -390,7 +393,7 @@ def dsa(
     folder = _analysis_folder(out, model, "dsa")
     reps = model.run.replications
     variants = [v for v in dsa_variants(source) if not same_model(source, v, model)]
-    units = [(source, v, r) for v in variants for r in range(reps)]
+    units = [(v, r) for v in variants for r in range(reps)]
     plan = _plan(source, analysis="dsa", replications=reps)
     results = _run_analysis(
         folder,
@@ -403,6 +406,7 @@ def dsa(
         scheduler,
         resume,
         f"one-way sensitivity of {model.name}",
+        shared=(source,),
     )
     per_variant = {v: results.iloc[i * reps : (i + 1) * reps] for i, v in enumerate(variants)}
     base = per_variant[variants[0]]

@@ -22,37 +22,52 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+_SHARED: tuple[Any, ...] = ()
+
+
+def _share(shared: tuple[Any, ...]) -> None:
+    """Worker initialiser: keep the arguments every unit shares (sent once per worker)."""
+    global _SHARED
+    _SHARED = shared
+
+
+def _call(func: Callable[..., T], args: tuple[Any, ...]) -> T:
+    return func(*_SHARED, *args)
+
+
 def run_units(
     func: Callable[..., T],
     units: Sequence[tuple[Any, ...]],
     workers: int = 1,
     scheduler: str | None = None,
+    shared: tuple[Any, ...] = (),
 ) -> Iterator[tuple[int, T]]:
-    """Yield ``(index, func(*units[index]))`` for every unit, in completion order.
+    """Yield ``(index, func(*shared, *units[index]))`` for every unit, in completion order.
 
+    ``shared`` arguments (a scenario, say) go to each worker once rather than with every unit.
     ``scheduler``: None runs locally (serially when ``workers`` is 1, else in that many
     processes); ``"local"`` starts a Dask LocalCluster; any other value is the address of an
     existing Dask scheduler (``tcp://host:8786``).
     """
     if scheduler is not None:
-        yield from _dask(func, units, workers, scheduler)
+        yield from _dask(func, units, workers, scheduler, shared)
     elif workers <= 1 or len(units) <= 1:
         for index, args in enumerate(units):
-            yield index, func(*args)
+            yield index, func(*shared, *args)
     else:
-        yield from _processes(func, units, workers)
+        yield from _processes(func, units, workers, shared)
 
 
 def _processes(
-    func: Callable[..., T], units: Sequence[tuple[Any, ...]], workers: int
+    func: Callable[..., T], units: Sequence[tuple[Any, ...]], workers: int, shared: tuple[Any, ...]
 ) -> Iterator[tuple[int, T]]:
     """A bounded number of units in flight, so memory stays flat however many units there are."""
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_share, initargs=(shared,)) as pool:
         pending: dict[Future[T], int] = {}
         queue = iter(enumerate(units))
         limit = workers * MAX_PENDING_PER_WORKER
         for index, args in queue:
-            pending[pool.submit(func, *args)] = index
+            pending[pool.submit(_call, func, args)] = index
             if len(pending) >= limit:
                 break
         while pending:
@@ -62,11 +77,15 @@ def _processes(
                 yield index, future.result()
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending[pool.submit(func, *nxt[1])] = nxt[0]
+                    pending[pool.submit(_call, func, nxt[1])] = nxt[0]
 
 
 def _dask(
-    func: Callable[..., T], units: Sequence[tuple[Any, ...]], workers: int, scheduler: str
+    func: Callable[..., T],
+    units: Sequence[tuple[Any, ...]],
+    workers: int,
+    scheduler: str,
+    shared: tuple[Any, ...],
 ) -> Iterator[tuple[int, T]]:
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -89,9 +108,10 @@ def _dask(
     except OSError as exc:
         raise CartsimError(f"cannot reach the Dask scheduler: {exc}", field="--scheduler") from None
     try:
+        common = [client.scatter(value, broadcast=True) for value in shared]
         futures = {}
         for index, args in enumerate(units):
-            futures[client.submit(func, *args, pure=False)] = index
+            futures[client.submit(func, *common, *args, pure=False)] = index
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:

@@ -65,8 +65,9 @@ def run_chunked(
     scheduler: str | None = None,
     resume: bool = False,
     on_unit: Callable[[], None] | None = None,
+    shared: tuple[Any, ...] = (),
 ) -> pd.DataFrame:
-    """Run every unit (``func(*unit)`` returns a table) and return all rows in unit order."""
+    """Run every unit (``func(*shared, *unit)`` returns a table); all rows in unit order."""
     folder = out / f"{name}-chunks"
     _check_plan(folder, {**plan, "units": len(units), "chunk_size": chunk_size}, resume)
     chunks = range((len(units) + chunk_size - 1) // chunk_size)
@@ -78,7 +79,8 @@ def run_chunked(
         i for c in missing for i in range(c * chunk_size, min(len(units), (c + 1) * chunk_size))
     ]
     held: dict[int, list[pd.DataFrame]] = {c: [] for c in missing}
-    for position, frame in run_units(func, [units[i] for i in todo], workers, scheduler):
+    pending = [units[i] for i in todo]
+    for position, frame in run_units(func, pending, workers, scheduler, shared):
         index = todo[position]
         chunk = index // chunk_size
         held[chunk].append(frame.assign(**{UNIT: index}))

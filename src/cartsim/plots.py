@@ -246,8 +246,8 @@ def plot_resource_use(resources: pd.DataFrame | None, bin_days: int = 7) -> go.F
     -------
     Figure or None
         One row per resource: in use (left) with capacity dashed, queue length (right); lines are
-        means over replications with a band of mean +/- 1.96 sd / sqrt(n). None when a column is
-        missing.
+        means over replications with a band of mean +/- 1.96 sd / sqrt(n); an arm that never
+        uses a resource has no line there. None when a column is missing.
     """
     if not has_columns(resources, "resource", "day", "in_use", "queue_length"):
         return None
@@ -260,14 +260,17 @@ def plot_resource_use(resources: pd.DataFrame | None, bin_days: int = 7) -> go.F
     fig = make_subplots(rows=len(names), cols=2, subplot_titles=titles, shared_xaxes=True)
     for i, arm in enumerate(_arms(frame)):
         mine = _of_arm(frame, arm)
+        show = True  # the legend entry goes with the arm's first drawn line
         for row, res in enumerate(names, start=1):
             one = mine[mine["resource"].astype(str) == res]
+            if not one[["in_use", "queue_length"]].to_numpy().any():
+                continue  # this arm's pathway never uses the resource
             per_rep = one.groupby(["replication", "bin"])[["in_use", "queue_length"]].mean()
             for col, value in enumerate(("in_use", "queue_length"), start=1):
                 stats = _band_stats(per_rep.reset_index(), value)
-                show = row == 1 and col == 1
                 for trace in _band_traces(stats, esc(arm) or "mean", _colour(i), show):
                     fig.add_trace(trace, row=row, col=col)
+                show = False
     _add_capacity(fig, frame, names)
     for row in range(1, len(names) + 1):
         fig.update_yaxes(title_text="in use (patients)", rangemode="tozero", row=row, col=1)

@@ -397,12 +397,30 @@ def test_sweep_draws_each_metric_against_the_setting() -> None:
     fig = plots.plot_sweep(pd.DataFrame(rows))
     assert fig is not None
     assert len(fig.data) == 2
-    assert list(fig.data[0].x) == [f"resources.manufacturing.capacity={c}" for c in (1, 2, 3)]
+    assert list(fig.data[0].x) == ["1", "2", "3"]  # the varied path is the axis title
     np.testing.assert_allclose(fig.data[0].y, [60, 30, 20])
     np.testing.assert_allclose(fig.data[0].error_y.array, [1, 1, 1])
     titles = axis_titles(fig)
     assert "days" in titles and "EUR" in titles
+    assert "resources.manufacturing.capacity" in titles
+    only = plots.plot_sweep(pd.DataFrame(rows), metrics=["mean_cost_total", "absent"])
+    assert only is not None and len(only.data) == 1
+    assert plots.plot_sweep(pd.DataFrame(rows), metrics=["absent"]) is None
     assert plots.plot_sweep(pd.DataFrame(rows).drop(columns="metric")) is None
+
+
+def test_sweep_of_several_paths_labels_each_setting_shortly() -> None:
+    sweep = pd.DataFrame(
+        {
+            "setting": ["resources.a.capacity=1, resources.b.capacity=2"] * 2,
+            "arm": ["x", "y"],
+            "metric": "treated",
+            "mean": [1.0, 2.0],
+        }
+    )
+    fig = plots.plot_sweep(sweep)
+    assert fig is not None and len(fig.data) == 2
+    assert list(fig.data[0].x) == ["a.capacity=1<br>b.capacity=2"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,9 +454,9 @@ def test_every_capacity_plot_draws_a_real_run(tiny: Tables) -> None:
         assert fig is not None, name
         assert any(isinstance(t, kind) for t in fig.data), name
     resources = expected["resources"][0]
-    n_resources = tiny.resources["resource"].nunique()
+    busy = tiny.resources.groupby("resource")[["in_use", "queue_length"]].max().sum(axis=1)
     means = [t for t in resources.data if t.name == "cart"]
-    assert len(means) == 2 * n_resources
+    assert len(means) == 2 * int((busy > 0).sum())  # in use and queue of each used resource
     assert len(means[0].x) == int(np.ceil(500 / 7))  # weekly bins over the 500-day horizon
 
 
