@@ -48,9 +48,8 @@ def main() -> None:
     parser.add_argument("--iterations", default="1000", help="comma-separated iteration counts")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     args = parser.parse_args()
-    print(
-        f"{'iterations':>10} {'workers':>7} {'seconds':>8} {'iter/s':>7} {'efficiency':>10} {'peak MiB':>9}"
-    )
+    header = ("iterations", "workers", "seconds", "iter/s", "efficiency", "peak MiB")
+    print(" ".join(f"{h:>10}" for h in header))
     for iterations in (int(i) for i in args.iterations.split(",")):
         serial = None
         for workers in (int(w) for w in args.workers.split(",")):
@@ -58,9 +57,14 @@ def main() -> None:
             if workers == 1:
                 serial = seconds
             efficiency = f"{serial / (workers * seconds):.0%}" if serial else "-"
-            print(
-                f"{iterations:>10} {workers:>7} {seconds:>8.1f} {iterations / seconds:>7.1f} {efficiency:>10} {peak:>9.0f}"
+            cells = (
+                iterations,
+                workers,
+                f"{seconds:.1f}",
+                f"{iterations / seconds:.1f}",
+                efficiency,
             )
+            print(" ".join(f"{c:>10}" for c in (*cells, f"{peak:.0f}")))
             sys.stdout.flush()
 
 
