@@ -239,6 +239,17 @@ def check(
 
 
 @app.command()
+@user_errors
+def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> None:
+    """Rebuild report.html from a run folder's saved tables (PSA, DSA and sweeps included)."""
+    from cartsim.report import write_report
+    from cartsim.results import read_manifest
+
+    read_manifest(run_dir)  # a clear error for a folder that is not a run
+    out_console.print(f"report: {write_report(run_dir)}")
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors)."""
     sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
