@@ -128,12 +128,15 @@ def dsa_variants(source: ScenarioSource) -> list[Variant]:
     return variants
 
 
-def dsa_unit(source: ScenarioSource, variant: Variant, replication: int) -> pd.DataFrame:
+def dsa_unit(
+    source: ScenarioSource, index: int, variant: Variant, replication: int
+) -> pd.DataFrame:
     """Mean cost and QALYs per arm with one parameter moved (common random numbers)."""
     values = {} if variant.parameter is None else {variant.parameter: float(variant.value or 0)}
     out = arm_summary(source.build(values), replication, draw=0)
     out.insert(0, "replication", replication)
-    return out[["replication", "arm", "cost", "qaly"]]
+    out.insert(0, "variant", index)
+    return out[["variant", "replication", "arm", "cost", "qaly"]]
 
 
 def same_model(source: ScenarioSource, variant: Variant, base: Scenario) -> bool:
@@ -235,13 +238,14 @@ def finish_sweep(
     """One row per setting, arm and metric with mean and 95% CI across replications."""
     frames = []
     for setting_id, group in metrics.groupby("setting_id", sort=True):
+        number = int(str(setting_id))
         table = summarise(group.drop(columns="setting_id"))
-        setting = settings[int(setting_id)]
+        setting = settings[number]
         table.insert(0, "setting", ", ".join(f"{k}={v}" for k, v in setting.items()))
-        table.insert(0, "setting_id", int(setting_id))
+        table.insert(0, "setting_id", number)
         for path, value in setting.items():
             table[path] = value
-        table["capacity_cost_per_year"] = capacity_cost(scenarios[int(setting_id)])
+        table["capacity_cost_per_year"] = capacity_cost(scenarios[number])
         frames.append(table)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

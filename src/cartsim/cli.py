@@ -174,11 +174,13 @@ def _write_run(
 
 
 def _write_report(folder: Path) -> None:
+    """Write report.html; the tables are saved already, so a failure here is only a warning."""
+    from cartsim.report import write_report
+
     try:
-        from cartsim.report import write_report
-    except ImportError:
-        return
-    write_report(folder)
+        write_report(folder)
+    except Exception as exc:  # noqa: BLE001 - the run's results must survive a report problem
+        console.print(f"warning: report.html not written: {exc}", markup=False)
 
 
 def print_summary(model: Scenario, kpis: pd.DataFrame) -> None:
@@ -404,7 +406,7 @@ def dsa(
     folder = _analysis_folder(out, model, "dsa")
     reps = model.run.replications
     variants = [v for v in dsa_variants(source) if not same_model(source, v, model)]
-    units = [(v, r) for v in variants for r in range(reps)]
+    units = [(i, v, r) for i, v in enumerate(variants) for r in range(reps)]
     plan = _plan(source, analysis="dsa", replications=reps)
     results = _run_analysis(
         folder,
@@ -419,7 +421,8 @@ def dsa(
         f"one-way sensitivity of {model.name}",
         shared=(source,),
     )
-    per_variant = {v: results.iloc[i * reps : (i + 1) * reps] for i, v in enumerate(variants)}
+    by_index = dict(list(results.groupby("variant")))
+    per_variant = {v: by_index[i].drop(columns="variant") for i, v in enumerate(variants)}
     base = per_variant[variants[0]]
     for variant in dsa_variants(source):
         per_variant.setdefault(variant, base)  # an unused parameter leaves the model as it is

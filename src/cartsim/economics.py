@@ -215,13 +215,13 @@ def evaluate(course: Course, economics: Economics) -> pd.DataFrame:
             if lump.category == UTILITY
             else economics.discount_rate_costs
         )
-        value = np.bincount(owner, weights=discounted_point(t, rate, amount), minlength=n)
+        present = np.bincount(owner, weights=discounted_point(t, rate, amount), minlength=n)
         raw = np.bincount(owner, weights=amount, minlength=n)
         if lump.category == UTILITY:
-            qaly += value
+            qaly += present
             qaly_raw += raw
             continue
-        out[lump.category] = out.get(lump.category, zeros) + value
+        out[lump.category] = out.get(lump.category, zeros) + present
         undiscounted_cost += raw
     table = pd.DataFrame({f"cost_{k}": v for k, v in sorted(out.items())})
     table["cost_total"] = table.sum(axis=1)
