@@ -61,10 +61,10 @@ def arm_summary(scenario: Scenario, replication: int, draw: int) -> pd.DataFrame
     """Mean cost and QALYs per referred patient and the key capacity KPIs, one row per arm."""
     rows = []
     for name, result in arm_summaries(scenario, replication, draw).items():
-        patients = result.patients
+        columns = result.columns
         row: dict[str, object] = {"arm": name}
         for column, key in (("cost_total", "cost"), ("qaly_total", "qaly")):
-            values = patients[column].to_numpy(dtype=float) if column in patients else None
+            values = columns.get(column)
             row[key] = float(values.mean()) if values is not None and values.size else np.nan
         row.update({k: result.measures.get(k, np.nan) for k in PSA_KPIS})
         row.update({k: v for k, v in result.measures.items() if k.startswith("utilisation_")})

@@ -10,13 +10,19 @@ import numpy as np
 import pandas as pd
 
 from cartsim.cohort import Cohort
-from cartsim.eventlog import EVENT_CODE, EVENTS, NO_CODE, TERMINAL, codes_to_categorical
+from cartsim.eventlog import (
+    EVENT_CODE,
+    EVENTS,
+    NO_CODE,
+    STATUSES,
+    TERMINAL,
+    codes_to_categorical,
+)
 from cartsim.model import ArmRun
 from cartsim.scenario import Arm, Inpatient
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
 TREATMENT = EVENT_CODE["treatment"]
-STATUSES = (*TERMINAL, "in_progress")
 
 
 class PatientLog:
@@ -68,10 +74,17 @@ class PatientLog:
         return out
 
 
-def patients_table(
+Columns = dict[str, np.ndarray]
+
+
+def patient_columns(
     cohort: Cohort, run: ArmRun, arm: Arm, resources: list[str], horizon: float
-) -> pd.DataFrame:
-    """One row per referred patient of one arm: status, days of waits, stays and vein-to-vein."""
+) -> Columns:
+    """Per referred patient of one arm: status, days of waits, stays and vein-to-vein.
+
+    Columns of equal length in patient order; ``disease`` and ``status`` are integer codes
+    (into ``cohort.diseases`` and :data:`STATUSES`): :func:`patients_frame` makes the table.
+    """
     n = cohort.size
     log = PatientLog(run, horizon)
     status = np.full(n, len(TERMINAL), dtype=np.int32)  # in_progress unless a terminal event
@@ -81,13 +94,13 @@ def patients_table(
     exit_day = np.full(n, np.nan)
     exit_day[log.patient[term]] = log.time[term]
     treatment_day = log.first_time(log.event == TREATMENT, n)
-    table: dict[str, object] = {
+    table: Columns = {
         "patient_id": cohort.patient_id,
-        "disease": codes_to_categorical(cohort.disease, cohort.diseases),
+        "disease": cohort.disease,
         "age": cohort.age,
         "female": cohort.female,
         "arrival_day": cohort.arrival_day,
-        "status": codes_to_categorical(status, STATUSES),
+        "status": status,
         "treatment_day": treatment_day,
         "exit_day": exit_day,
     }
@@ -123,7 +136,20 @@ def patients_table(
     table["inpatient_days"] = ward_days
     table["crs_grade"] = run.grades["crs"]
     table["icans_grade"] = run.grades["icans"]
-    return pd.DataFrame(table)
+    return table
+
+
+def patients_frame(columns: Columns, diseases: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """The ``patients`` table: codes become categoricals."""
+    frame: dict[str, object] = dict(columns)
+    frame["disease"] = codes_to_categorical(columns["disease"], tuple(diseases))
+    frame["status"] = codes_to_categorical(columns["status"], STATUSES)
+    return pd.DataFrame(frame)
+
+
+def select(columns: Columns, mask: np.ndarray) -> Columns:
+    """The rows selected by ``mask`` of every column."""
+    return {name: values[mask] for name, values in columns.items()}
 
 
 def step_daily_mean(times: np.ndarray, deltas: np.ndarray, days: int) -> np.ndarray:
@@ -186,7 +212,7 @@ def events_table(run: ArmRun, stages: list[str], resources: list[str]) -> pd.Dat
     )
 
 
-def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) -> pd.DataFrame:
+def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) -> Columns:
     """``patient_id, stage, time`` of every stage start and treatment (ICU transfers excluded)."""
     cols = run.log.arrays()
     icu = [
@@ -194,10 +220,4 @@ def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) ->
     ]
     started = np.isin(cols["event"], (START, TREATMENT))
     keep = started & (cols["time"] <= horizon) & ~np.isin(cols["resource"], icu)
-    return pd.DataFrame(
-        {
-            "patient_id": cols["patient_id"][keep],
-            "stage": cols["stage"][keep],
-            "time": cols["time"][keep],
-        }
-    )
+    return {name: cols[name][keep] for name in ("patient_id", "stage", "time")}

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cartsim.cohort import DAYS_PER_YEAR
+from cartsim.derive import Columns
 from cartsim.discounting import discounted_integral, discounted_point
 from cartsim.scenario import Arm, Economics, Inpatient, Scenario
 
@@ -76,27 +77,28 @@ def _subset_lump(lump: Lump, mask: np.ndarray) -> Lump:
     return Lump(lump.category, lump.day[keep], lump.amount[keep], renumber[lump.patient[keep]])
 
 
-def horizon_end(patients: pd.DataFrame, economics: Economics, max_age: float) -> np.ndarray:
+def horizon_end(patients: Columns, economics: Economics, max_age: float) -> np.ndarray:
     """Day each patient leaves the analysis: death, the horizon, or the maximum age."""
-    arrival = patients["arrival_day"].to_numpy(dtype=float)
+    arrival = _col(patients, "arrival_day")
     years = economics.horizon_years if economics.horizon_years is not None else np.inf
-    limit = np.minimum(years, max_age - patients["age"].to_numpy(dtype=float))
+    limit = np.minimum(years, max_age - _col(patients, "age"))
     end = arrival + limit * DAYS_PER_YEAR
-    death = patients["death_day"].to_numpy(dtype=float)
+    death = _col(patients, "death_day")
     return np.where(np.isnan(death), end, np.minimum(end, death))
 
 
-def _per_disease(scenario: Scenario, patients: pd.DataFrame, attr: str) -> np.ndarray:
-    names = list(patients["disease"].cat.categories)
-    values = np.asarray([getattr(scenario.disease_course[d], attr) for d in names], dtype=float)
-    return values[patients["disease"].cat.codes.to_numpy()]
+def _per_disease(scenario: Scenario, patients: Columns, attr: str) -> np.ndarray:
+    """``attr`` of each patient's disease (codes index the scenario's diseases)."""
+    course = scenario.disease_course
+    values = np.asarray([getattr(course[d], attr) for d in scenario.diseases], dtype=float)
+    return values[patients["disease"]]
 
 
-def _col(patients: pd.DataFrame, name: str) -> np.ndarray:
-    return patients[name].to_numpy(dtype=float)
+def _col(patients: Columns, name: str) -> np.ndarray:
+    return np.asarray(patients[name], dtype=float)
 
 
-def course(scenario: Scenario, arm: Arm, patients: pd.DataFrame, starts: pd.DataFrame) -> Course:
+def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> Course:
     """Flows and lumps of one arm's patients (``patients`` in patient order).
 
     ``starts`` has one row per stage start: ``patient_id, stage`` (index into the arm's stages)
@@ -145,10 +147,9 @@ def course(scenario: Scenario, arm: Arm, patients: pd.DataFrame, starts: pd.Data
     return Course(arrival=arrival, end=end, flows=flows, lumps=lumps)
 
 
-def _stage_lumps(arm: Arm, starts: pd.DataFrame) -> list[Lump]:
+def _stage_lumps(arm: Arm, starts: Columns) -> list[Lump]:
     """One entry per start of a costed stage (twice for a stage repeated after a failure)."""
-    stage, time = starts["stage"].to_numpy(), starts["time"].to_numpy(dtype=float)
-    patient = starts["patient_id"].to_numpy()
+    stage, time, patient = starts["stage"], _col(starts, "time"), starts["patient_id"]
     lumps = []
     for index, spec in enumerate(arm.stages):
         if spec.cost > 0:
@@ -158,19 +159,20 @@ def _stage_lumps(arm: Arm, starts: pd.DataFrame) -> list[Lump]:
     return lumps
 
 
-def _treatment_lumps(scenario: Scenario, arm: Arm, patients: pd.DataFrame) -> list[Lump]:
+def _treatment_lumps(scenario: Scenario, arm: Arm, patients: Columns) -> list[Lump]:
     """Hospital days, adverse-event treatment and utility losses, at the treatment day."""
-    treat, n = _col(patients, "treatment_day"), len(patients)
+    treat = _col(patients, "treatment_day")
+    n = treat.size
     ae, unit = arm.adverse_events, scenario.unit_costs
-    crs = patients["crs_grade"].to_numpy()
+    crs = patients["crs_grade"]
     ward = sum((s.cost_per_day for s in arm.stages if isinstance(s, Inpatient)), 0.0)
     icu = sum((s.icu.cost_per_day for s in arm.stages if isinstance(s, Inpatient) and s.icu), 0.0)
     icu_days = _col(patients, "icu_days")
     adverse = (
         (crs >= ae.tocilizumab_from_crs_grade) * ae.tocilizumab_doses * unit.tocilizumab_dose
-        + patients["serious_infection"].to_numpy() * unit.serious_infection_episode
-        + patients["ivig"].to_numpy() * unit.ivig_per_year * ae.ivig_days / DAYS_PER_YEAR
-        + patients["secondary_malignancy"].to_numpy() * unit.secondary_malignancy
+        + patients["serious_infection"] * unit.serious_infection_episode
+        + patients["ivig"] * unit.ivig_per_year * ae.ivig_days / DAYS_PER_YEAR
+        + patients["secondary_malignancy"] * unit.secondary_malignancy
     )
     qaly_loss = (
         (crs >= 1) * ae.crs_disutility * ae.crs_disutility_days
@@ -185,7 +187,7 @@ def _treatment_lumps(scenario: Scenario, arm: Arm, patients: pd.DataFrame) -> li
     ]
 
 
-def evaluate(course: Course, economics: Economics) -> pd.DataFrame:
+def evaluate(course: Course, economics: Economics) -> Columns:
     """Per-patient costs by category (discounted), totals, QALYs and life-years."""
     years = lambda day: (day - course.arrival) / DAYS_PER_YEAR  # noqa: E731
     out: dict[str, np.ndarray] = {}
@@ -223,8 +225,8 @@ def evaluate(course: Course, economics: Economics) -> pd.DataFrame:
             continue
         out[lump.category] = out.get(lump.category, zeros) + present
         undiscounted_cost += raw
-    table = pd.DataFrame({f"cost_{k}": v for k, v in sorted(out.items())})
-    table["cost_total"] = table.sum(axis=1)
+    table = {f"cost_{k}": v for k, v in sorted(out.items())}
+    table["cost_total"] = np.sum(list(table.values()), axis=0) if table else zeros
     table["cost_undiscounted"] = undiscounted_cost
     table["qaly_total"] = qaly
     table["qaly_undiscounted"] = qaly_raw

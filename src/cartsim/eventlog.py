@@ -25,6 +25,7 @@ EVENTS = (
 )
 EVENT_CODE = {name: i for i, name in enumerate(EVENTS)}
 TERMINAL = ("completed", "died_waiting", "dropped_out", "failed", "not_eligible")
+STATUSES = (*TERMINAL, "in_progress")  # a patient's status at the end of a run
 NO_CODE = -1
 
 

@@ -14,10 +14,13 @@ import pandas as pd
 
 from cartsim.cohort import DAYS_PER_YEAR
 from cartsim.derive import (
+    Columns,
     events_table,
-    patients_table,
+    patient_columns,
+    patients_frame,
     resource_series,
     resources_table,
+    select,
     stage_starts,
 )
 from cartsim.economics import budget, course, evaluate
@@ -63,9 +66,9 @@ def _tagged(frame: pd.DataFrame, replication: int, arm: str) -> pd.DataFrame:
 
 @dataclass
 class ArmResult:
-    """One arm of one replication: its (routed) patients, KPIs and optional detail."""
+    """One arm of one replication: its (routed) patients' columns, KPIs and optional detail."""
 
-    patients: pd.DataFrame
+    columns: Columns
     measures: dict[str, float]
     series: dict[str, np.ndarray] | None = None
     spend: pd.DataFrame | None = None
@@ -78,21 +81,21 @@ def arm_result(
     """Derive one arm's patients (clinical course, costs, QALYs) and KPIs from its log."""
     arm, arm_run, cohort = scenario.arms[name], run.arms[name], run.cohort
     resources, horizon = list(scenario.resources), scenario.run.horizon_days
-    table = patients_table(cohort, arm_run, arm, resources, horizon)
-    table = pd.concat([table, clinical_course(scenario, arm, cohort, table)], axis=1)
-    mine = arm_run.routed if arm_run.routed is not None else np.ones(len(table), dtype=bool)
-    result = ArmResult(patients=table, measures={})
+    columns = patient_columns(cohort, arm_run, arm, resources, horizon)
+    columns.update(clinical_course(scenario, arm, cohort, columns))
+    mine = arm_run.routed if arm_run.routed is not None else np.ones(cohort.size, dtype=bool)
+    result = ArmResult(columns=columns, measures={})
     if scenario.economics is not None:
-        course_ = course(scenario, arm, table, stage_starts(arm_run, arm, resources, horizon))
-        table = pd.concat([table, evaluate(course_, scenario.economics)], axis=1)
+        course_ = course(scenario, arm, columns, stage_starts(arm_run, arm, resources, horizon))
+        columns.update(evaluate(course_, scenario.economics))
         if detail:
             years = int(np.ceil(horizon / DAYS_PER_YEAR))
-            treated_on = table["treatment_day"].to_numpy()[mine]
-            result.spend = budget(course_.subset(mine), treated_on, years)
-    result.patients = table[mine].reset_index(drop=True) if arm_run.routed is not None else table
+            result.spend = budget(course_.subset(mine), columns["treatment_day"][mine], years)
+    if arm_run.routed is not None:
+        result.columns = select(columns, mine)
     warmup, window = scenario.run.warmup_days, scenario.run.arrival_window_days
-    arrival = result.patients["arrival_day"].to_numpy()
-    result.measures = patient_metrics(result.patients[arrival >= warmup])
+    settled = result.columns["arrival_day"] >= warmup
+    result.measures = patient_metrics(select(result.columns, settled))
     if scenario.comparison == "head_to_head":
         result.series = resource_series(arm_run, resources, horizon)
         result.measures.update(resource_metrics(result.series, resources, warmup, window))
@@ -135,7 +138,9 @@ def simulate(
 
     return Tables(
         events=tagged({n: r.events for n, r in results.items()}),
-        patients=tagged({n: r.patients for n, r in results.items()}),
+        patients=tagged(
+            {n: patients_frame(r.columns, scenario.diseases) for n, r in results.items()}
+        ),
         resources=tagged(
             {n: resources_table(s, resources) for n, s in series.items()} if detail else {}
         ),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from cartsim.decision import mean_ci
-from cartsim.derive import STATUSES
+from cartsim.eventlog import STATUSES
 
 
 def _stats(values: np.ndarray, name: str, out: dict[str, float]) -> None:
@@ -18,24 +20,25 @@ def _stats(values: np.ndarray, name: str, out: dict[str, float]) -> None:
     out[f"p90_{name}"] = np.nan if empty else float(np.quantile(v, 0.9))
 
 
-def patient_metrics(p: pd.DataFrame) -> dict[str, float]:
+def patient_metrics(p: Mapping[str, np.ndarray]) -> dict[str, float]:
     """Counts, waits, times and (when present) mean cost and QALYs of one arm's patients."""
-    treated = np.isfinite(p["treatment_day"].to_numpy(dtype=float))
-    out: dict[str, float] = {"referred": float(len(p)), "treated": float(treated.sum())}
-    counts = np.bincount(p["status"].cat.codes.to_numpy(), minlength=len(STATUSES))
+    treated = np.isfinite(np.asarray(p["treatment_day"], dtype=float))
+    out: dict[str, float] = {"referred": float(treated.size), "treated": float(treated.sum())}
+    counts = np.bincount(np.asarray(p["status"]), minlength=len(STATUSES))
     out.update({status: float(counts[i]) for i, status in enumerate(STATUSES)})
-    for col in [c for c in p.columns if c.startswith("wait_") and c != "wait_days"]:
-        values = p[col].to_numpy(dtype=float)
+    for col in [c for c in p if c.startswith("wait_") and c != "wait_days"]:
+        values = np.asarray(p[col], dtype=float)
         if np.isfinite(values).any():  # stages of other arms have no values here
             out[f"mean_{col}"] = float(np.nanmean(values))
     for col in ("referral_to_treatment_days", "vein_to_vein_days"):
-        _stats(p[col].to_numpy(dtype=float), col, out)
+        _stats(np.asarray(p[col], dtype=float), col, out)
     for col in ("inpatient_days", "icu_days"):
-        values = p[col].to_numpy(dtype=float)[treated]
+        values = np.asarray(p[col], dtype=float)[treated]
         out[f"mean_{col}"] = float(values.mean()) if values.size else np.nan
     for col in ("cost_total", "qaly_total", "qaly_undiscounted"):
         if col in p:
-            out[f"mean_{col}"] = float(p[col].to_numpy(dtype=float).mean()) if len(p) else np.nan
+            values = np.asarray(p[col], dtype=float)
+            out[f"mean_{col}"] = float(values.mean()) if values.size else np.nan
     return out
 
 

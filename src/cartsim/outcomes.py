@@ -10,11 +10,13 @@ treatment-related mortality (TRM). Times are days since day 0 unless named ``*_y
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
-import pandas as pd
 
 from cartsim.cohort import DAYS_PER_YEAR, Cohort
 from cartsim.distributions import to_dist
+from cartsim.eventlog import STATUSES
 from cartsim.scenario import Arm, GradeRisks, Mortality, Scenario
 
 
@@ -120,16 +122,16 @@ def relapse_years(hazard: np.ndarray, shape: np.ndarray, u: np.ndarray) -> np.nd
 
 
 def clinical_course(
-    scenario: Scenario, arm: Arm, cohort: Cohort, patients: pd.DataFrame
-) -> pd.DataFrame:
+    scenario: Scenario, arm: Arm, cohort: Cohort, patients: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """Outcome columns for one arm's patients (rows in patient order), vectorised.
 
     Adds ``response``, ``response_day``, ``relapse_day``, ``trm_death``, ``death_day`` (NaN when
     no mortality model), ``serious_infection``, ``ivig``, ``bcell_aplasia_days`` and
     ``secondary_malignancy``; all days since day 0, NaN where the event does not happen.
     """
-    treated = patients["treatment_day"].notna().to_numpy()
-    t_day = patients["treatment_day"].to_numpy(dtype=float)
+    t_day = np.asarray(patients["treatment_day"], dtype=float)
+    treated = ~np.isnan(t_day)
     respond = treated & (cohort.draw("response") < _per_disease(arm, cohort, "response", 0.0))
     response_day = np.where(
         respond, t_day + _per_disease(arm, cohort, "response_days", 0.0), np.nan
@@ -161,8 +163,8 @@ def clinical_course(
         )
         death_day = cohort.arrival_day + years * DAYS_PER_YEAR
         # deaths while waiting were simulated: keep the simulated day
-        exit_death = (patients["status"] == "died_waiting").to_numpy()
-        death_day = np.where(exit_death, patients["exit_day"].to_numpy(dtype=float), death_day)
+        exit_death = np.asarray(patients["status"]) == STATUSES.index("died_waiting")
+        death_day = np.where(exit_death, np.asarray(patients["exit_day"], dtype=float), death_day)
     death_day = np.where(trm, np.fmin(death_day, trm_day), death_day)
     alive_at_response = np.isnan(death_day) | (response_day < death_day)
     respond &= alive_at_response
@@ -174,19 +176,15 @@ def clinical_course(
     )
     ae = arm.adverse_events
     aplasia = to_dist(ae.bcell_aplasia_days).ppf(cohort.draw("bcell_aplasia"))
-    return pd.DataFrame(
-        {
-            "response": respond,
-            "response_day": response_day,
-            "relapse_day": relapse_day,
-            "trm_death": trm & (death_day == trm_day),
-            "death_day": death_day,
-            "serious_infection": treated
-            & (cohort.draw("serious_infection") < ae.serious_infection),
-            "ivig": treated & (cohort.draw("ivig") < ae.ivig),
-            "bcell_aplasia_days": np.where(treated, aplasia, np.nan),
-            "secondary_malignancy": treated
-            & (cohort.draw("secondary_malignancy") < ae.secondary_malignancy),
-        },
-        index=patients.index,
-    )
+    return {
+        "response": respond,
+        "response_day": response_day,
+        "relapse_day": relapse_day,
+        "trm_death": trm & (death_day == trm_day),
+        "death_day": death_day,
+        "serious_infection": treated & (cohort.draw("serious_infection") < ae.serious_infection),
+        "ivig": treated & (cohort.draw("ivig") < ae.ivig),
+        "bcell_aplasia_days": np.where(treated, aplasia, np.nan),
+        "secondary_malignancy": treated
+        & (cohort.draw("secondary_malignancy") < ae.secondary_malignancy),
+    }

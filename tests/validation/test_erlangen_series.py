@@ -13,6 +13,7 @@ from builders import BASELINE
 
 from cartsim import loading
 from cartsim.cohort import Cohort
+from cartsim.eventlog import STATUSES
 from cartsim.outcomes import adverse_event_grades, clinical_course
 from cartsim.streams import Streams
 
@@ -49,9 +50,11 @@ def simulate_series(replications: int) -> pd.DataFrame:
     for rep in range(replications):
         cohort = series_cohort(Streams(seed=99, replication=rep), tuple(scenario.demand))
         grades = adverse_event_grades(arm, cohort)
-        treated = pd.DataFrame(
-            {"treatment_day": np.zeros(cohort.size), "status": "completed", "exit_day": 0.0}
-        )
+        treated = {
+            "treatment_day": np.zeros(cohort.size),
+            "status": np.full(cohort.size, STATUSES.index("completed")),
+            "exit_day": np.zeros(cohort.size),
+        }
         course = clinical_course(scenario, arm, cohort, treated)
         aplasia = course["bcell_aplasia_days"]
         rows.append(
@@ -62,7 +65,7 @@ def simulate_series(replications: int) -> pd.DataFrame:
                 "icans": int((grades["icans"] >= 1).sum()),
                 "serious_infection": int(course["serious_infection"].sum()),
                 "aplasia_mean": float(aplasia.mean()),
-                "aplasia_sd": float(aplasia.std(ddof=1)),
+                "aplasia_sd": float(np.std(aplasia, ddof=1)),
             }
         )
     return pd.DataFrame(rows)
