@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -17,25 +17,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cartsim import loading
-from cartsim.analyses import (
-    cheapest_meeting_target,
-    dsa_unit,
-    dsa_variants,
-    finish_dsa,
-    finish_psa,
-    finish_sweep,
-    parse_vary,
-    psa_unit,
-    same_model,
-    sweep_grid,
-    sweep_unit,
-)
+from cartsim import loading, studies
+from cartsim.analyses import cheapest_meeting_target, parse_vary, sweep_grid
 from cartsim.errors import CartsimError
 from cartsim.executors import default_workers
 from cartsim.experiment import Tables, run_replications
 from cartsim.incremental import incremental_results
-from cartsim.jobs import run_chunked
 from cartsim.results import manifest, prepare_out_dir, run_id, write_files
 from cartsim.scenario import Scenario
 
@@ -80,13 +67,20 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _load(scenario: Path, overrides: list[str] | None, seed: int | None, reps: int | None):
+def _overrides(overrides: list[str] | None, seed: int | None, reps: int | None) -> list[str]:
+    """``--set`` assignments plus those of ``--seed`` and ``--replications``."""
     extra = list(overrides or [])
     if seed is not None:
         extra.append(f"run.seed={seed}")
     if reps is not None:
         extra.append(f"run.replications={reps}")
-    source = loading.load(scenario, extra)
+    return extra
+
+
+def _load(
+    scenario: Path, overrides: list[str] | None, seed: int | None, reps: int | None
+) -> tuple[loading.ScenarioSource, Scenario]:
+    source = loading.load(scenario, _overrides(overrides, seed, reps))
     return source, source.build()
 
 
@@ -273,40 +267,21 @@ def _analysis_folder(out: Path | None, model: Scenario, kind: str) -> Path:
     )
 
 
-def _plan(source: loading.ScenarioSource, **options: Any) -> dict[str, Any]:
-    digest = hashlib.sha256(
-        json.dumps(source.raw, sort_keys=True, default=str).encode()
-    ).hexdigest()
-    return {"scenario_sha256": digest, **options}
-
-
-def _run_analysis(
-    folder: Path,
-    name: str,
-    plan: dict[str, Any],
-    func: Callable[..., pd.DataFrame],
-    units: list[tuple[Any, ...]],
-    chunk: int,
-    workers: int | None,
-    scheduler: str | None,
-    resume: bool,
-    label: str,
-    shared: tuple[Any, ...] = (),
-) -> pd.DataFrame:
+@contextmanager
+def _execution(
+    folder: Path, label: str, workers: int | None, scheduler: str | None, resume: bool, chunk: int
+) -> Iterator[studies.Execution]:
+    """Execution options with a progress bar over work units."""
     with _progress() as progress:
-        task = progress.add_task(label, total=len(units))
-        return run_chunked(
-            folder,
-            name,
-            plan,
-            func,
-            units,
-            chunk,
-            workers or default_workers(),
-            scheduler,
-            resume,
+        task = progress.add_task(label, total=None)
+        yield studies.Execution(
+            folder=folder,
+            workers=workers or default_workers(),
+            scheduler=scheduler,
+            resume=resume,
+            chunk_size=chunk,
+            started=lambda total: progress.update(task, total=total),
             on_unit=lambda: progress.advance(task),
-            shared=shared,
         )
 
 
@@ -348,37 +323,20 @@ def psa(
 ) -> None:
     """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
     source, model = _load(scenario, set_, seed, None)
-    started = dt.datetime.now()
-    folder = _analysis_folder(out, model, "psa")
-    units = [(i, r) for i in range(iterations) for r in range(replications)]
-    plan = _plan(source, analysis="psa", iterations=iterations, replications=replications)
-    results = _run_analysis(
-        folder,
-        "psa",
-        plan,
-        psa_unit,
-        units,
-        chunk_size,
-        workers,
-        scheduler,
-        resume,
-        f"PSA of {model.name}",
-        shared=(source,),
-    )
-    frames = finish_psa(results, model)
+    started, folder = dt.datetime.now(), _analysis_folder(out, model, "psa")
+    label = f"PSA of {model.name}"
+    with _execution(folder, label, workers, scheduler, resume, chunk_size) as run:
+        frames = studies.psa(source, model, iterations, replications, run)
     _finish(folder, source, model, started, frames, analysis="psa", iterations=iterations)
-    if "evpi" in frames:
-        wtp = model.economics.wtp_per_qaly if model.economics else 0.0
-        row = frames["evpi"].iloc[(frames["evpi"]["wtp"] - wtp).abs().argmin()]
-        prob = frames["ceac"][frames["ceac"]["wtp"] == row["wtp"]]
-        for _, r in prob.iterrows():
-            out_console.print(
-                f"P(cost-effective at {row['wtp']:,.0f}/QALY) {r['arm']}: "
-                f"{r['probability_cost_effective']:.2f}"
-            )
-        out_console.print(
-            f"EVPI per patient at {row['wtp']:,.0f}/QALY: {row['evpi_per_patient']:,.0f}"
-        )
+    if "ceac" in frames and model.economics is not None:
+        wtp = model.economics.wtp_per_qaly
+        ceac, evpi = frames["ceac"], frames["evpi"]
+        at = ceac["wtp"].iloc[(ceac["wtp"] - wtp).abs().argmin()]
+        for _, row in ceac[ceac["wtp"] == at].iterrows():
+            chance = row["probability_cost_effective"]
+            out_console.print(f"P(cost-effective at {at:,.0f} per QALY) {row['arm']}: {chance:.2f}")
+        value = evpi.loc[evpi["wtp"] == at, "evpi_per_patient"].iloc[0]
+        out_console.print(f"EVPI per patient at {at:,.0f} per QALY: {value:,.0f}")
 
 
 @app.command()
@@ -398,42 +356,14 @@ def dsa(
 ) -> None:
     """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
     source, model = _load(scenario, set_, seed, replications)
-    if model.economics is None or len(model.arms) < 2:
-        raise CartsimError(
-            "one-way sensitivity needs economics and two or more arms", str(scenario)
-        )
-    started = dt.datetime.now()
-    folder = _analysis_folder(out, model, "dsa")
-    reps = model.run.replications
-    variants = [v for v in dsa_variants(source) if not same_model(source, v, model)]
-    units = [(i, v, r) for i, v in enumerate(variants) for r in range(reps)]
-    plan = _plan(source, analysis="dsa", replications=reps)
-    results = _run_analysis(
-        folder,
-        "dsa",
-        plan,
-        dsa_unit,
-        units,
-        chunk_size,
-        workers,
-        scheduler,
-        resume,
-        f"one-way sensitivity of {model.name}",
-        shared=(source,),
-    )
-    by_index = dict(list(results.groupby("variant")))
-    per_variant = {v: by_index[i].drop(columns="variant") for i, v in enumerate(variants)}
-    base = per_variant[variants[0]]
-    for variant in dsa_variants(source):
-        per_variant.setdefault(variant, base)  # an unused parameter leaves the model as it is
-    table = finish_dsa(per_variant, source, model)
+    started, folder = dt.datetime.now(), _analysis_folder(out, model, "dsa")
+    label = f"one-way sensitivity of {model.name}"
+    with _execution(folder, label, workers, scheduler, resume, chunk_size) as run:
+        table = studies.dsa(source, model, run)
     _finish(folder, source, model, started, {"dsa": table}, analysis="dsa")
     if len(table):
-        out_console.print(
-            table.head(10)[["parameter", "comparison", "inmb_low", "inmb_high"]].to_string(
-                index=False
-            )
-        )
+        top = table.head(10)[["parameter", "comparison", "inmb_low", "inmb_high"]]
+        out_console.print(top.to_string(index=False))
 
 
 @app.command()
@@ -460,42 +390,22 @@ def sweep(
     except ValueError as exc:
         raise CartsimError(str(exc), field="--vary") from None
     source, model = _load(scenario, set_, seed, replications)
-    started = dt.datetime.now()
-    folder = _analysis_folder(out, model, "sweep")
-    base_sets = list(set_ or [])
-    scenarios = [
-        _load(
-            scenario, [*base_sets, *(f"{k}={v}" for k, v in setting.items())], seed, replications
-        )[1]
-        for setting in grid
-    ]
-    reps = model.run.replications
-    units = [(s, i, r) for i, s in enumerate(scenarios) for r in range(reps)]
-    plan = _plan(source, analysis="sweep", grid=grid, replications=reps)
-    metrics = _run_analysis(
-        folder,
-        "sweep",
-        plan,
-        sweep_unit,
-        units,
-        chunk_size,
-        workers,
-        scheduler,
-        resume,
-        f"sweep of {model.name}",
-    )
-    table = finish_sweep(metrics, grid, scenarios)
+    started, folder = dt.datetime.now(), _analysis_folder(out, model, "sweep")
+    overrides = _overrides(set_, seed, replications)
+    with _execution(
+        folder, f"sweep of {model.name}", workers, scheduler, resume, chunk_size
+    ) as run:
+        table, _ = studies.sweep(scenario, overrides, grid, run)
     _finish(folder, source, model, started, {"sweep": table}, analysis="sweep", grid=grid)
-    best = cheapest_meeting_target(table, model)
-    if model.target is not None:
+    target = model.target
+    if target is not None:
+        best = cheapest_meeting_target(table, model)
         if best is None:
-            out_console.print(
-                f"no setting meets the target {model.target.metric} for {model.target.arm}"
-            )
+            out_console.print(f"no setting meets the target {target.metric} for {target.arm}")
         else:
             out_console.print(
                 f"cheapest setting meeting the target: {best['setting']} "
-                f"({model.target.metric} = {best['mean']:.1f})"
+                f"({target.metric} = {best['mean']:.1f})"
             )
 
 

@@ -1,0 +1,122 @@
+"""Whole sensitivity studies: plan the work units, run them in resumable chunks, finish tables.
+
+Each study returns its tables; the command line only parses options, shows progress and writes
+files. A study's plan (scenario digest and options) is stored with its chunks, so ``resume``
+refuses to mix the work of two different studies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cartsim import loading
+from cartsim.analyses import (
+    dsa_unit,
+    dsa_variants,
+    finish_dsa,
+    finish_psa,
+    finish_sweep,
+    psa_unit,
+    same_model,
+    sweep_unit,
+)
+from cartsim.errors import CartsimError
+from cartsim.jobs import run_chunked
+from cartsim.scenario import Scenario
+
+
+@dataclass
+class Execution:
+    """Where and how a study runs, and whom to tell about progress."""
+
+    folder: Path
+    workers: int = 1
+    scheduler: str | None = None
+    resume: bool = False
+    chunk_size: int = 50
+    started: Callable[[int], None] | None = None  # told the number of units
+    on_unit: Callable[[], None] | None = None
+
+
+def _plan(source: loading.ScenarioSource, **options: Any) -> dict[str, Any]:
+    text = json.dumps(source.raw, sort_keys=True, default=str)
+    return {"scenario_sha256": hashlib.sha256(text.encode()).hexdigest(), **options}
+
+
+def _run(
+    name: str,
+    plan: dict[str, Any],
+    func: Callable[..., pd.DataFrame],
+    units: list[tuple[Any, ...]],
+    run: Execution,
+    shared: tuple[Any, ...] = (),
+) -> pd.DataFrame:
+    if run.started:
+        run.started(len(units))
+    return run_chunked(
+        run.folder, name, plan, func, units, run.chunk_size, run.workers, run.scheduler,
+        run.resume, run.on_unit, shared,
+    )  # fmt: skip
+
+
+def psa(
+    source: loading.ScenarioSource,
+    scenario: Scenario,
+    iterations: int,
+    replications: int,
+    run: Execution,
+) -> dict[str, pd.DataFrame]:
+    """Probabilistic sensitivity analysis: ``psa``, and ``ceac`` and ``evpi`` with economics."""
+    units = [(i, r) for i in range(iterations) for r in range(replications)]
+    plan = _plan(source, analysis="psa", iterations=iterations, replications=replications)
+    results = _run("psa", plan, psa_unit, units, run, shared=(source,))
+    return finish_psa(results, scenario)
+
+
+def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> pd.DataFrame:
+    """One-way sensitivity of incremental net monetary benefit over every parameter range.
+
+    A parameter that leaves the model unchanged (not used by it) is not run again: its results
+    are the base case's, so its range has zero width.
+    """
+    if scenario.economics is None or len(scenario.arms) < 2:
+        raise CartsimError(
+            "one-way sensitivity needs economics and two or more arms", file=str(source.path)
+        )
+    reps = scenario.run.replications
+    variants = [v for v in dsa_variants(source) if not same_model(source, v, scenario)]
+    units = [(i, v, r) for i, v in enumerate(variants) for r in range(reps)]
+    results = _run("dsa", _plan(source, analysis="dsa", replications=reps), dsa_unit, units, run,
+                   shared=(source,))  # fmt: skip
+    by_index = dict(list(results.groupby("variant")))
+    per_variant = {v: by_index[i].drop(columns="variant") for i, v in enumerate(variants)}
+    for variant in dsa_variants(source):
+        per_variant.setdefault(variant, per_variant[variants[0]])
+    return finish_dsa(per_variant, source, scenario)
+
+
+def sweep(
+    path: Path,
+    overrides: list[str],
+    grid: list[dict[str, str]],
+    run: Execution,
+) -> tuple[pd.DataFrame, Scenario]:
+    """KPIs of every setting of a full grid (``sweep``) and the base scenario."""
+    source = loading.load(path, overrides)
+    base = source.build()
+    scenarios = [
+        loading.load(path, [*overrides, *(f"{k}={v}" for k, v in setting.items())]).build()
+        for setting in grid
+    ]
+    reps = base.run.replications
+    units = [(s, i, r) for i, s in enumerate(scenarios) for r in range(reps)]
+    plan = _plan(source, analysis="sweep", grid=grid, replications=reps)
+    metrics = _run("sweep", plan, sweep_unit, units, run)
+    return finish_sweep(metrics, grid, scenarios), base
