@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,19 +32,26 @@ PSA_KPIS = (
 )
 
 
-def draw_parameters(source: ScenarioSource, iteration: int) -> dict[str, float]:
-    """One probabilistic draw of every parameter that has a distribution.
+def parameter_draws(source: ScenarioSource, iterations: Sequence[int]) -> pd.DataFrame:
+    """Probabilistic draws of every parameter with a distribution: one row per iteration.
 
     Parameter ``name`` of draw ``iteration`` takes the uniform :func:`hashed_uniform` of
-    (seed, iteration, name): adding, removing or reordering parameters changes no other draw.
+    (seed, iteration, name): adding, removing or reordering parameters changes no other draw,
+    and the table is the same whichever iterations it is asked for.
     """
     seed = source_seed(source)
-    values = {}
+    table: dict[str, np.ndarray] = {"iteration": np.asarray(iterations, dtype=np.int64)}
     for name, parameter in source.parameters.items():
         if parameter.psa is not None:
-            u = np.array([hashed_uniform(f"{seed}|{iteration}|psa.{name}")])
-            values[name] = float(parameter.psa.ppf(u)[0])
-    return values
+            u = np.array([hashed_uniform(f"{seed}|{i}|psa.{name}") for i in iterations])
+            table[f"param_{name}"] = parameter.psa.ppf(u)
+    return pd.DataFrame(table)
+
+
+def draw_parameters(source: ScenarioSource, iteration: int) -> dict[str, float]:
+    """The parameter values of one draw (see :func:`parameter_draws`)."""
+    row = parameter_draws(source, [iteration]).iloc[0]
+    return {str(k).removeprefix("param_"): float(v) for k, v in row.items() if k != "iteration"}
 
 
 def hashed_uniform(key: str) -> float:
@@ -79,15 +86,18 @@ def psa_unit(source: ScenarioSource, iteration: int, replication: int) -> pd.Dat
     out = arm_summary(scenario, replication, draw=iteration)
     out.insert(0, "replication", replication)
     out.insert(0, "iteration", iteration)
-    drawn = pd.DataFrame({f"param_{k}": [v] * len(out) for k, v in values.items()})
-    return pd.concat([out, drawn], axis=1)
+    return out
 
 
-def finish_psa(units: pd.DataFrame, scenario: Scenario) -> dict[str, pd.DataFrame]:
-    """``psa`` (one row per iteration and arm, means over replications), ``ceac`` and ``evpi``."""
+def finish_psa(
+    units: pd.DataFrame, scenario: Scenario, source: ScenarioSource
+) -> dict[str, pd.DataFrame]:
+    """``psa`` (one row per iteration and arm, means over replications), the drawn
+    ``psa_parameters`` (one row per iteration), and ``ceac`` and ``evpi`` with economics."""
     keys = ["iteration", "arm"]
     psa = units.drop(columns="replication").groupby(keys, sort=True).mean().reset_index()
-    out = {"psa": psa}
+    iterations = np.unique(psa["iteration"].to_numpy())
+    out = {"psa": psa, "psa_parameters": parameter_draws(source, list(iterations))}
     economics = scenario.economics
     if economics is not None and psa["cost"].notna().all() and psa["arm"].nunique() > 1:
         psa.insert(4, "nmb", economics.wtp_per_qaly * psa["qaly"] - psa["cost"])

@@ -77,7 +77,7 @@ def psa(
     units = [(i, r) for i in range(iterations) for r in range(replications)]
     plan = _plan(source, analysis="psa", iterations=iterations, replications=replications)
     results = _run("psa", plan, psa_unit, units, run, shared=(source,))
-    return finish_psa(results, scenario)
+    return finish_psa(results, scenario, source)
 
 
 def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> pd.DataFrame:

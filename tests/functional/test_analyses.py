@@ -16,7 +16,14 @@ import yaml
 from builders import ROOT, scenario_dict
 
 from cartsim import loading
-from cartsim.analyses import draw_parameters, dsa_variants, finish_psa, psa_unit, same_model
+from cartsim.analyses import (
+    draw_parameters,
+    dsa_variants,
+    finish_psa,
+    parameter_draws,
+    psa_unit,
+    same_model,
+)
 
 CLI = [sys.executable, "-m", "cartsim.cli"]
 
@@ -82,6 +89,8 @@ def test_parameter_draws_depend_only_on_seed_iteration_and_name(tmp_path: Path) 
     a, b = draw_parameters(source, 3), draw_parameters(source, 3)
     assert a == b and draw_parameters(source, 4) != a
     assert set(a) == {"response", "soc_cost", "unused"}
+    table = parameter_draws(source, [2, 3, 4]).set_index("iteration")
+    assert table.loc[3, "param_response"] == a["response"]  # same value whichever iterations
 
 
 def test_serial_processes_and_dask_give_identical_tables(tmp_path: Path) -> None:
@@ -136,7 +145,7 @@ def test_killed_run_resumed_equals_uninterrupted_run(tmp_path: Path) -> None:
     assert again.returncode == 2 and "--resume" in again.stderr  # no silent overwrite
     resumed = run_psa(path, out, "--iterations", "40", "--workers", "1", "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    for name in ("psa", "ceac", "evpi"):
+    for name in ("psa", "psa_parameters", "ceac", "evpi"):
         pd.testing.assert_frame_equal(
             pd.read_parquet(out / f"{name}.parquet"),
             pd.read_parquet(tmp_path / "whole" / f"{name}.parquet"),
@@ -153,7 +162,7 @@ def test_resume_refuses_a_changed_scenario(tmp_path: Path) -> None:
 def test_ceac_is_a_probability_and_evpi_is_zero_when_one_arm_always_wins(tmp_path: Path) -> None:
     source = loading.load(psa_scenario(tmp_path))
     units = pd.concat([psa_unit(source, i, 0) for i in range(8)], ignore_index=True)
-    tables = finish_psa(units, source.build())
+    tables = finish_psa(units, source.build(), source)
     ceac = tables["ceac"]
     assert ceac["probability_cost_effective"].between(0, 1).all()
     sums = ceac.groupby("wtp")["probability_cost_effective"].sum()
