@@ -23,6 +23,7 @@ from cartsim.errors import CartsimError
 from cartsim.executors import default_workers
 from cartsim.experiment import Tables, run_replications
 from cartsim.incremental import incremental_results
+from cartsim.kpis import check_metric
 from cartsim.results import manifest, prepare_out_dir, run_id, write_files
 from cartsim.scenario import Scenario
 
@@ -107,11 +108,19 @@ def run(
     workers: WorkersOpt = None,
     events: Annotated[bool, typer.Option(help="write events.parquet (the full event log)")] = True,
     report: Annotated[bool, typer.Option(help="write report.html")] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="replace a run already in --out")
+    ] = False,
 ) -> None:
     """Simulate a scenario and write its tables (and report) to a run folder."""
     source, model = _load(scenario, set_, seed, replications)
     started = dt.datetime.now()
     folder = out or Path("outputs") / model.name / run_id(started, model.run.seed)
+    if (folder / "manifest.json").exists() and not overwrite:
+        raise CartsimError(
+            "already holds a run: add --overwrite to replace it, or use another --out",
+            file=str(folder),
+        )
     prepare_out_dir(folder)
     reps = model.run.replications
     with _progress() as progress:
@@ -126,6 +135,8 @@ def run(
     summary = _write_run(folder, source, model, tables, started)
     if report:
         _write_report(folder)
+    else:
+        (folder / "report.html").unlink(missing_ok=True)  # never a report of another run
     print_summary(model, summary)
     out_console.print(f"results in {folder}")
 
@@ -163,7 +174,7 @@ def _write_run(
         started,
         dt.datetime.now(),
     )
-    write_files(folder, frames, {"manifest.json": text})
+    write_files(folder, frames, {"manifest.json": text}, replace=True)
     return kpis
 
 
@@ -242,7 +253,11 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> Non
     from cartsim.results import read_manifest
 
     read_manifest(run_dir)  # a clear error for a folder that is not a run
-    out_console.print(f"report: {write_report(run_dir)}")
+    try:
+        path = write_report(run_dir)
+    except (OSError, ValueError) as exc:  # unreadable or damaged tables
+        raise CartsimError(f"cannot read the run's tables: {exc}", file=str(run_dir)) from None
+    out_console.print(f"report: {path}")
 
 
 @app.command()
@@ -390,12 +405,13 @@ def sweep(
     except ValueError as exc:
         raise CartsimError(str(exc), field="--vary") from None
     source, model = _load(scenario, set_, seed, replications)
+    scenarios = studies.sweep_scenarios(scenario, _overrides(set_, seed, replications), grid)
+    if model.target is not None:
+        check_metric(model.target.metric, model, source.path)
     started, folder = dt.datetime.now(), _analysis_folder(out, model, "sweep")
-    overrides = _overrides(set_, seed, replications)
-    with _execution(
-        folder, f"sweep of {model.name}", workers, scheduler, resume, chunk_size
-    ) as run:
-        table, _ = studies.sweep(scenario, overrides, grid, run)
+    label = f"sweep of {model.name}"
+    with _execution(folder, label, workers, scheduler, resume, chunk_size) as run:
+        table = studies.sweep(source, scenarios, grid, run)
     _finish(folder, source, model, started, {"sweep": table}, analysis="sweep", grid=grid)
     target = model.target
     if target is not None:
@@ -409,8 +425,20 @@ def sweep(
             )
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def main() -> None:
+    """Console entry point: usage mistakes too end in one line on stderr and exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        code = 1
+    except typer.TyperException as exc:  # a usage mistake: bad option or value
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if format_message else str(exc)
+        typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+        code = 2
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from cartsim.decision import mean_ci
+from cartsim.errors import CartsimError
 from cartsim.eventlog import STATUSES
+from cartsim.scenario import Scenario
 
 
 def _stats(values: np.ndarray, name: str, out: dict[str, float]) -> None:
@@ -83,3 +85,29 @@ def summarise(metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["arm", "metric", "mean", "ci_low", "ci_high", "n_replications"]
     )
+
+
+def metric_names(scenario: Scenario) -> set[str]:
+    """Every KPI a run of ``scenario`` can report (the names in ``kpis.parquet``)."""
+    names = {"referred", "treated", *STATUSES}
+    for stat in ("mean", "median", "p90"):
+        names |= {f"{stat}_referral_to_treatment_days", f"{stat}_vein_to_vein_days"}
+    names |= {"mean_inpatient_days", "mean_icu_days"}
+    for arm in scenario.arms.values():
+        names |= {f"mean_wait_{s.name}_days" for s in arm.stages if getattr(s, "resource", None)}
+    for resource in scenario.resources:
+        names |= {f"utilisation_{resource}", f"mean_queue_{resource}", f"mean_in_use_{resource}"}
+    if scenario.economics is not None:
+        names |= {"mean_cost_total", "mean_qaly_total", "mean_qaly_undiscounted"}
+    return names
+
+
+def check_metric(metric: str, scenario: Scenario, file: object) -> None:
+    """A clear error for a KPI name that no run of the scenario reports."""
+    known = metric_names(scenario)
+    if metric not in known:
+        raise CartsimError(
+            f"unknown KPI {metric!r} (known: {', '.join(sorted(known))})",
+            file=str(file),
+            field="target.metric",
+        )

@@ -61,6 +61,8 @@ def _expanded_size(obj: Any, memo: dict[int, int]) -> int:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read one YAML mapping safely; every problem becomes a :class:`ScenarioError`."""
+    if path.is_dir():
+        raise ScenarioError("is a folder, not a scenario file", file=str(path))
     if not path.is_file():
         raise ScenarioError("file not found", file=str(path))
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -74,6 +76,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"malformed YAML: {problem}", file=str(path), field=where) from None
     except UnicodeDecodeError:
         raise ScenarioError("not UTF-8 text", file=str(path)) from None
+    except ValueError as exc:  # a value YAML recognises but cannot build, e.g. 2026-13-45
+        raise ScenarioError(f"malformed YAML value: {exc}", file=str(path)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -113,7 +117,8 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], 
     for base in bases:
         base_path = path.parent / base
         if not base_path.is_file():
-            raise ScenarioError(f"extended file not found: {base}", str(path), "extends")
+            what = "is a folder" if base_path.is_dir() else "not found"
+            raise ScenarioError(f"extended file {what}: {base}", str(path), "extends")
         base_data, base_files = compose(base_path, (*_chain, path))
         merged = deep_merge(merged, base_data)
         files += [f for f in base_files if f not in files]
@@ -141,8 +146,8 @@ def apply_override(data: dict[str, Any], assignment: str, file: str) -> None:
             if last:
                 node[key] = _parse_value(text)
                 return
-            if key not in node:
-                raise ScenarioError("no such field (from --set)", file, where)
+            if key not in node:  # a group the file leaves out: validation checks its name
+                node[key] = {}
             node = node[key]
         elif isinstance(node, list):
             index = _list_index(node, key)

@@ -51,8 +51,20 @@ def prepare_out_dir(out: Path) -> Path:
     return out
 
 
-def write_files(out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, str]) -> list[Path]:
-    """Write ``name.parquet`` for each table and each ``extra`` text file into ``out``."""
+CONTRACT = (
+    "events.parquet", "patients.parquet", "resources.parquet", "kpis.parquet", "metrics.parquet",
+    "budget.parquet", "incremental.parquet",
+)  # fmt: skip
+
+
+def write_files(
+    out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, str], replace: bool = False
+) -> list[Path]:
+    """Write ``name.parquet`` for each table and each ``extra`` text file into ``out``.
+
+    ``replace``: the folder holds one run: tables of the run contract that this run did not
+    write (another scenario's incremental table, say) are removed.
+    """
     prepare_out_dir(out)
     scratch = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
     try:
@@ -65,6 +77,9 @@ def write_files(out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, str
             names.append(name)
         for name in names:
             os.replace(scratch / name, out / name)
+        if replace:
+            for stale in set(CONTRACT) - set(names):
+                (out / stale).unlink(missing_ok=True)
         return [out / n for n in names]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

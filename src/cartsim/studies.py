@@ -102,21 +102,23 @@ def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> p
     return finish_dsa(per_variant, source, scenario)
 
 
-def sweep(
-    path: Path,
-    overrides: list[str],
-    grid: list[dict[str, str]],
-    run: Execution,
-) -> tuple[pd.DataFrame, Scenario]:
-    """KPIs of every setting of a full grid (``sweep``) and the base scenario."""
-    source = loading.load(path, overrides)
-    base = source.build()
-    scenarios = [
+def sweep_scenarios(path: Path, overrides: list[str], grid: list[dict[str, str]]) -> list[Scenario]:
+    """The scenario of every setting of a grid (checked before anything runs)."""
+    return [
         loading.load(path, [*overrides, *(f"{k}={v}" for k, v in setting.items())]).build()
         for setting in grid
     ]
-    reps = base.run.replications
+
+
+def sweep(
+    source: loading.ScenarioSource,
+    scenarios: list[Scenario],
+    grid: list[dict[str, str]],
+    run: Execution,
+) -> pd.DataFrame:
+    """KPIs of every setting of a full grid, with 95% CIs across replications."""
+    reps = scenarios[0].run.replications
     units = [(s, i, r) for i, s in enumerate(scenarios) for r in range(reps)]
     plan = _plan(source, analysis="sweep", grid=grid, replications=reps)
     metrics = _run("sweep", plan, sweep_unit, units, run)
-    return finish_sweep(metrics, grid, scenarios), base
+    return finish_sweep(metrics, grid, scenarios)
