@@ -24,6 +24,7 @@ from cartsim.errors import ScenarioError
 from cartsim.scenario import Parameter, Scenario
 
 MAX_EXPANDED_NODES = 1_000_000
+ORIGINS = "_origins"  # key of the composed mapping: parameter name -> file that defines it
 MAX_FILE_BYTES = 5_000_000
 
 
@@ -102,7 +103,10 @@ def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any
 
 
 def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
-    """Read ``path`` with everything it ``extends``; return the merged mapping and all files."""
+    """Read ``path`` with everything it ``extends``; return the merged mapping and all files.
+
+    The merged ``parameters`` table notes in ``_origins`` which file defines each parameter.
+    """
     path = path.resolve()
     if path in _chain:
         raise ScenarioError("extends forms a cycle", file=str(path), field="extends")
@@ -122,7 +126,12 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], 
         base_data, base_files = compose(base_path, (*_chain, path))
         merged = deep_merge(merged, base_data)
         files += [f for f in base_files if f not in files]
-    return deep_merge(merged, data), [*files, path]
+    origins = {**merged.pop(ORIGINS, {})}
+    if isinstance(data.get("parameters"), dict):
+        origins.update({name: str(path) for name in data["parameters"]})
+    merged = deep_merge(merged, data)
+    merged[ORIGINS] = origins
+    return merged, [*files, path]
 
 
 def _parse_value(text: str) -> Any:
@@ -188,25 +197,26 @@ def substitute(node: Any, values: Mapping[str, float], where: str = "") -> Any:
 
 
 def format_location(loc: tuple[Any, ...], data: Mapping[str, Any]) -> str:
-    """Dotted field path from a pydantic location, naming stages rather than numbering them."""
+    """Dotted field path from a pydantic location, naming stages rather than numbering them.
+
+    Location parts that are not in the data (the branch labels of a union: ``float``,
+    ``lognormal``, ``constrained-int``) are left out, except a last part naming a missing or
+    unknown field.
+    """
     parts: list[str] = []
     node: Any = data
-    for item in loc:
+    for position, item in enumerate(loc):
         if isinstance(item, int) and isinstance(node, list) and 0 <= item < len(node):
             node = node[item]
             name = node.get("name") if isinstance(node, dict) else None
             parts.append(str(name) if name else str(item))
-            continue
-        if isinstance(node, dict) and item in node:
+        elif isinstance(node, dict) and item in node:
             node = node[item]
             parts.append(str(item))
-        elif isinstance(node, dict) and "dist" in node:
-            continue  # the discriminator tag of a union
-        elif isinstance(item, str) and item in {"activity", "delay", "inpatient", "treatment"}:
-            continue
-        else:
-            parts.append(str(item))
-            node = None
+        elif position == len(loc) - 1 and isinstance(node, dict) and isinstance(item, str):
+            if not item.islower() or "-" in item or "[" in item:
+                continue  # a branch label, not a field
+            parts.append(item)  # a field that is missing (or not allowed)
     return ".".join(parts)
 
 
@@ -218,6 +228,7 @@ class ScenarioSource:
     raw: dict[str, Any]
     files: list[Path]
     parameters: dict[str, Parameter] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
 
     def base_values(self) -> dict[str, float]:
         return {name: p.value for name, p in self.parameters.items()}
@@ -232,7 +243,15 @@ class ScenarioSource:
             where, name = exc.args[0]
             raise ScenarioError(f"unknown parameter @{name}", str(self.path), where) from None
         resolved["parameters"] = self.raw.get("parameters", {})
-        return validate(resolved, str(self.path))
+        try:
+            return validate(resolved, str(self.path))
+        except ScenarioError as exc:
+            raw = _value_at(body, exc.field)
+            if isinstance(raw, str) and raw.startswith("@") and raw[1:] in self.origins:
+                origin = self.origins[raw[1:]]
+                exc = ScenarioError(f"{exc.message} (the value of {raw}, set in {origin})",
+                                    exc.file, exc.field)  # fmt: skip
+            raise exc from None
 
     def digests(self) -> dict[str, str]:
         return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in self.files}
@@ -246,19 +265,41 @@ def validate(data: Mapping[str, Any], file: str) -> Scenario:
         raise _first_error(exc, data, file) from None
 
 
+ERROR_ORDER = {"extra_forbidden": 0, "union_tag_invalid": 1, "missing": 2}
+
+
 def _first_error(exc: ValidationError, data: Mapping[str, Any], file: str) -> ScenarioError:
+    """The most telling problem: an unknown field or distribution first, then the most specific."""
     errors = exc.errors()
-    first = max(errors, key=lambda e: len(e["loc"]))  # the most specific branch of a union
+    first = min(errors, key=lambda e: (ERROR_ORDER.get(e["type"], 3), -len(e["loc"])))
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown field"
+    elif first["type"] == "union_tag_invalid":
+        ctx = first.get("ctx", {})
+        msg = f"unknown distribution {ctx.get('tag')!r} (known: {ctx.get('expected_tags')})"
     return ScenarioError(msg, file, format_location(tuple(first["loc"]), data) or None)
+
+
+def _value_at(data: Any, field: str | None) -> Any:
+    """The raw value at a dotted path as :func:`format_location` names it (None if absent)."""
+    node = data
+    for key in (field or "").split("."):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list):
+            match = [x for x in node if isinstance(x, dict) and x.get("name") == key]
+            node = match[0] if match else (node[int(key)] if key.isdigit() else None)
+        else:
+            return None
+    return node
 
 
 def load(path: str | Path, overrides: list[str] | None = None) -> ScenarioSource:
     """Read, compose and override a scenario file; check that the base case validates."""
     path = Path(path)
     raw, files = compose(path)
+    origins = raw.pop(ORIGINS, {})
     for assignment in overrides or []:
         apply_override(raw, assignment, str(path))
     params_raw = raw.get("parameters", {}) or {}
@@ -269,9 +310,11 @@ def load(path: str | Path, overrides: list[str] | None = None) -> ScenarioSource
         try:
             parameters[name] = Parameter.model_validate(spec)
         except ValidationError as exc:
-            err = _first_error(exc, spec if isinstance(spec, dict) else {}, str(path))
-            raise ScenarioError(err.message, str(path), f"parameters.{name}.{err.field}") from None
+            origin = origins.get(name, str(path))
+            err = _first_error(exc, spec if isinstance(spec, dict) else {}, origin)
+            where = ".".join(x for x in ("parameters", name, err.field) if x)
+            raise ScenarioError(err.message, origin, where) from None
     raw["parameters"] = params_raw
-    source = ScenarioSource(path=path, raw=raw, files=files, parameters=parameters)
+    source = ScenarioSource(path=path, raw=raw, files=files, parameters=parameters, origins=origins)
     source.build()
     return source
