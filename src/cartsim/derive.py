@@ -19,7 +19,7 @@ from cartsim.eventlog import (
     codes_to_categorical,
 )
 from cartsim.model import ArmRun
-from cartsim.scenario import Arm, Inpatient
+from cartsim.scenario import Arm, Inpatient, Treatment
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
 TREATMENT = EVENT_CODE["treatment"]
@@ -218,6 +218,9 @@ def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) ->
     icu = [
         resources.index(s.icu.resource) for s in arm.stages if isinstance(s, Inpatient) and s.icu
     ]
-    started = np.isin(cols["event"], (START, TREATMENT))
+    treatment_stages = [i for i, s in enumerate(arm.stages) if isinstance(s, Treatment)]
+    started = (cols["event"] == START) | (
+        (cols["event"] == TREATMENT) & np.isin(cols["stage"], treatment_stages)
+    )
     keep = started & (cols["time"] <= horizon) & ~np.isin(cols["resource"], icu)
     return {name: cols[name][keep] for name in ("patient_id", "stage", "time")}

@@ -152,10 +152,10 @@ def _stage_lumps(arm: Arm, starts: Columns) -> list[Lump]:
     stage, time, patient = starts["stage"], _col(starts, "time"), starts["patient_id"]
     lumps = []
     for index, spec in enumerate(arm.stages):
-        if spec.cost > 0:
-            sel = stage == index
-            amount = np.full(int(sel.sum()), spec.cost)
-            lumps.append(Lump(spec.cost_category or spec.name, time[sel], amount, patient[sel]))
+        sel = stage == index
+        for category, cost in spec.costs.items():
+            amount = np.full(int(sel.sum()), cost)
+            lumps.append(Lump(category, time[sel], amount, patient[sel]))
     return lumps
 
 

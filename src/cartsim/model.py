@@ -124,6 +124,8 @@ def plan_stages(
             plan.failure_draws = [
                 cohort.draw(f"{prefix}.failure.{k}").tolist() for k in range(visits)
             ]
+        if isinstance(stage, Inpatient):
+            plan.treat_after = stage.treatment_day
         if isinstance(stage, Inpatient) and stage.icu:
             icu = stage.icu
             escalated = (

@@ -64,7 +64,8 @@ class StagePlan:
     icu_pool: Pool | None = None
     icu_code: int = NO_CODE
     icu_days: list[float] | None = None  # per patient; NaN when not escalated
-    icu_onset: float = 0.0
+    icu_onset: float = 0.0  # days after the treatment (or admission) ICU transfer starts
+    treat_after: float | None = None  # the arm's treatment acts this many days into the stay
 
     @property
     def mode(self) -> int:
@@ -72,7 +73,7 @@ class StagePlan:
         if self.kind is Treatment:
             return TREAT
         needs_simpy = self.pool is not None and (
-            self.pool.slots is not None or self.icu_days is not None
+            self.pool.slots is not None or self.icu_days is not None or self.treat_after is not None
         )
         return SEIZE if needs_simpy else UNTIMED
 
@@ -123,7 +124,7 @@ class Pathway:
             else:  # a limited resource: the only place a patient can wait
                 if t > env.now:
                     yield env.timeout(t - env.now)
-                t = yield from self._seize(p, i, plan, plan.durations[visit][p], limit)
+                t, limit = yield from self._seize(p, i, plan, plan.durations[visit][p], limit)
             if t >= limit:
                 log((p, i, self.exit_event[p], limit, NO_CODE))
                 return
@@ -158,9 +159,10 @@ class Pathway:
 
     def _seize(
         self, p: int, i: int, plan: StagePlan, duration: float, limit: float
-    ) -> Generator[simpy.Event, None, float]:
+    ) -> Generator[simpy.Event, None, tuple[float, float]]:
         """Queue for a limited resource and hold it for ``duration`` days (or until the patient
-        leaves); returns the time the stage ends (``limit`` if the patient left)."""
+        leaves). Returns the time the stage ends (``limit`` if the patient left) and the new
+        ``limit``: infinite once a treatment given during the stay has acted."""
         env, log, code, pool = self.env, self.log.flat.extend, plan.resource_code, plan.pool
         assert pool is not None
         slots = pool.slots
@@ -173,7 +175,7 @@ class Pathway:
                 if not grant.triggered:
                     slots.cancel(grant)  # type: ignore[union-attr]
                     log((p, i, LEAVE, env.now, code))
-                    return limit
+                    return limit, limit
             else:
                 yield grant
             now = env.now
@@ -183,26 +185,31 @@ class Pathway:
             if slots is not None:
                 slots.release()
             log((p, i, LEAVE, limit, code))
-            return limit
+            return limit, limit
         log((p, i, START, start, code))
+        anchor = start  # ICU transfers count from the treatment, or from admission
+        if plan.treat_after is not None and start + plan.treat_after < limit:
+            anchor = start + plan.treat_after
+            log((p, i, TREATMENT, anchor, NO_CODE))
+            limit = math.inf
         end = start + duration
         if end > limit:
             end = limit
         elif plan.icu_days is not None and plan.icu_days[p] == plan.icu_days[p]:  # not NaN
-            yield from self._icu(p, i, plan, start, plan.icu_days[p])
+            yield from self._icu(p, i, plan, anchor, plan.icu_days[p])
             now = env.now
-            end = now + max(0.0, duration - plan.icu_onset)
+            end = now + max(0.0, duration - (anchor - start) - plan.icu_onset)
         yield env.timeout(end - now)
         if slots is not None:
             slots.release()
         log((p, i, END, end, code))
-        return end
+        return end, limit
 
-    def _icu(self, p: int, i: int, plan: StagePlan, start: float, icu_days: float) -> Journey:
-        """Escalation to ICU ``icu_onset`` days into a stay, keeping the ward bed."""
+    def _icu(self, p: int, i: int, plan: StagePlan, anchor: float, icu_days: float) -> Journey:
+        """Escalation to ICU ``icu_onset`` days after ``anchor``, keeping the ward bed."""
         env, record, code = self.env, self.log.record, plan.icu_code
         assert plan.icu_pool is not None
-        onset = start + plan.icu_onset
+        onset = anchor + plan.icu_onset
         if onset > env.now:
             yield env.timeout(onset - env.now)
         record(p, i, QUEUE, env.now, code)

@@ -131,11 +131,9 @@ class StageBase(Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
     failure: Failure | None = None
     description: str = ""
-    cost: NonNegative = Field(
-        default=0.0, description="EUR (price year) each time the stage starts"
-    )
-    cost_category: Annotated[str, Field(pattern=r"^[a-z0-9_]*$")] = Field(
-        "", description="cost category of ``cost`` (default: the stage name)"
+    costs: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")], NonNegative] = Field(
+        default={},
+        description="EUR (price year) by cost category, each time the stage starts",
     )
 
 
@@ -159,7 +157,9 @@ class IcuEscalation(Strict):
 
     resource: str
     duration: NumberOrDist = Field(description="ICU length of stay, days")
-    onset_days: Days = 2.0
+    onset_days: Days = Field(
+        default=2.0, description="days after the treatment (or admission) ICU transfer starts"
+    )
     crs_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
     icans_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
     probability: Probability = Field(
@@ -177,6 +177,11 @@ class Inpatient(StageBase):
     extra_days_per_crs_grade: Days = 0.0
     icu: IcuEscalation | None = None
     cost_per_day: NonNegative = Field(default=0.0, description="EUR per day in hospital")
+    treatment_day: Days | None = Field(
+        default=None,
+        description="the arm's treatment acts this many days into the stay (lymphodepletion or "
+        "conditioning in hospital first): the bed is booked before the treatment starts",
+    )
 
 
 class Treatment(StageBase):
@@ -278,8 +283,12 @@ class Arm(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"stage names must be unique, repeated: {dupes}")
-        if sum(isinstance(s, Treatment) for s in self.stages) > 1:
-            raise ValueError("an arm has at most one treatment stage")
+        treatments = sum(
+            isinstance(s, Treatment) or getattr(s, "treatment_day", None) is not None
+            for s in self.stages
+        )
+        if treatments > 1:
+            raise ValueError("an arm has at most one treatment (stage or inpatient treatment_day)")
         for i, stage in enumerate(self.stages):
             if stage.failure and stage.failure.back_to not in names[: i + 1]:
                 raise ValueError(

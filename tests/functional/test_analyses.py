@@ -66,7 +66,7 @@ def psa_scenario(tmp_path: Path, **changes) -> Path:
     )
     cart = data["arms"]["cart"]
     cart["outcomes"] = {"SLE": {"response": "@response"}}
-    cart["stages"][1]["cost"] = 90000
+    cart["stages"][1]["costs"] = {"product": 90000}
     data["arms"]["soc"] = {"stages": [{"name": "continue", "kind": "delay", "duration": 0}]}
     data = yaml.safe_load(yaml.safe_dump(data)) | changes
     path = tmp_path / "psa.yaml"

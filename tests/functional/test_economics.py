@@ -33,7 +33,12 @@ def fixed_economics(**changes):
     data["arms"] = {
         "cart": {
             "stages": [
-                {"name": "preparation", "kind": "delay", "duration": 30, "cost": 1000},
+                {
+                    "name": "preparation",
+                    "kind": "delay",
+                    "duration": 30,
+                    "costs": {"preparation": 1000},
+                },
                 {"name": "infusion", "kind": "treatment"},
             ],
             "outcomes": {"SLE": {"response": 1.0, "response_days": 60}},

@@ -145,3 +145,29 @@ def test_icu_escalation_follows_crs_grade(capacity: int) -> None:
     # hospital days = 14 + 1 per CRS grade, plus the ICU stay and any wait for the ICU bed
     expected = 14 + treated["crs_grade"] + 4 * severe + treated["icu_wait_days"]
     np.testing.assert_allclose(treated["inpatient_days"], expected)
+
+
+def test_bed_booked_before_lymphodepletion_delays_the_infusion() -> None:
+    def run(beds: int):
+        data = scenario_dict(resources={"ward_bed": {"capacity": beds}})
+        stages = data["arms"]["cart"]["stages"]
+        stages[3:] = [
+            {
+                "name": "admission",
+                "kind": "inpatient",
+                "resource": "ward_bed",
+                "duration": 19,
+                "treatment_day": 5,
+            }
+        ]
+        return simulate(make_scenario(data), 0)
+
+    tables = run(1)
+    events, patients = tables.events, tables.patients
+    starts = events[(events["stage"] == "admission") & (events["event"] == "start")]
+    treated = patients.set_index("patient_id").loc[starts["patient_id"], "treatment_day"]
+    np.testing.assert_allclose(treated.to_numpy() - starts["time"].to_numpy(), 5.0)
+    assert patients["wait_admission_days"].mean() > 1  # one bed for 50 patients a year
+    roomy = run(10).patients
+    assert roomy["vein_to_vein_days"].mean() < patients["vein_to_vein_days"].mean() - 1
+    np.testing.assert_allclose(roomy["inpatient_days"].dropna().loc[lambda x: x > 0], 19.0)
