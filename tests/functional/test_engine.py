@@ -166,7 +166,8 @@ def test_bed_booked_before_lymphodepletion_delays_the_infusion() -> None:
     events, patients = tables.events, tables.patients
     starts = events[(events["stage"] == "admission") & (events["event"] == "start")]
     treated = patients.set_index("patient_id").loc[starts["patient_id"], "treatment_day"]
-    np.testing.assert_allclose(treated.to_numpy() - starts["time"].to_numpy(), 5.0)
+    gap = treated.to_numpy() - starts["time"].to_numpy()
+    np.testing.assert_allclose(gap[~np.isnan(gap)], 5.0)  # the horizon cuts the last one
     assert patients["wait_admission_days"].mean() > 1  # one bed for 50 patients a year
     roomy = run(10).patients
     assert roomy["vein_to_vein_days"].mean() < patients["vein_to_vein_days"].mean() - 1
