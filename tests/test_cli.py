@@ -185,3 +185,38 @@ def test_failed_run_leaves_earlier_results_untouched(tmp_path: Path, write_yaml)
     assert_user_error(cartsim("run", str(bad), "--out", str(out)))
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert before == after
+
+
+def test_incoherent_grade_risks_are_rejected(write_yaml) -> None:
+    crs = {"any": 0.5, "grade2_plus": 0.1, "grade3_plus": 0.3}
+    path = write_yaml(scenario_dict(arms={"cart": {"adverse_events": {"crs": crs}}}))
+    assert_user_error(cartsim("check", str(path)), "adverse_events.crs", "grade3_plus")
+
+
+def test_run_refuses_to_mix_two_runs_in_one_folder(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    first = cartsim("run", str(BASELINE), "--out", str(out), "--replications", "1", "--no-report")
+    assert first.returncode == 0, first.stderr
+    assert_user_error(cartsim("run", str(BASELINE), "--out", str(out)), "--overwrite")
+    again = cartsim(
+        "run", str(BASELINE), "--out", str(out), "--replications", "1", "--no-report", "--overwrite"
+    )
+    assert again.returncode == 0, again.stderr
+
+
+def test_usage_mistakes_are_one_line(tmp_path: Path) -> None:
+    assert_user_error(cartsim("run", "--replications", "0"), "--replications")
+    assert_user_error(cartsim("check"), "scenario")
+    assert_user_error(cartsim("check", str(ROOT / "scenarios")), "folder")
+
+
+def test_unknown_sweep_target_is_rejected_before_running(tmp_path: Path, write_yaml) -> None:
+    path = write_yaml(
+        "extends: [" + str(BASELINE) + "]\ntarget: {metric: p90_v2v, arm: cart, at_most: 35}\n"
+    )
+    out = tmp_path / "sweep"
+    result = cartsim(
+        "sweep", str(path), "--vary", "resources.ward_bed.capacity=1,2", "--out", str(out)
+    )
+    assert_user_error(result, "target.metric", "p90_v2v")
+    assert not out.exists()

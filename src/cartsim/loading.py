@@ -235,6 +235,7 @@ class ScenarioSource:
 
     def build(self, values: Mapping[str, float] | None = None) -> Scenario:
         """Validate the scenario with parameter ``values`` (default: the base case)."""
+        base_case = values is None
         values = self.base_values() if values is None else {**self.base_values(), **values}
         body = {k: v for k, v in self.raw.items() if k != "parameters"}
         try:
@@ -244,7 +245,7 @@ class ScenarioSource:
             raise ScenarioError(f"unknown parameter @{name}", str(self.path), where) from None
         resolved["parameters"] = self.raw.get("parameters", {})
         try:
-            return validate(resolved, str(self.path))
+            return validate(resolved, str(self.path), base_case=base_case)
         except ScenarioError as exc:
             raw = _value_at(body, exc.field)
             if isinstance(raw, str) and raw.startswith("@") and raw[1:] in self.origins:
@@ -257,10 +258,14 @@ class ScenarioSource:
         return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in self.files}
 
 
-def validate(data: Mapping[str, Any], file: str) -> Scenario:
-    """Validate a composed mapping, raising the first problem as one line."""
+def validate(data: Mapping[str, Any], file: str, base_case: bool = True) -> Scenario:
+    """Validate a composed mapping, raising the first problem as one line.
+
+    ``base_case`` checks what only input values must satisfy (e.g. ordered grade risks);
+    probabilistic draws of independent parameters are reconciled by the model instead.
+    """
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"base_case": base_case})
     except ValidationError as exc:
         raise _first_error(exc, data, file) from None
 

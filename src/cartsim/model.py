@@ -55,6 +55,8 @@ def eligible(arm: Arm, scenario: Scenario, cohort: Cohort) -> np.ndarray:
         ok &= np.isin(cohort.disease, codes)
     if rule.max_age is not None:
         ok &= cohort.age <= rule.max_age
+    if rule.screen_fail > 0:  # one uniform per patient, shared by every arm
+        ok &= cohort.draw("screening") >= rule.screen_fail
     return ok
 
 

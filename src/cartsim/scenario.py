@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from cartsim.distributions import DistSpec
 
@@ -205,6 +205,19 @@ class GradeRisks(Strict):
     grade3_plus: Probability = 0.0
     grade4_plus: Probability = 0.0
 
+    @model_validator(mode="after")
+    def _ordered_in_base_case(self, info: ValidationInfo) -> GradeRisks:
+        """Input values must be coherent; drawn values in probabilistic analysis are capped."""
+        if (info.context or {}).get("base_case"):
+            risks = [self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus]
+            names = ["any", "grade2_plus", "grade3_plus", "grade4_plus"]
+            for k in range(1, 4):
+                if risks[k] > risks[k - 1]:
+                    raise ValueError(
+                        f"{names[k]} ({risks[k]}) exceeds {names[k - 1]} ({risks[k - 1]})"
+                    )
+        return self
+
     def cumulative(self) -> list[float]:
         """Non-increasing P(grade >= g) for g = 1..4."""
         out, cap = [], 1.0
@@ -258,8 +271,13 @@ class ArmEconomics(Strict):
 
 
 class Eligibility(Strict):
+    """Who may enter an arm: diseases, an age limit, and the chance of failing screening."""
+
     diseases: list[str] | None = None
     max_age: Positive | None = None
+    screen_fail: Probability = Field(
+        default=0.0, description="share of referred patients found ineligible at screening"
+    )
 
 
 class Arm(Strict):
