@@ -138,6 +138,9 @@ def run(
     else:
         (folder / "report.html").unlink(missing_ok=True)  # never a report of another run
     print_summary(model, summary)
+    incremental = folder / "incremental.parquet"
+    if incremental.exists():
+        print_incremental(pd.read_parquet(incremental), model)
     out_console.print(f"results in {folder}")
 
 
@@ -162,9 +165,10 @@ def _write_run(
     if len(tables.budget):
         frames["budget"] = tables.budget
     if model.economics is not None and model.comparison == "head_to_head" and len(model.arms) > 1:
-        economics = model.economics
+        economics, patients = model.economics, tables.patients
+        settled = patients[patients["arrival_day"] >= model.run.warmup_days]  # as the KPIs
         frames["incremental"] = incremental_results(
-            tables.patients, economics.wtp_per_qaly, economics.reference_arm
+            settled, economics.wtp_per_qaly, economics.reference_arm
         )
     text = manifest(
         model.model_dump(mode="json"),
@@ -190,17 +194,43 @@ def _write_report(folder: Path) -> None:
 
 def print_summary(model: Scenario, kpis: pd.DataFrame) -> None:
     """Mean wait per stage, vein-to-vein, utilisation, and deaths and dropouts while waiting."""
+    run = model.run
+    years = (run.arrival_window_days - run.warmup_days) / 365.25
+    money = f"{model.currency} {model.price_year}"
     for arm, group in kpis.groupby("arm", observed=True, sort=False):
         values = group.set_index("metric")
-        table = Table(title=f"{model.name}: arm {arm}", title_justify="left")
+        title = (
+            f"{model.name}: arm {arm} — patients referred over {years:.1f} years after the "
+            f"warm-up; mean of {run.replications} replications (money in {money})"
+        )
+        table = Table(title=title, title_justify="left")
         table.add_column("measure")
         table.add_column("mean", justify="right")
         table.add_column("95% CI", justify="right")
         for metric, label in summary_rows(list(values.index)):
             row = values.loc[metric]
-            ci = f"{row['ci_low']:.2f} – {row['ci_high']:.2f}" if pd.notna(row["ci_low"]) else "—"
-            table.add_row(label, f"{row['mean']:.2f}", ci)
+            if pd.isna(row["mean"]):
+                continue  # e.g. vein-to-vein in an arm without apheresis
+            low = max(0.0, row["ci_low"])  # every measure here is >= 0
+            ci = f"{low:,.2f} – {row['ci_high']:,.2f}" if pd.notna(row["ci_low"]) else "—"
+            table.add_row(label, f"{row['mean']:,.2f}", ci)
         out_console.print(table)
+
+
+def print_incremental(table: pd.DataFrame, model: Scenario) -> None:
+    """The fully incremental analysis of all patients: costs, QALYs, ICERs and dominance."""
+    rows = table[(table["population"] == "all") & (table["analysis"] == "fully incremental")]
+    money = f"{model.currency} {model.price_year}"
+    out = Table(title=f"{model.name}: incremental analysis, all patients ({money})")
+    for column in ("arm", "cost", "QALYs", "compared with", "ICER per QALY", "status"):
+        out.add_column(column, justify="left" if column in ("arm", "status") else "right")
+    for _, r in rows.iterrows():
+        icer = f"{r['icer']:,.0f}" if pd.notna(r["icer"]) else "—"
+        comparator = str(r["comparator"]) if pd.notna(r["comparator"]) else "—"
+        out.add_row(
+            str(r["arm"]), f"{r['cost']:,.0f}", f"{r['qaly']:.2f}", comparator, icer, r["status"]
+        )
+    out_console.print(out)
 
 
 def summary_rows(metrics: list[str]) -> list[tuple[str, str]]:
@@ -225,8 +255,8 @@ def summary_rows(metrics: list[str]) -> list[tuple[str, str]]:
         ("died_waiting", "died while waiting (patients)"),
         ("dropped_out", "dropped out while waiting (patients)"),
         ("failed", "product failed, untreated (patients)"),
-        ("mean_cost_total", "cost per patient (EUR, discounted)"),
-        ("mean_qaly_total", "QALYs per patient (discounted)"),
+        ("mean_cost_total", "cost per referred patient (discounted)"),
+        ("mean_qaly_total", "QALYs per referred patient (discounted)"),
     ]
     return [(m, label) for m, label in rows if m in metrics]
 
@@ -351,7 +381,13 @@ def psa(
             chance = row["probability_cost_effective"]
             out_console.print(f"P(cost-effective at {at:,.0f} per QALY) {row['arm']}: {chance:.2f}")
         value = evpi.loc[evpi["wtp"] == at, "evpi_per_patient"].iloc[0]
-        out_console.print(f"EVPI per patient at {at:,.0f} per QALY: {value:,.0f}")
+        money = f"{model.currency} {model.price_year}"
+        years = model.economics.evpi_population_years
+        population = evpi.loc[evpi["wtp"] == at, "evpi_population"].iloc[0]
+        out_console.print(
+            f"EVPI at {at:,.0f} {money} per QALY: {value:,.0f} per patient, "
+            f"{population:,.0f} for {years:g} years of referrals (undiscounted)"
+        )
 
 
 @app.command()

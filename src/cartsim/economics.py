@@ -116,8 +116,8 @@ def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> 
     u_active = _per_disease(scenario, patients, "utility_active")
     c_active = _per_disease(scenario, patients, "cost_active_per_year")
     flows = [
-        Flow("soc_drugs", arrival, np.where(treated, treat, end), c_active),
-        Flow("soc_drugs", after_treatment, end, c_active),
+        Flow("active_disease", arrival, np.where(treated, treat, end), c_active),
+        Flow("active_disease", after_treatment, end, c_active),
         Flow(
             "remission_care",
             respond,

@@ -91,6 +91,9 @@ def arm_result(
         if detail:
             years = int(np.ceil(horizon / DAYS_PER_YEAR))
             result.spend = budget(course_.subset(mine), columns["treatment_day"][mine], years)
+            result.spend.insert(
+                1, "calendar_year", scenario.run.start_date.year + result.spend["year"]
+            )
     if arm_run.routed is not None:
         result.columns = select(columns, mine)
     warmup, window = scenario.run.warmup_days, scenario.run.arrival_window_days
@@ -136,11 +139,12 @@ def simulate(
             frame["arm"] = frame["arm"].astype("category")
         return frame
 
+    patients = tagged({n: patients_frame(r.columns, scenario.diseases) for n, r in results.items()})
+    costs = [c for c in patients.columns if c.startswith("cost_")]
+    patients[costs] = patients[costs].fillna(0.0)  # a category another arm has costs nothing here
     return Tables(
         events=tagged({n: r.events for n, r in results.items()}),
-        patients=tagged(
-            {n: patients_frame(r.columns, scenario.diseases) for n, r in results.items()}
-        ),
+        patients=patients,
         resources=tagged(
             {n: resources_table(s, resources) for n, s in series.items()} if detail else {}
         ),

@@ -62,7 +62,7 @@ def test_fully_fixed_scenario_matches_hand_calculation() -> None:
     np.testing.assert_allclose(patients["qaly_total"], qaly, rtol=1e-9)
     np.testing.assert_allclose(patients["qaly_undiscounted"], 0.5 * r + 0.8 * (10 - r), rtol=1e-9)
     np.testing.assert_allclose(patients["life_years"], 10.0)
-    np.testing.assert_allclose(patients["cost_soc_drugs"], 12000 * discounted(0, t), rtol=1e-9)
+    np.testing.assert_allclose(patients["cost_active_disease"], 12000 * discounted(0, t), rtol=1e-9)
 
 
 def test_constant_stream_matches_closed_form_over_the_horizon() -> None:
