@@ -177,6 +177,7 @@ def _write_run(
         model.run.replications,
         started,
         dt.datetime.now(),
+        parameters_used=source.used_parameters(),
     )
     write_files(folder, frames, {"manifest.json": text}, replace=True)
     return kpis
@@ -345,6 +346,7 @@ def _finish(
         model.run.replications,
         started,
         dt.datetime.now(),
+        parameters_used=source.used_parameters(),
         **extra,
     )
     write_files(folder, frames, {"manifest.json": text})

@@ -254,6 +254,23 @@ class ScenarioSource:
                                     exc.file, exc.field)  # fmt: skip
             raise exc from None
 
+    def used_parameters(self) -> list[str]:
+        """Names of the parameters some field refers to (``"@name"``); the others are context."""
+        found: set[str] = set()
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+            elif isinstance(node, str) and node.startswith("@"):
+                found.add(node[1:])
+
+        walk({k: v for k, v in self.raw.items() if k != "parameters"})
+        return sorted(found)
+
     def digests(self) -> dict[str, str]:
         return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in self.files}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,7 +137,11 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
         capacity_section(t, page, currency),
         clinical_section(t, page, scenario),
         value_section(t, page, scenario, currency),
-        Section("parameters", "Parameters", [parameter_block(scenario)]),
+        Section(
+            "parameters",
+            "Parameters",
+            [parameter_block(scenario, manifest.get("parameters_used"))],
+        ),
         description_section(manifest, t),
     ]
 
@@ -267,8 +271,8 @@ def incremental_block(frame: pd.DataFrame) -> str:
     return "".join(out)
 
 
-def parameter_block(scenario: Mapping[str, Any]) -> str:
-    return text.parameter_table(scenario.get("parameters") or {})
+def parameter_block(scenario: Mapping[str, Any], used: Sequence[str] | None = None) -> str:
+    return text.parameter_table(scenario.get("parameters") or {}, used)
 
 
 def description_section(manifest: Mapping[str, Any], t: Tables) -> Section:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -189,11 +189,17 @@ def dist_text(spec: Any) -> str:
     return number(spec)
 
 
-def parameter_table(parameters: Mapping[str, Mapping[str, Any]]) -> str:
-    """The evidence behind the scenario: one row per parameter with its source and status."""
+def parameter_table(
+    parameters: Mapping[str, Mapping[str, Any]], used: Sequence[str] | None = None
+) -> str:
+    """The evidence behind the scenario: one row per parameter with its source and status,
+    and whether the model uses it (``used``: names some field refers to; None: unknown)."""
     if not parameters:
         return '<p class="missing">The scenario lists no parameters.</p>'
     header = ["name", "value", "unit", "description", "source", "status", "estimate", "PSA"]
+    in_use = set(used) if used is not None else None
+    if in_use is not None:
+        header.append("used by the model")
     rows = []
     for name, p in parameters.items():
         status = esc(p.get("status"))
@@ -207,6 +213,7 @@ def parameter_table(parameters: Mapping[str, Mapping[str, Any]]) -> str:
                 f"<span title='{esc(STATUS_KEY.get(status, ''))}'>{status}</span>",
                 "yes" if p.get("estimate") else "",
                 dist_text(p["psa"]) if p.get("psa") else "",
+                *([] if in_use is None else ["yes" if name in in_use else "no (context)"]),
             ]
         )
     key = "; ".join(f"<b>{k}</b> {v}" for k, v in STATUS_KEY.items())
