@@ -24,6 +24,7 @@ from cartsim.derive import (
     stage_starts,
 )
 from cartsim.economics import budget, course, evaluate
+from cartsim.eventlog import codes_to_categorical
 from cartsim.executors import run_units
 from cartsim.kpis import metric_rows, patient_metrics, resource_metrics
 from cartsim.model import ReplicationRun, merged_run, run_replication
@@ -58,8 +59,10 @@ class Tables:
         )
 
 
-def _tagged(frame: pd.DataFrame, replication: int, arm: str) -> pd.DataFrame:
-    frame.insert(0, "arm", arm)
+def _tagged(frame: pd.DataFrame, replication: int, arm: str, arms: list[str]) -> pd.DataFrame:
+    """``frame`` with ``replication`` and ``arm`` (a categorical of every arm) in front."""
+    codes = np.full(len(frame), arms.index(arm), dtype=np.int32)
+    frame.insert(0, "arm", pd.Series(codes_to_categorical(codes, arms), index=frame.index))
     frame.insert(0, "replication", replication)
     return frame
 
@@ -132,12 +135,12 @@ def simulate(
         service = resource_metrics(series[SERVICE], resources, warmup, window)
         metrics.append(metric_rows(replication, SERVICE, service))
 
+    arms = [*scenario.arms, *([SERVICE] if SERVICE in series else [])]
+
     def tagged(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
-        parts = [_tagged(f, replication, n) for n, f in frames.items() if f is not None]
-        frame = _concat(parts)
-        if "arm" in frame:
-            frame["arm"] = frame["arm"].astype("category")
-        return frame
+        return _concat(
+            [_tagged(f, replication, n, arms) for n, f in frames.items() if f is not None]
+        )
 
     patients = tagged({n: patients_frame(r.columns, scenario.diseases) for n, r in results.items()})
     costs = [c for c in patients.columns if c.startswith("cost_")]
