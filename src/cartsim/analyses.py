@@ -12,12 +12,14 @@ import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cartsim.decision import ceac, evpi
 from cartsim.experiment import arm_summaries, simulate
+from cartsim.jobs import Rows
 from cartsim.kpis import summarise
 from cartsim.loading import ScenarioSource
 from cartsim.scenario import Scenario
@@ -64,29 +66,27 @@ def source_seed(source: ScenarioSource) -> int:
     return int(source.raw.get("run", {}).get("seed", 0) or 0)
 
 
-def arm_summary(scenario: Scenario, replication: int, draw: int) -> pd.DataFrame:
+def arm_summary(scenario: Scenario, replication: int, draw: int) -> Rows:
     """Mean cost and QALYs per referred patient and the key capacity KPIs, one row per arm."""
     rows = []
     for name, result in arm_summaries(scenario, replication, draw).items():
         columns = result.columns
-        row: dict[str, object] = {"arm": name}
+        row: dict[str, Any] = {"replication": replication, "arm": name}
         for column, key in (("cost_total", "cost"), ("qaly_total", "qaly")):
             values = columns.get(column)
             row[key] = float(values.mean()) if values is not None and values.size else np.nan
         row.update({k: result.measures.get(k, np.nan) for k in PSA_KPIS})
         row.update({k: v for k, v in result.measures.items() if k.startswith("utilisation_")})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
-def psa_unit(source: ScenarioSource, iteration: int, replication: int) -> pd.DataFrame:
+def psa_unit(source: ScenarioSource, iteration: int, replication: int) -> Rows:
     """One PSA work unit: draw the parameters of ``iteration``, run ``replication``."""
-    values = draw_parameters(source, iteration)
-    scenario = source.build(values)
-    out = arm_summary(scenario, replication, draw=iteration)
-    out.insert(0, "replication", replication)
-    out.insert(0, "iteration", iteration)
-    return out
+    scenario = source.build(draw_parameters(source, iteration))
+    return [
+        {"iteration": iteration, **row} for row in arm_summary(scenario, replication, iteration)
+    ]
 
 
 def finish_psa(
@@ -138,15 +138,12 @@ def dsa_variants(source: ScenarioSource) -> list[Variant]:
     return variants
 
 
-def dsa_unit(
-    source: ScenarioSource, index: int, variant: Variant, replication: int
-) -> pd.DataFrame:
+def dsa_unit(source: ScenarioSource, index: int, variant: Variant, replication: int) -> Rows:
     """Mean cost and QALYs per arm with one parameter moved (common random numbers)."""
     values = {} if variant.parameter is None else {variant.parameter: float(variant.value or 0)}
-    out = arm_summary(source.build(values), replication, draw=0)
-    out.insert(0, "replication", replication)
-    out.insert(0, "variant", index)
-    return out[["variant", "replication", "arm", "cost", "qaly"]]
+    keep = ("replication", "arm", "cost", "qaly")
+    rows = arm_summary(source.build(values), replication, draw=0)
+    return [{"variant": index, **{k: row[k] for k in keep}} for row in rows]
 
 
 def same_model(source: ScenarioSource, variant: Variant, base: Scenario) -> bool:
@@ -226,11 +223,10 @@ def sweep_grid(vary: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
     ]
 
 
-def sweep_unit(scenario: Scenario, setting_id: int, replication: int) -> pd.DataFrame:
+def sweep_unit(scenario: Scenario, setting_id: int, replication: int) -> Rows:
     """KPIs of one setting and replication (long: metric, value per arm)."""
-    metrics = simulate(scenario, replication, detail=False).metrics
-    metrics.insert(0, "setting_id", setting_id)
-    return metrics
+    rows = simulate(scenario, replication, detail=False).metrics.to_dict("records")
+    return [{"setting_id": setting_id, **{str(k): v for k, v in row.items()}} for row in rows]
 
 
 def capacity_cost(scenario: Scenario) -> float:

@@ -21,6 +21,7 @@ from cartsim.errors import CartsimError
 from cartsim.executors import run_units
 
 UNIT = "_unit"
+Rows = list[dict[str, Any]]  # what a work unit sends back: plain rows, cheap to pickle
 
 
 def chunk_path(folder: Path, chunk: int) -> Path:
@@ -48,9 +49,9 @@ def _check_plan(folder: Path, plan: dict[str, Any], resume: bool) -> None:
     os.replace(scratch, plan_file)
 
 
-def _write_chunk(path: Path, frames: list[pd.DataFrame]) -> None:
+def _write_chunk(path: Path, units: list[Rows]) -> None:
     scratch = path.with_suffix(".tmp")
-    pd.concat(frames, ignore_index=True).to_parquet(scratch, index=False)
+    pd.DataFrame([row for rows in units for row in rows]).to_parquet(scratch, index=False)
     os.replace(scratch, path)
 
 
@@ -58,7 +59,7 @@ def run_chunked(
     out: Path,
     name: str,
     plan: dict[str, Any],
-    func: Callable[..., pd.DataFrame],
+    func: Callable[..., Rows],
     units: Sequence[tuple[Any, ...]],
     chunk_size: int,
     workers: int = 1,
@@ -67,7 +68,8 @@ def run_chunked(
     on_unit: Callable[[], None] | None = None,
     shared: tuple[Any, ...] = (),
 ) -> pd.DataFrame:
-    """Run every unit (``func(*shared, *unit)`` returns a table); all rows in unit order."""
+    """Run every unit (``func(*shared, *unit)`` returns rows: dicts of column values, cheap to
+    send between processes) and return all rows as one table, in unit order."""
     folder = out / f"{name}-chunks"
     _check_plan(folder, {**plan, "units": len(units), "chunk_size": chunk_size}, resume)
     chunks = range((len(units) + chunk_size - 1) // chunk_size)
@@ -78,12 +80,12 @@ def run_chunked(
     todo = [
         i for c in missing for i in range(c * chunk_size, min(len(units), (c + 1) * chunk_size))
     ]
-    held: dict[int, list[pd.DataFrame]] = {c: [] for c in missing}
+    held: dict[int, list[Rows]] = {c: [] for c in missing}
     pending = [units[i] for i in todo]
-    for position, frame in run_units(func, pending, workers, scheduler, shared):
+    for position, rows in run_units(func, pending, workers, scheduler, shared):
         index = todo[position]
         chunk = index // chunk_size
-        held[chunk].append(frame.assign(**{UNIT: index}))
+        held[chunk].append([{**row, UNIT: index} for row in rows])
         if len(held[chunk]) == _chunk_len(chunk, chunk_size, len(units)):
             _write_chunk(chunk_path(folder, chunk), held.pop(chunk))
         if on_unit:

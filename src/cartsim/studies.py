@@ -28,7 +28,7 @@ from cartsim.analyses import (
     sweep_unit,
 )
 from cartsim.errors import CartsimError
-from cartsim.jobs import run_chunked
+from cartsim.jobs import Rows, run_chunked
 from cartsim.scenario import Scenario
 
 
@@ -53,7 +53,7 @@ def _plan(source: loading.ScenarioSource, **options: Any) -> dict[str, Any]:
 def _run(
     name: str,
     plan: dict[str, Any],
-    func: Callable[..., pd.DataFrame],
+    func: Callable[..., Rows],
     units: list[tuple[Any, ...]],
     run: Execution,
     shared: tuple[Any, ...] = (),

@@ -161,7 +161,7 @@ def test_resume_refuses_a_changed_scenario(tmp_path: Path) -> None:
 
 def test_ceac_is_a_probability_and_evpi_is_zero_when_one_arm_always_wins(tmp_path: Path) -> None:
     source = loading.load(psa_scenario(tmp_path))
-    units = pd.concat([psa_unit(source, i, 0) for i in range(8)], ignore_index=True)
+    units = pd.DataFrame([row for i in range(8) for row in psa_unit(source, i, 0)])
     tables = finish_psa(units, source.build(), source)
     ceac = tables["ceac"]
     assert ceac["probability_cost_effective"].between(0, 1).all()
