@@ -200,6 +200,8 @@ def print_summary(model: Scenario, kpis: pd.DataFrame) -> None:
     money = f"{model.currency} {model.price_year}"
     for arm, group in kpis.groupby("arm", observed=True, sort=False):
         values = group.set_index("metric")
+        if "referred" in values.index and values.loc["referred", "mean"] == 0:
+            continue  # an arm the referral policy sends nobody to
         title = (
             f"{model.name}: arm {arm} — patients referred over {years:.1f} years after the "
             f"warm-up; mean of {run.replications} replications (money in {money})"
