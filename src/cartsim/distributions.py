@@ -24,7 +24,7 @@ Parameters named ``mean`` are stored on the attribute ``mean_`` (input and dumps
 import math
 import numbers
 from abc import abstractmethod
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -351,19 +351,12 @@ class Normal(BaseDistribution):
         return float(min(max(m, lo), hi))
 
 
-class LogNormal(BaseDistribution):
-    """Log-normal given either ``mean``, ``sd`` of the variable or ``mu``, ``sigma`` of its log.
+class _EitherPair(BaseDistribution):
+    """A distribution given by exactly one of two parameter pairs; a given ``mean`` is > 0."""
 
-    Exactly one pair must be given; ``mean``, ``sd`` and ``sigma`` must be > 0.
-    """
+    PAIRS: ClassVar[tuple[tuple[str, str], tuple[str, str]]]
 
-    dist: Literal["lognormal"] = "lognormal"
-    mean_: float | None = Field(default=None, alias="mean")
-    sd: float | None = None
-    mu: float | None = None
-    sigma: float | None = None
-
-    @field_validator("mean_")
+    @field_validator("mean_", check_fields=False)
     @classmethod
     def _mean_positive(cls, value: float | None) -> float | None:
         if value is not None and not value > 0:
@@ -372,14 +365,24 @@ class LogNormal(BaseDistribution):
 
     @model_validator(mode="after")
     def _one_pair(self) -> Self:
-        given = {
-            "mean": self.mean_ is not None,
-            "sd": self.sd is not None,
-            "mu": self.mu is not None,
-            "sigma": self.sigma is not None,
-        }
-        _check_one_pair("lognormal", given, (("mean", "sd"), ("mu", "sigma")))
+        names = [name for pair in self.PAIRS for name in pair]
+        given = {n: getattr(self, "mean_" if n == "mean" else n) is not None for n in names}
+        _check_one_pair(self.dist, given, self.PAIRS)  # type: ignore[attr-defined]
         return self
+
+
+class LogNormal(_EitherPair):
+    """Log-normal given either ``mean``, ``sd`` of the variable or ``mu``, ``sigma`` of its log.
+
+    Exactly one pair must be given; ``mean``, ``sd`` and ``sigma`` must be > 0.
+    """
+
+    PAIRS = (("mean", "sd"), ("mu", "sigma"))
+    dist: Literal["lognormal"] = "lognormal"
+    mean_: float | None = Field(default=None, alias="mean")
+    sd: float | None = None
+    mu: float | None = None
+    sigma: float | None = None
 
     @property
     def mu_sigma(self) -> tuple[float, float]:
@@ -401,32 +404,15 @@ class LogNormal(BaseDistribution):
         return math.exp(mu + 0.5 * sigma * sigma)
 
 
-class Gamma(BaseDistribution):
+class Gamma(_EitherPair):
     """Gamma given either ``shape``, ``scale`` or ``mean``, ``sd`` (all > 0); exactly one pair."""
 
+    PAIRS = (("shape", "scale"), ("mean", "sd"))
     dist: Literal["gamma"] = "gamma"
     shape: float | None = None
     scale: float | None = None
     mean_: float | None = Field(default=None, alias="mean")
     sd: float | None = None
-
-    @field_validator("mean_")
-    @classmethod
-    def _mean_positive(cls, value: float | None) -> float | None:
-        if value is not None and not value > 0:
-            raise ValueError(f"mean must be > 0, got {_fmt(value)}")
-        return value
-
-    @model_validator(mode="after")
-    def _one_pair(self) -> Self:
-        given = {
-            "shape": self.shape is not None,
-            "scale": self.scale is not None,
-            "mean": self.mean_ is not None,
-            "sd": self.sd is not None,
-        }
-        _check_one_pair("gamma", given, (("shape", "scale"), ("mean", "sd")))
-        return self
 
     @property
     def shape_scale(self) -> tuple[float, float]:
