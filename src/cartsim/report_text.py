@@ -236,6 +236,10 @@ def _stage_text(stage: Mapping[str, Any]) -> str:
     if stage.get("duration") is not None:
         out += f", duration {dist_text(stage['duration'])} days"
     out += ")"
+    if stage.get("treatment_day") is not None:
+        out += f"; the treatment acts on day {number(stage['treatment_day'])} of the stay"
+    if costs := stage.get("costs"):
+        out += "; costs " + ", ".join(f"{esc(k)} {number(v)}" for k, v in costs.items())
     if failure := stage.get("failure"):
         out += (
             f"; fails with p={number(failure.get('probability'))}, back to "
@@ -245,7 +249,7 @@ def _stage_text(stage: Mapping[str, Any]) -> str:
         out += (
             f"; ICU ({esc(icu.get('resource'))}) when CRS ≥ {esc(icu.get('crs_grade_at_least'))}"
             f" or ICANS ≥ {esc(icu.get('icans_grade_at_least'))}"
-            + (f" (else with p={number(icu['probability'])})" if icu.get("probability") else "")
+            + (f", or by chance p={number(icu['probability'])}" if icu.get("probability") else "")
             + f", stay {dist_text(icu.get('duration'))} days"
         )
     return out
