@@ -102,8 +102,8 @@ def kpi_rows(metrics: list[str], currency: str) -> list[tuple[str, str, str]]:
         ("died_waiting", "died while waiting", "patients"),
         ("dropped_out", "dropped out while waiting", "patients"),
         ("failed", "product failed, untreated", "patients"),
-        ("mean_cost_total", "cost per patient, mean", currency),
-        ("mean_qaly_total", "QALYs per patient, mean", "QALYs"),
+        ("mean_cost_total", "cost per referred patient, mean (discounted)", currency),
+        ("mean_qaly_total", "QALYs per referred patient, mean (discounted)", "QALYs"),
     ]
     return [r for r in rows if r[0] in metrics]
 
@@ -111,7 +111,8 @@ def kpi_rows(metrics: list[str], currency: str) -> list[tuple[str, str, str]]:
 def _kpi_cell(row: pd.Series, unit: str) -> str:
     ci = ""
     if pd.notna(row["ci_low"]):
-        ci = f"<span class='ci'>{fmt(row['ci_low'], unit)} – {fmt(row['ci_high'], unit)}</span>"
+        low = max(0.0, float(row["ci_low"]))  # every headline measure is >= 0
+        ci = f"<span class='ci'>{fmt(low, unit)} – {fmt(row['ci_high'], unit)}</span>"
     return f"<span class='v'>{fmt(row['mean'], unit)}</span>{ci}"
 
 
