@@ -3,15 +3,8 @@
 from cartsim.plots.capacity import plot_journeys, plot_patient_flow, plot_resource_use, plot_waits
 from cartsim.plots.clinical import kaplan_meier, plot_adverse_events, plot_outcomes
 from cartsim.plots.common import DAYS_PER_YEAR
-from cartsim.plots.value import (
-    plot_budget,
-    plot_ce_plane,
-    plot_ceac,
-    plot_costs,
-    plot_evpi,
-    plot_sweep,
-    plot_tornado,
-)
+from cartsim.plots.sensitivity import plot_sweep, plot_tornado
+from cartsim.plots.value import plot_budget, plot_ce_plane, plot_ceac, plot_costs, plot_evpi
 
 __all__ = [
     "DAYS_PER_YEAR",
