@@ -416,9 +416,14 @@ def dsa(
     with _execution(folder, label, workers, scheduler, resume, chunk_size) as run:
         table = studies.dsa(source, model, run)
     _finish(folder, source, model, started, {"dsa": table}, analysis="dsa")
-    if len(table):
-        top = table.head(10)[["parameter", "comparison", "inmb_low", "inmb_high"]]
-        out_console.print(top.to_string(index=False))
+    money = f"{model.currency} {model.price_year}"
+    for comparison, rows in table.groupby("comparison", sort=False) if len(table) else []:
+        tornado = Table(title=f"{comparison}: incremental net benefit ({money}), widest 5")
+        for column in ("parameter", "at low value", "at high value"):
+            tornado.add_column(column, justify="left" if column == "parameter" else "right")
+        for _, r in rows.head(5).iterrows():
+            tornado.add_row(str(r["parameter"]), f"{r['inmb_low']:,.0f}", f"{r['inmb_high']:,.0f}")
+        out_console.print(tornado)
 
 
 @app.command()
