@@ -49,6 +49,12 @@ STATUS_EXTENDEDLY_DOMINATED = "extendedly dominated"
 # ---------------------------------------------------------------------------------------------
 
 
+def _with_ci(name: str, estimate: tuple[float, float, float]) -> dict[str, float]:
+    """``name``, ``name_ci_low`` and ``name_ci_high`` from a (mean, low, high) triple."""
+    mean, low, high = estimate
+    return {name: mean, f"{name}_ci_low": low, f"{name}_ci_high": high}
+
+
 def _check_level(level: float) -> float:
     lv = float(level)
     if not 0.0 < lv < 1.0:
@@ -341,28 +347,16 @@ def incremental_table(
         rows.append(
             {
                 "arm": arms[j],
-                "cost": c[0],
-                "cost_ci_low": c[1],
-                "cost_ci_high": c[2],
-                "qaly": q[0],
-                "qaly_ci_low": q[1],
-                "qaly_ci_high": q[2],
+                **_with_ci("cost", c),
+                **_with_ci("qaly", q),
                 "comparator": arms[comp] if comp is not None else math.nan,
-                "delta_cost": dc[0],
-                "delta_cost_ci_low": dc[1],
-                "delta_cost_ci_high": dc[2],
-                "delta_qaly": dq[0],
-                "delta_qaly_ci_low": dq[1],
-                "delta_qaly_ci_high": dq[2],
+                **_with_ci("delta_cost", dc),
+                **_with_ci("delta_qaly", dq),
                 "icer": icer,
                 "status": status[j],
-                "nmb": nb[0],
-                "nmb_ci_low": nb[1],
-                "nmb_ci_high": nb[2],
+                **_with_ci("nmb", nb),
                 "reference": arms[ref],
-                "inmb": inb[0],
-                "inmb_ci_low": inb[1],
-                "inmb_ci_high": inb[2],
+                **_with_ci("inmb", inb),
             }
         )
     return pd.DataFrame(rows)
@@ -430,17 +424,11 @@ def pairwise_table(
             {
                 "intervention": arms[ia],
                 "comparator": arms[ib],
-                "delta_cost": dc[0],
-                "delta_cost_ci_low": dc[1],
-                "delta_cost_ci_high": dc[2],
-                "delta_qaly": dq[0],
-                "delta_qaly_ci_low": dq[1],
-                "delta_qaly_ci_high": dq[2],
+                **_with_ci("delta_cost", dc),
+                **_with_ci("delta_qaly", dq),
                 "icer": _icer(dc[0], dq[0]),
                 "quadrant": _quadrant(dc[0], dq[0]),
-                "inmb": inb[0],
-                "inmb_ci_low": inb[1],
-                "inmb_ci_high": inb[2],
+                **_with_ci("inmb", inb),
             }
         )
     columns = [
