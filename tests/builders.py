@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +58,14 @@ def scenario_dict(**changes: Any) -> dict[str, Any]:
 
 def make_scenario(data: dict[str, Any] | None = None, **changes: Any) -> Scenario:
     return validate(deep_merge(data or scenario_dict(), changes), "test")
+
+
+CLI = [sys.executable, "-m", "cartsim.cli"]
+
+
+def cartsim(*args: str, cwd: Path = ROOT, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run the command line as a user would; output is captured as text."""
+    env = {**os.environ, "COLUMNS": "120"}
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
+    )

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import BASELINE, ROOT, scenario_dict
-
-CLI = [sys.executable, "-m", "cartsim.cli"]
-
-
-def cartsim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120"}
-    return subprocess.run(
-        [*CLI, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
-    )
+from builders import BASELINE, ROOT, cartsim, scenario_dict
 
 
 def assert_user_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from builders import ROOT, scenario_dict
+from builders import CLI, ROOT, cartsim, scenario_dict
 
 from cartsim import loading
 from cartsim.analyses import (
@@ -24,8 +23,6 @@ from cartsim.analyses import (
     psa_unit,
     same_model,
 )
-
-CLI = [sys.executable, "-m", "cartsim.cli"]
 
 
 def psa_scenario(tmp_path: Path, **changes) -> Path:
@@ -75,13 +72,7 @@ def psa_scenario(tmp_path: Path, **changes) -> Path:
 
 
 def run_psa(path: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, "psa", str(path), "--out", str(out), "--chunk-size", "2", *extra],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
-    )
+    return cartsim("psa", str(path), "--out", str(out), "--chunk-size", "2", *extra)
 
 
 def test_parameter_draws_depend_only_on_seed_iteration_and_name(tmp_path: Path) -> None:
@@ -181,22 +172,15 @@ def test_one_way_sensitivity_of_an_unused_parameter_has_zero_width(tmp_path: Pat
     variants = {(v.parameter, v.side): v for v in dsa_variants(source)}
     assert same_model(source, variants[("unused", "low")], base)
     assert not same_model(source, variants[("response", "low")], base)
-    result = subprocess.run(
-        [
-            *CLI,
-            "dsa",
-            str(path),
-            "--out",
-            str(tmp_path / "dsa"),
-            "--replications",
-            "2",
-            "--workers",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
+    result = cartsim(
+        "dsa",
+        str(path),
+        "--out",
+        str(tmp_path / "dsa"),
+        "--replications",
+        "2",
+        "--workers",
+        "1",
     )
     assert result.returncode == 0, result.stderr
     dsa = pd.read_parquet(tmp_path / "dsa" / "dsa.parquet").set_index("parameter")
@@ -213,24 +197,17 @@ def test_sweep_finds_the_cheapest_setting_meeting_the_target(tmp_path: Path) -> 
     data["resources"]["manufacturing"]["cost_per_unit_per_year"] = 100000
     data["demand"]["SLE"]["rate_per_year"] = 60
     path.write_text(yaml.safe_dump(data))
-    result = subprocess.run(
-        [
-            *CLI,
-            "sweep",
-            str(path),
-            "--vary",
-            "resources.manufacturing.capacity=1,2,3,4",
-            "--replications",
-            "3",
-            "--out",
-            str(tmp_path / "sweep"),
-            "--workers",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
+    result = cartsim(
+        "sweep",
+        str(path),
+        "--vary",
+        "resources.manufacturing.capacity=1,2,3,4",
+        "--replications",
+        "3",
+        "--out",
+        str(tmp_path / "sweep"),
+        "--workers",
+        "2",
     )
     assert result.returncode == 0, result.stderr
     sweep = pd.read_parquet(tmp_path / "sweep" / "sweep.parquet")
