@@ -132,15 +132,14 @@ def run(
             events=events,
             on_done=lambda _rep: progress.advance(task),
         )
-    summary = _write_run(folder, source, model, tables, started)
+    frames = _write_run(folder, source, model, tables, started)
     if report:
         _write_report(folder)
     else:
         (folder / "report.html").unlink(missing_ok=True)  # never a report of another run
-    print_summary(model, summary)
-    incremental = folder / "incremental.parquet"
-    if incremental.exists():
-        print_incremental(pd.read_parquet(incremental), model)
+    print_summary(model, frames["kpis"])
+    if "incremental" in frames:
+        print_incremental(frames["incremental"], model)
     out_console.print(f"results in {folder}")
 
 
@@ -150,7 +149,8 @@ def _write_run(
     model: Scenario,
     tables: Tables,
     started: dt.datetime,
-) -> pd.DataFrame:
+) -> dict[str, pd.DataFrame]:
+    """Write the run's tables and manifest; return the tables written."""
     from cartsim.kpis import summarise
 
     kpis = summarise(tables.metrics)
@@ -180,7 +180,7 @@ def _write_run(
         parameters_used=source.used_parameters(),
     )
     write_files(folder, frames, {"manifest.json": text}, replace=True)
-    return kpis
+    return frames
 
 
 def _write_report(folder: Path) -> None:
