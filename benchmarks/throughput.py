@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from cartsim import loading
-from cartsim.experiment import run_replications
-from cartsim.kpis import summarise
-from cartsim.results import write_files
+from cartsim.evaluate.kpis import summarise
+from cartsim.inputs import loading
+from cartsim.report.results import write_files
+from cartsim.runs.experiment import run_replications
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cartsim.loading import deep_merge, validate
-from cartsim.scenario import Scenario
+from cartsim.inputs.loading import deep_merge, validate
+from cartsim.inputs.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

@@ -16,7 +16,7 @@ import pytest
 from builders import BASELINE, ROOT
 from plotly.offline import get_plotlyjs
 
-from cartsim.report import write_report
+from cartsim.report.html import write_report
 
 EVIL = "<script>alert(1)</script>"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -17,15 +17,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cartsim import loading, studies
-from cartsim.analyses import cheapest_meeting_target, parse_vary, sweep_grid
-from cartsim.errors import CartsimError
-from cartsim.executors import default_workers
-from cartsim.experiment import Tables, run_replications
-from cartsim.incremental import incremental_results
-from cartsim.kpis import check_metric
-from cartsim.results import manifest, prepare_out_dir, run_id, write_files
-from cartsim.scenario import Scenario
+from cartsim.decide.head_to_head import incremental_results
+from cartsim.evaluate.kpis import check_metric
+from cartsim.inputs import loading
+from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.scenario import Scenario
+from cartsim.report.results import manifest, prepare_out_dir, run_id, write_files
+from cartsim.runs import studies
+from cartsim.runs.analyses import cheapest_meeting_target, parse_vary, sweep_grid
+from cartsim.runs.executors import default_workers
+from cartsim.runs.experiment import Tables, run_replications
 
 app = typer.Typer(
     add_completion=False,
@@ -151,7 +152,7 @@ def _write_run(
     started: dt.datetime,
 ) -> dict[str, pd.DataFrame]:
     """Write the run's tables and manifest; return the tables written."""
-    from cartsim.kpis import summarise
+    from cartsim.evaluate.kpis import summarise
 
     kpis = summarise(tables.metrics)
     frames = {
@@ -185,7 +186,7 @@ def _write_run(
 
 def _write_report(folder: Path) -> None:
     """Write report.html; the tables are saved already, so a failure here is only a warning."""
-    from cartsim.report import write_report
+    from cartsim.report.html import write_report
 
     try:
         write_report(folder)
@@ -282,8 +283,8 @@ def check(
 @user_errors
 def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> None:
     """Rebuild report.html from a run folder's saved tables (PSA, DSA and sweeps included)."""
-    from cartsim.report import write_report
-    from cartsim.results import read_manifest
+    from cartsim.report.html import write_report
+    from cartsim.report.results import read_manifest
 
     read_manifest(run_dir)  # a clear error for a folder that is not a run
     try:

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from builders import CLI, ROOT, cartsim, scenario_dict
 
-from cartsim import loading
-from cartsim.analyses import (
+from cartsim.inputs import loading
+from cartsim.runs.analyses import (
     draw_parameters,
     dsa_variants,
     finish_psa,

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 from builders import ROOT, make_scenario, scenario_dict
 
-from cartsim import loading
-from cartsim.decision import mean_ci, paired_difference_ci
-from cartsim.experiment import run_replications, simulate
-from cartsim.incremental import incremental_results, replication_means
+from cartsim.decide.head_to_head import incremental_results, replication_means
+from cartsim.decide.incremental import mean_ci, paired_difference_ci
+from cartsim.inputs import loading
+from cartsim.runs.experiment import run_replications, simulate
 
 TWO_ARMS = {
     "cart": {

@@ -10,9 +10,9 @@ from builders import BASELINE, make_scenario, scenario_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cartsim import loading
-from cartsim.decision import paired_difference_ci
-from cartsim.experiment import run_replications, simulate
+from cartsim.decide.incremental import paired_difference_ci
+from cartsim.inputs import loading
+from cartsim.runs.experiment import run_replications, simulate
 
 DAYS = 365.25
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from builders import make_scenario, scenario_dict
 
-from cartsim.experiment import simulate
+from cartsim.runs.experiment import simulate
 
 
 def test_fixed_durations_give_vein_to_vein_equal_to_sum_of_stages() -> None:

@@ -7,7 +7,7 @@ import copy
 import pandas as pd
 from builders import make_scenario, scenario_dict
 
-from cartsim.experiment import run_replications, simulate
+from cartsim.runs.experiment import run_replications, simulate
 
 
 def _lognormal_scenario(**changes):

@@ -1,4 +1,4 @@
-"""Unit tests for cartsim.decision."""
+"""Unit tests for cartsim.decide.incremental."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartsim.decision import (
+from cartsim.decide.incremental import (
     ceac,
     evpi,
     incremental_table,

@@ -1,4 +1,4 @@
-"""Unit tests for cartsim.discounting."""
+"""Unit tests for cartsim.evaluate.discounting."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartsim.discounting import (
+from cartsim.evaluate.discounting import (
     continuous_rate,
     discount_factor,
     discounted_integral,

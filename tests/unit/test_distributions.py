@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from scipy import special
 
-from cartsim.distributions import (
+from cartsim.inputs.distributions import (
     BaseDistribution,
     Beta,
     Categorical,

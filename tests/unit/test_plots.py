@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 import pytest
 from builders import BASELINE
 
-from cartsim import plots
-from cartsim.experiment import Tables, run_replications
-from cartsim.loading import load
+from cartsim.inputs.loading import load
+from cartsim.report import plots
+from cartsim.runs.experiment import Tables, run_replications
 
 TINY = ["run.arrival_window_days=365", "run.horizon_days=500", "run.warmup_days=0"]
 
@@ -331,7 +331,7 @@ def test_ce_plane_needs_two_arms() -> None:
 
 
 def test_ceac_lines_per_arm_and_frontier_markers() -> None:
-    from cartsim.decision import ceac
+    from cartsim.decide.incremental import ceac
 
     table = ceac(psa_table(500), np.linspace(0, 100_000, 11))
     fig = plots.plot_ceac(table)
@@ -344,7 +344,7 @@ def test_ceac_lines_per_arm_and_frontier_markers() -> None:
 
 
 def test_evpi_per_patient_and_population() -> None:
-    from cartsim.decision import evpi
+    from cartsim.decide.incremental import evpi
 
     fig = plots.plot_evpi(evpi(psa_table(500), [0, 50_000, 100_000], population=100))
     assert fig is not None

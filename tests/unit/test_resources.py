@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import simpy
 
-from cartsim.resources import OpeningTimes, Slots
-from cartsim.scenario import Calendar
+from cartsim.engine.resources import OpeningTimes, Slots
+from cartsim.inputs.scenario import Calendar
 
 MONDAY = dt.date(2026, 1, 5)
 

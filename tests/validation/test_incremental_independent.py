@@ -23,7 +23,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cartsim.decision import incremental_table
+from cartsim.decide.incremental import incremental_table
 
 Point = tuple[Fraction, Fraction]  # (mean cost, mean qaly)
 

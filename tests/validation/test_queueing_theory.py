@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from builders import make_scenario
 
-from cartsim.decision import mean_ci
-from cartsim.experiment import run_replications
+from cartsim.decide.incremental import mean_ci
+from cartsim.runs.experiment import run_replications
 
 
 def erlang_c_wait(lam: float, mu: float, c: int) -> float:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from cartsim.eventlog import EVENT_CODE, NO_CODE, EventLog
-from cartsim.resources import Pool
-from cartsim.scenario import Failure, Treatment
+from cartsim.engine.eventlog import EVENT_CODE, NO_CODE, EventLog
+from cartsim.engine.resources import Pool
+from cartsim.inputs.scenario import Failure, Treatment
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
 TREATMENT, COMPLETED, FAILED = (EVENT_CODE[e] for e in ("treatment", "completed", "failed"))

@@ -1,7 +1,7 @@
 """Probabilistic sensitivity analysis, one-way sensitivity and capacity sweeps.
 
 Each analysis is a list of work units (a parameter draw or setting, and a replication) run by
-:mod:`cartsim.executors`. Workers send back one small summary row per arm, never event logs, so
+:mod:`cartsim.runs.executors`. Workers send back one small summary row per arm, never event logs, so
 memory stays flat however many units there are. A unit's random numbers come from its draw and
 replication alone: the tables are the same whatever the executor and number of workers.
 """
@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartsim.decision import ceac, evpi
-from cartsim.experiment import arm_summaries, simulate
-from cartsim.jobs import Rows
-from cartsim.kpis import summarise
-from cartsim.loading import ScenarioSource
-from cartsim.scenario import Scenario
+from cartsim.decide.incremental import ceac, evpi
+from cartsim.evaluate.kpis import summarise
+from cartsim.inputs.loading import ScenarioSource
+from cartsim.inputs.scenario import Scenario
+from cartsim.runs.experiment import arm_summaries, simulate
+from cartsim.runs.jobs import Rows
 
 WTP_GRID = np.arange(0.0, 200_001.0, 5_000.0)  # EUR per QALY
 PSA_KPIS = (

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cartsim.cohort import Cohort
-from cartsim.eventlog import (
+from cartsim.engine.cohort import Cohort
+from cartsim.engine.eventlog import (
     EVENT_CODE,
     EVENTS,
     NO_CODE,
@@ -18,8 +18,8 @@ from cartsim.eventlog import (
     TERMINAL,
     codes_to_categorical,
 )
-from cartsim.model import ArmRun
-from cartsim.scenario import Arm, Inpatient, Treatment
+from cartsim.engine.model import ArmRun
+from cartsim.inputs.scenario import Arm, Inpatient, Treatment
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
 TREATMENT = EVENT_CODE["treatment"]

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cartsim.plots.common import (
+from cartsim.report.plots.common import (
     DAYS_PER_YEAR,
     _arms,
     _colour,

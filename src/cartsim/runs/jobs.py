@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from cartsim.errors import CartsimError
-from cartsim.executors import run_units
+from cartsim.inputs.errors import CartsimError
+from cartsim.runs.executors import run_units
 
 UNIT = "_unit"
 Rows = list[dict[str, Any]]  # what a work unit sends back: plain rows, cheap to pickle

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cartsim.distributions import to_dist
-from cartsim.scenario import DiseaseDemand, Scenario
-from cartsim.streams import Streams
+from cartsim.engine.streams import Streams
+from cartsim.inputs.distributions import to_dist
+from cartsim.inputs.scenario import DiseaseDemand, Scenario
 
 DAYS_PER_YEAR = 365.25
 

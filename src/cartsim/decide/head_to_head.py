@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cartsim.decision import incremental_table, pairwise_table
+from cartsim.decide.incremental import incremental_table, pairwise_table
 
 ALL = "all"
 
@@ -32,8 +32,8 @@ def incremental_results(
     """Fully incremental and pairwise tables for all patients and for each disease.
 
     Columns: ``population`` (``all`` or a disease), ``analysis`` (``fully incremental`` or
-    ``pairwise``), then the columns of :func:`cartsim.decision.incremental_table` or
-    :func:`cartsim.decision.pairwise_table`, and ``wtp`` (EUR per QALY).
+    ``pairwise``), then the columns of :func:`cartsim.decide.incremental.incremental_table` or
+    :func:`cartsim.decide.incremental.pairwise_table`, and ``wtp`` (EUR per QALY).
     """
     overall = replication_means(patients)
     by_disease = replication_means(patients, by_disease=True)

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cartsim.cohort import DAYS_PER_YEAR
-from cartsim.derive import (
+from cartsim.engine.cohort import DAYS_PER_YEAR
+from cartsim.engine.eventlog import codes_to_categorical
+from cartsim.engine.model import ReplicationRun, merged_run, run_replication
+from cartsim.evaluate.course import clinical_course
+from cartsim.evaluate.derive import (
     Columns,
     events_table,
     patient_columns,
@@ -23,13 +26,10 @@ from cartsim.derive import (
     select,
     stage_starts,
 )
-from cartsim.economics import budget, course, evaluate
-from cartsim.eventlog import codes_to_categorical
-from cartsim.executors import run_units
-from cartsim.kpis import metric_rows, patient_metrics, resource_metrics
-from cartsim.model import ReplicationRun, merged_run, run_replication
-from cartsim.outcomes import clinical_course
-from cartsim.scenario import Scenario
+from cartsim.evaluate.economics import budget, course, evaluate
+from cartsim.evaluate.kpis import metric_rows, patient_metrics, resource_metrics
+from cartsim.inputs.scenario import Scenario
+from cartsim.runs.executors import run_units
 
 SERVICE = "service"  # the arm name of resource series in a service mix (all arms together)
 

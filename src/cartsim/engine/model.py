@@ -15,14 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from cartsim.cohort import Cohort, make_cohort
-from cartsim.distributions import to_dist
-from cartsim.eventlog import EVENT_CODE, NO_CODE, EventLog
-from cartsim.outcomes import adverse_event_grades, waiting_death_days
-from cartsim.pathway import Journey, Pathway, PatientPlan, StagePlan, start
-from cartsim.resources import Pool, make_pools
-from cartsim.scenario import Arm, Inpatient, Scenario, Treatment
-from cartsim.streams import Streams
+from cartsim.engine.cohort import Cohort, make_cohort
+from cartsim.engine.eventlog import EVENT_CODE, NO_CODE, EventLog
+from cartsim.engine.pathway import Journey, Pathway, PatientPlan, StagePlan, start
+from cartsim.engine.resources import Pool, make_pools
+from cartsim.engine.streams import Streams
+from cartsim.evaluate.course import adverse_event_grades, waiting_death_days
+from cartsim.inputs.distributions import to_dist
+from cartsim.inputs.scenario import Arm, Inpatient, Scenario, Treatment
 
 REFERRAL, NOT_ELIGIBLE = EVENT_CODE["referral"], EVENT_CODE["not_eligible"]
 DIED, DROPPED = EVENT_CODE["died_waiting"], EVENT_CODE["dropped_out"]

@@ -7,7 +7,7 @@ every release cost no event at all, where ``simpy.Resource`` schedules three. A 
 ``capacity: unlimited`` has no slots: seizing it never waits.
 Opening calendars decide when service can *start* (apheresis Monday to Friday 8-16 h, say); a
 patient granted a resource while it is closed holds their place until it opens. Time-weighted
-in-use and queue-length series are derived from the event log (:mod:`cartsim.derive`).
+in-use and queue-length series are derived from the event log (:mod:`cartsim.evaluate.derive`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from cartsim.scenario import WEEKDAYS, Calendar, Resource
+from cartsim.inputs.scenario import WEEKDAYS, Calendar, Resource
 
 MAX_CLOSED_RUN_DAYS = 3660
 

@@ -16,8 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from cartsim import loading
-from cartsim.analyses import (
+from cartsim.inputs import loading
+from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.scenario import Scenario
+from cartsim.runs.analyses import (
     dsa_unit,
     dsa_variants,
     finish_dsa,
@@ -27,9 +29,7 @@ from cartsim.analyses import (
     same_model,
     sweep_unit,
 )
-from cartsim.errors import CartsimError
-from cartsim.jobs import Rows, run_chunked
-from cartsim.scenario import Scenario
+from cartsim.runs.jobs import Rows, run_chunked
 
 
 @dataclass

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from cartsim.cohort import DAYS_PER_YEAR, Cohort
-from cartsim.distributions import to_dist
-from cartsim.eventlog import STATUSES
-from cartsim.scenario import Arm, GradeRisks, Mortality, Scenario
+from cartsim.engine.cohort import DAYS_PER_YEAR, Cohort
+from cartsim.engine.eventlog import STATUSES
+from cartsim.inputs.distributions import to_dist
+from cartsim.inputs.scenario import Arm, GradeRisks, Mortality, Scenario
 
 
 def grades(risks: GradeRisks, u: np.ndarray) -> np.ndarray:

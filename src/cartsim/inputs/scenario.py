@@ -3,7 +3,7 @@
 A scenario describes demand (referrals per disease), resources (capacity and opening calendar),
 the arms (each a list of stages), waiting hazards, the clinical course and costs, and the run
 settings. Units are in the field names or docstrings: days, per year, EUR of ``price_year``.
-Reading YAML, ``extends:`` and ``--set`` overrides live in :mod:`cartsim.loading`.
+Reading YAML, ``extends:`` and ``--set`` overrides live in :mod:`cartsim.inputs.loading`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from cartsim.distributions import DistSpec
+from cartsim.inputs.distributions import DistSpec
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cartsim.plots.common import (
+from cartsim.report.plots.common import (
     _arms,
     _colour,
     _f32,

@@ -1,10 +1,11 @@
 """The interactive report: one self-contained ``report.html`` assembled from a run folder.
 
-The report reads the saved tables of a run (never re-simulates), asks :mod:`cartsim.plots` for
-its figures and :mod:`cartsim.report_text` for the text, and writes one HTML file with plotly.js
-embedded once, so it opens offline. Large tables are sampled for display (the event log: the
-first replication only, of which :func:`cartsim.plots.plot_journeys` draws 30 patients; the
-cost-effectiveness plane: at most 2,000 points).
+The report reads the saved tables of a run (never re-simulates), asks
+:mod:`cartsim.report.plots` for its figures and :mod:`cartsim.report.text` for the text, and
+writes one HTML file with plotly.js embedded once, so it opens offline. Large tables are sampled
+for display (the event log: the first replication only, of which
+:func:`cartsim.report.plots.plot_journeys` draws 30 patients; the cost-effectiveness plane: at
+most 2,000 points).
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from cartsim import plots
-from cartsim import report_text as text
-from cartsim.report_text import esc
-from cartsim.results import read_manifest, read_table
+from cartsim.report import plots, text
+from cartsim.report.results import read_manifest, read_table
+from cartsim.report.text import esc
 
 TABLES = (
     "patients",

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from cartsim.errors import CartsimError
+from cartsim.inputs.errors import CartsimError
 
 PACKAGES = ("cartsim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "plotly", "pydantic")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
-from cartsim.errors import CartsimError
+from cartsim.inputs.errors import CartsimError
 
 T = TypeVar("T")
 MAX_PENDING_PER_WORKER = 4

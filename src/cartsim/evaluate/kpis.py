@@ -7,10 +7,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from cartsim.decision import mean_ci
-from cartsim.errors import CartsimError
-from cartsim.eventlog import STATUSES
-from cartsim.scenario import Scenario
+from cartsim.decide.incremental import mean_ci
+from cartsim.engine.eventlog import STATUSES
+from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.scenario import Scenario
 
 
 def _stats(values: np.ndarray, name: str, out: dict[str, float]) -> None:
@@ -49,8 +49,8 @@ def resource_metrics(
 ) -> dict[str, float]:
     """Utilisation, mean queue and mean units in use per resource over the steady state.
 
-    ``series`` comes from :func:`cartsim.derive.resource_series`. The steady state runs from
-    the end of the warm-up to the end of the referral window, before the service drains.
+    ``series`` comes from :func:`cartsim.evaluate.derive.resource_series`. The steady state runs
+    from the end of the warm-up to the end of the referral window, before the service drains.
     """
     out: dict[str, float] = {}
     keep = (series["day"] >= warmup_days) & (series["day"] < window_days)

@@ -4,7 +4,7 @@ A patient's course is cut into *flows* (a rate per year over an interval: diseas
 costs while active, follow-up after treatment, utility in each health state) and *lumps* (an
 amount at a moment: a stage that starts, the inpatient stay, adverse-event treatment, a relapse,
 a utility loss). Each patient's time zero is their referral; flows and lumps end at death or at
-the time horizon. Discounting is continuous (:mod:`cartsim.discounting`); budget impact is
+the time horizon. Discounting is continuous (:mod:`cartsim.evaluate.discounting`); budget impact is
 undiscounted spend per calendar year. Money is in the scenario's currency and price year.
 """
 
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cartsim.cohort import DAYS_PER_YEAR
-from cartsim.derive import Columns
-from cartsim.discounting import discounted_integral, discounted_point
-from cartsim.scenario import Arm, Economics, Inpatient, Scenario
+from cartsim.engine.cohort import DAYS_PER_YEAR
+from cartsim.evaluate.derive import Columns
+from cartsim.evaluate.discounting import discounted_integral, discounted_point
+from cartsim.inputs.scenario import Arm, Economics, Inpatient, Scenario
 
 UTILITY = "utility"
 

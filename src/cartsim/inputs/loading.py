@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from cartsim.errors import ScenarioError
-from cartsim.scenario import Parameter, Scenario
+from cartsim.inputs.errors import ScenarioError
+from cartsim.inputs.scenario import Parameter, Scenario
 
 MAX_EXPANDED_NODES = 1_000_000
 ORIGINS = "_origins"  # key of the composed mapping: parameter name -> file that defines it
