@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cartsim.evaluate.kpis import summarise
+from cartsim.decide.stats import summarise
 from cartsim.inputs import loading
 from cartsim.report.results import write_files
 from cartsim.runs.experiment import run_replications

@@ -152,7 +152,7 @@ def _write_run(
     started: dt.datetime,
 ) -> dict[str, pd.DataFrame]:
     """Write the run's tables and manifest; return the tables written."""
-    from cartsim.evaluate.kpis import summarise
+    from cartsim.decide.stats import summarise
 
     kpis = summarise(tables.metrics)
     frames = {

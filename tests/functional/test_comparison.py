@@ -7,7 +7,7 @@ import pandas as pd
 from builders import ROOT, make_scenario, scenario_dict
 
 from cartsim.decide.head_to_head import incremental_results, replication_means
-from cartsim.decide.incremental import mean_ci, paired_difference_ci
+from cartsim.decide.stats import mean_ci, paired_difference_ci
 from cartsim.inputs import loading
 from cartsim.runs.experiment import run_replications, simulate
 

@@ -10,7 +10,7 @@ from builders import BASELINE, make_scenario, scenario_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cartsim.decide.incremental import paired_difference_ci
+from cartsim.decide.stats import paired_difference_ci
 from cartsim.inputs import loading
 from cartsim.runs.experiment import run_replications, simulate
 

@@ -11,15 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartsim.decide.incremental import (
-    ceac,
-    evpi,
-    incremental_table,
-    mean_ci,
-    nmb,
-    paired_difference_ci,
-    pairwise_table,
-)
+from cartsim.decide.incremental import incremental_table, pairwise_table
+from cartsim.decide.psa import ceac, evpi
+from cartsim.decide.stats import mean_ci, nmb, paired_difference_ci
 
 OFFSETS = np.array([-1.0, 0.0, 1.0])  # zero-mean per-replication noise pattern
 

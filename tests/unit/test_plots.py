@@ -331,7 +331,7 @@ def test_ce_plane_needs_two_arms() -> None:
 
 
 def test_ceac_lines_per_arm_and_frontier_markers() -> None:
-    from cartsim.decide.incremental import ceac
+    from cartsim.decide.psa import ceac
 
     table = ceac(psa_table(500), np.linspace(0, 100_000, 11))
     fig = plots.plot_ceac(table)
@@ -344,7 +344,7 @@ def test_ceac_lines_per_arm_and_frontier_markers() -> None:
 
 
 def test_evpi_per_patient_and_population() -> None:
-    from cartsim.decide.incremental import evpi
+    from cartsim.decide.psa import evpi
 
     fig = plots.plot_evpi(evpi(psa_table(500), [0, 50_000, 100_000], population=100))
     assert fig is not None

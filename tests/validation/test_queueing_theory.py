@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from builders import make_scenario
 
-from cartsim.decide.incremental import mean_ci
+from cartsim.decide.stats import mean_ci
 from cartsim.runs.experiment import run_replications
 
 

@@ -1,42 +1,21 @@
-"""Decision analysis on simulated costs (EUR) and QALYs per patient.
+"""Fully incremental and pairwise cost-effectiveness analysis over paired replications.
 
-Inputs are long tables with one row per sample and arm (strategy), in the style of hesim:
-
-* ``summary``: columns ``replication, arm, cost, qaly`` -- per-replication mean cost (EUR) and
-  mean QALYs per patient; replications are paired across arms (common random numbers).
-* ``psa``: columns ``iteration, arm, cost, qaly`` -- one row per PSA iteration and arm.
-
-Every sample must have exactly one row for every arm. Arms keep their order of first
-appearance in the input wherever an order is needed (ties, output of ``ceac``).
-
-Net monetary benefit is ``NMB = wtp * qaly - cost`` (EUR), with ``wtp`` the willingness to pay
-in EUR per QALY. ICERs are ``delta_cost / delta_qaly`` in EUR per QALY. Confidence intervals
-are two-sided t intervals over replications (``mean_ci``); with paired data they are computed
-on the per-replication differences (``paired_difference_ci``).
+Input: a long table ``replication, arm, cost, qaly`` -- per-replication mean cost and mean QALYs
+per patient; replications are paired across arms (common random numbers). Arms keep their order
+of first appearance wherever an order is needed (ties). ICERs are ``delta_cost / delta_qaly`` in
+money per QALY; intervals are paired t intervals (:mod:`cartsim.decide.stats`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
-__all__ = [
-    "ceac",
-    "evpi",
-    "incremental_table",
-    "mean_ci",
-    "nmb",
-    "paired_difference_ci",
-    "pairwise_table",
-]
-
-FloatArray = NDArray[np.float64]
+from cartsim.decide.samples import FloatArray, arm_index, check_wtp, cost_order, wide
+from cartsim.decide.stats import check_level, mean_ci, nmb, paired_difference_ci, with_ci
 
 STATUS_REFERENCE = "reference"
 STATUS_NON_DOMINATED = "non-dominated"
@@ -44,172 +23,8 @@ STATUS_DOMINATED = "dominated"
 STATUS_EXTENDEDLY_DOMINATED = "extendedly dominated"
 
 
-# ---------------------------------------------------------------------------------------------
-# Basic statistics
-# ---------------------------------------------------------------------------------------------
-
-
-def _with_ci(name: str, estimate: tuple[float, float, float]) -> dict[str, float]:
-    """``name``, ``name_ci_low`` and ``name_ci_high`` from a (mean, low, high) triple."""
-    mean, low, high = estimate
-    return {name: mean, f"{name}_ci_low": low, f"{name}_ci_high": high}
-
-
-def _check_level(level: float) -> float:
-    lv = float(level)
-    if not 0.0 < lv < 1.0:
-        raise ValueError(f"confidence level must be in (0, 1), got {level!r}")
-    return lv
-
-
-def mean_ci(x: ArrayLike, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean of replication results with a t-based confidence interval.
-
-    This is the single place to compute "replication mean with 95% CI".
-
-    Parameters
-    ----------
-    x : array_like
-        One value per replication (any unit, e.g. EUR or QALYs per patient). NaNs propagate.
-    level : float, default 0.95
-        Two-sided confidence level.
-
-    Returns
-    -------
-    tuple of float
-        ``(mean, low, high)`` with ``mean +/- t_{n-1, (1+level)/2} * sd / sqrt(n)``.
-        With a single replication the interval is ``(nan, nan)``.
-
-    Raises
-    ------
-    ValueError
-        If ``x`` is empty or ``level`` is not in (0, 1).
-    """
-    lv = _check_level(level)
-    arr = np.asarray(x, dtype=np.float64).ravel()
-    n = arr.size
-    if n == 0:
-        raise ValueError("mean_ci needs at least one value")
-    mean = float(np.mean(arr))
-    if n == 1:
-        return mean, math.nan, math.nan
-    sd = float(np.std(arr, ddof=1))
-    half = float(special.stdtrit(n - 1, 0.5 + lv / 2.0)) * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
-
-
-def paired_difference_ci(
-    a: ArrayLike, b: ArrayLike, level: float = 0.95
-) -> tuple[float, float, float]:
-    """Mean paired difference ``a - b`` with a t-based confidence interval.
-
-    Parameters
-    ----------
-    a, b : array_like
-        Results of two arms for the same replications (same length and order), e.g. cost in
-        EUR or QALYs per patient under common random numbers.
-    level : float, default 0.95
-        Two-sided confidence level.
-
-    Returns
-    -------
-    tuple of float
-        ``(mean, low, high)`` of the per-replication differences ``a - b`` (see ``mean_ci``).
-
-    Raises
-    ------
-    ValueError
-        If ``a`` and ``b`` differ in shape.
-    """
-    aa = np.asarray(a, dtype=np.float64)
-    bb = np.asarray(b, dtype=np.float64)
-    if aa.shape != bb.shape:
-        raise ValueError(f"paired samples must have the same shape, got {aa.shape} and {bb.shape}")
-    return mean_ci(aa - bb, level)
-
-
-def nmb(cost: ArrayLike, qaly: ArrayLike, wtp: ArrayLike) -> Any:
-    """Net monetary benefit ``wtp * qaly - cost``.
-
-    Parameters
-    ----------
-    cost : array_like
-        Cost in EUR.
-    qaly : array_like
-        Health outcome in QALYs.
-    wtp : array_like
-        Willingness to pay in EUR per QALY.
-
-    Returns
-    -------
-    float or numpy.ndarray
-        NMB in EUR (broadcast over the inputs; a float for scalar inputs).
-    """
-    out = np.asarray(wtp, dtype=np.float64) * np.asarray(qaly, dtype=np.float64) - np.asarray(
-        cost, dtype=np.float64
-    )
-    return float(out) if out.ndim == 0 else out
-
-
-# ---------------------------------------------------------------------------------------------
-# Input handling
-# ---------------------------------------------------------------------------------------------
-
-
-def _wide(data: pd.DataFrame, sample_col: str) -> tuple[list[Hashable], FloatArray, FloatArray]:
-    """Pivot a long ``sample_col, arm, cost, qaly`` table to (n_sample, n_arm) matrices."""
-    required = [sample_col, "arm", "cost", "qaly"]
-    missing = [c for c in required if c not in data.columns]
-    if missing:
-        raise ValueError(f"input table lacks column(s) {missing}; needs {required}")
-    if len(data) == 0:
-        raise ValueError("input table is empty")
-    arm_codes, arm_values = pd.factorize(data["arm"], sort=False)
-    sample_codes, sample_values = pd.factorize(data[sample_col], sort=True)
-    if (arm_codes < 0).any() or (sample_codes < 0).any():
-        raise ValueError(f"arm and {sample_col} must not be missing")
-    n_arm, n_sample = len(arm_values), len(sample_values)
-    cell = sample_codes.astype(np.int64) * n_arm + arm_codes
-    if np.unique(cell).size != cell.size:
-        raise ValueError(f"more than one row for some ({sample_col}, arm) pair")
-    if cell.size != n_arm * n_sample:
-        raise ValueError(f"every {sample_col} must have exactly one row for every arm")
-    values = data[["cost", "qaly"]].to_numpy(dtype=np.float64)
-    if not np.isfinite(values).all():
-        raise ValueError("cost and qaly must be finite")
-    cost = np.empty((n_sample, n_arm))
-    qaly = np.empty((n_sample, n_arm))
-    cost[sample_codes, arm_codes] = values[:, 0]
-    qaly[sample_codes, arm_codes] = values[:, 1]
-    return list(arm_values), cost, qaly
-
-
-def _check_wtp(wtp: float) -> float:
-    w = float(wtp)
-    if not math.isfinite(w):
-        raise ValueError(f"wtp must be finite, got {wtp!r}")
-    return w
-
-
-def _cost_order(mean_cost: FloatArray, mean_qaly: FloatArray) -> list[int]:
-    """Arm indices by increasing mean cost, then decreasing QALYs, then input order."""
-    return sorted(range(mean_cost.size), key=lambda i: (mean_cost[i], -mean_qaly[i], i))
-
-
-def _arm_index(arms: list[Hashable], arm: Hashable, what: str) -> int:
-    try:
-        return arms.index(arm)
-    except ValueError:
-        raise ValueError(f"{what} {arm!r} is not one of the arms {arms}") from None
-
-
 def _icer(delta_cost: float, delta_qaly: float) -> float:
     return delta_cost / delta_qaly if delta_qaly != 0.0 else math.nan
-
-
-# ---------------------------------------------------------------------------------------------
-# Fully incremental analysis
-# ---------------------------------------------------------------------------------------------
 
 
 def _frontier(
@@ -221,7 +36,7 @@ def _frontier(
     comparator index (``None`` for the reference or an undominated-by-frontier arm).
     """
     k = mean_cost.size
-    order = _cost_order(mean_cost, mean_qaly)
+    order = cost_order(mean_cost, mean_qaly)
     rank = {arm: pos for pos, arm in enumerate(order)}
 
     def dominates(i: int, j: int) -> bool:
@@ -320,15 +135,15 @@ def incremental_table(
         arm; ``inmb``, ``inmb_ci_low``, ``inmb_ci_high`` (EUR) -- mean paired NMB difference
         vs ``reference``.
     """
-    lv = _check_level(level)
-    w = _check_wtp(wtp)
-    arms, cost, qaly = _wide(summary, "replication")
+    lv = check_level(level)
+    w = check_wtp(wtp)
+    arms, cost, qaly = wide(summary, "replication")
     mean_cost = cost.mean(axis=0)
     mean_qaly = qaly.mean(axis=0)
-    order = _cost_order(mean_cost, mean_qaly)
-    ref = order[0] if reference is None else _arm_index(arms, reference, "reference")
+    order = cost_order(mean_cost, mean_qaly)
+    ref = order[0] if reference is None else arm_index(arms, reference, "reference")
     _, status, comparator = _frontier(mean_cost, mean_qaly)
-    net = w * qaly - cost
+    net = nmb(cost, qaly, w)
 
     rows: list[dict[str, Any]] = []
     nan3 = (math.nan, math.nan, math.nan)
@@ -347,16 +162,16 @@ def incremental_table(
         rows.append(
             {
                 "arm": arms[j],
-                **_with_ci("cost", c),
-                **_with_ci("qaly", q),
+                **with_ci("cost", c),
+                **with_ci("qaly", q),
                 "comparator": arms[comp] if comp is not None else math.nan,
-                **_with_ci("delta_cost", dc),
-                **_with_ci("delta_qaly", dq),
+                **with_ci("delta_cost", dc),
+                **with_ci("delta_qaly", dq),
                 "icer": icer,
                 "status": status[j],
-                **_with_ci("nmb", nb),
+                **with_ci("nmb", nb),
                 "reference": arms[ref],
-                **_with_ci("inmb", inb),
+                **with_ci("inmb", inb),
             }
         )
     return pd.DataFrame(rows)
@@ -398,22 +213,22 @@ def pairwise_table(
         ``"origin"`` (no difference); ``inmb``, ``inmb_ci_low``, ``inmb_ci_high`` (EUR).
         A negative ICER is only interpretable together with ``quadrant``.
     """
-    lv = _check_level(level)
-    w = _check_wtp(wtp)
-    arms, cost, qaly = _wide(summary, "replication")
+    lv = check_level(level)
+    w = check_wtp(wtp)
+    arms, cost, qaly = wide(summary, "replication")
     if pairs is None:
-        order = _cost_order(cost.mean(axis=0), qaly.mean(axis=0))
-        ref = order[0] if reference is None else _arm_index(arms, reference, "reference")
+        order = cost_order(cost.mean(axis=0), qaly.mean(axis=0))
+        ref = order[0] if reference is None else arm_index(arms, reference, "reference")
         index_pairs = [(j, ref) for j in range(len(arms)) if j != ref]
     else:
         index_pairs = []
         for a, b in pairs:
-            ia = _arm_index(arms, a, "intervention")
-            ib = _arm_index(arms, b, "comparator")
+            ia = arm_index(arms, a, "intervention")
+            ib = arm_index(arms, b, "comparator")
             if ia == ib:
                 raise ValueError(f"cannot compare arm {a!r} with itself")
             index_pairs.append((ia, ib))
-    net = w * qaly - cost
+    net = nmb(cost, qaly, w)
 
     rows: list[dict[str, Any]] = []
     for ia, ib in index_pairs:
@@ -424,11 +239,11 @@ def pairwise_table(
             {
                 "intervention": arms[ia],
                 "comparator": arms[ib],
-                **_with_ci("delta_cost", dc),
-                **_with_ci("delta_qaly", dq),
+                **with_ci("delta_cost", dc),
+                **with_ci("delta_qaly", dq),
                 "icer": _icer(dc[0], dq[0]),
                 "quadrant": _quadrant(dc[0], dq[0]),
-                **_with_ci("inmb", inb),
+                **with_ci("inmb", inb),
             }
         )
     columns = [
@@ -459,99 +274,3 @@ def _quadrant(delta_cost: float, delta_qaly: float) -> str:
     if delta_qaly >= 0.0 and delta_cost <= 0.0:
         return "SE"
     return "NW"
-
-
-# ---------------------------------------------------------------------------------------------
-# Probabilistic sensitivity analysis
-# ---------------------------------------------------------------------------------------------
-
-
-def _wtp_grid(wtp_grid: ArrayLike) -> FloatArray:
-    grid = np.atleast_1d(np.asarray(wtp_grid, dtype=np.float64))
-    if grid.ndim != 1:
-        raise ValueError("wtp_grid must be one-dimensional")
-    if not np.isfinite(grid).all():
-        raise ValueError("wtp_grid must be finite")
-    return grid
-
-
-def ceac(psa: pd.DataFrame, wtp_grid: ArrayLike) -> pd.DataFrame:
-    """Cost-effectiveness acceptability curves and frontier.
-
-    Parameters
-    ----------
-    psa : pandas.DataFrame
-        Long table with columns ``iteration, arm, cost, qaly`` (EUR, QALYs per patient).
-    wtp_grid : array_like
-        Willingness-to-pay values in EUR per QALY.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Long table, one row per ``wtp`` (grid order) and arm (input order), with columns
-        ``wtp`` (EUR/QALY); ``arm``; ``probability_cost_effective`` -- share of iterations in
-        which the arm has the highest NMB, where an exact tie between arms splits the
-        iteration evenly among them, so probabilities sum to 1 at each ``wtp``;
-        ``expected_nmb`` (EUR) -- mean NMB over iterations; ``on_frontier`` -- True for the
-        arm with the highest expected NMB (acceptability frontier; exact ties go to the first
-        arm in input order), exactly one arm per ``wtp``.
-    """
-    grid = _wtp_grid(wtp_grid)
-    arms, cost, qaly = _wide(psa, "iteration")
-    n_arm = len(arms)
-    prob = np.empty((grid.size, n_arm))
-    expected = np.empty((grid.size, n_arm))
-    for g, w in enumerate(grid):
-        net = w * qaly - cost  # (n_iter, n_arm)
-        is_max = net == net.max(axis=1, keepdims=True)
-        prob[g] = (is_max / is_max.sum(axis=1, keepdims=True)).mean(axis=0)
-        expected[g] = net.mean(axis=0)
-    best = expected.argmax(axis=1)
-    frontier = np.zeros((grid.size, n_arm), dtype=bool)
-    frontier[np.arange(grid.size), best] = True
-    return pd.DataFrame(
-        {
-            "wtp": np.repeat(grid, n_arm),
-            "arm": arms * grid.size,
-            "probability_cost_effective": prob.ravel(),
-            "expected_nmb": expected.ravel(),
-            "on_frontier": frontier.ravel(),
-        }
-    )
-
-
-def evpi(psa: pd.DataFrame, wtp_grid: ArrayLike, population: float = 1.0) -> pd.DataFrame:
-    """Expected value of perfect information.
-
-    ``EVPI(wtp) = E[max_arm NMB] - max_arm E[NMB]``, computed as the mean opportunity loss
-    of the arm with the highest expected NMB, so it is never negative and exactly 0 when that
-    arm has the highest NMB in every iteration.
-
-    Parameters
-    ----------
-    psa : pandas.DataFrame
-        Long table with columns ``iteration, arm, cost, qaly`` (EUR, QALYs per patient).
-    wtp_grid : array_like
-        Willingness-to-pay values in EUR per QALY.
-    population : float, default 1.0
-        Number of patients (e.g. discounted incident population) the decision affects.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``wtp`` (EUR/QALY), ``evpi_per_patient`` (EUR) and ``evpi_population``
-        (EUR, ``evpi_per_patient * population``), one row per grid value.
-    """
-    grid = _wtp_grid(wtp_grid)
-    pop = float(population)
-    if not math.isfinite(pop) or pop < 0.0:
-        raise ValueError(f"population must be finite and >= 0, got {population!r}")
-    _, cost, qaly = _wide(psa, "iteration")
-    per_patient = np.empty(grid.size)
-    for g, w in enumerate(grid):
-        net = w * qaly - cost
-        best = int(net.mean(axis=0).argmax())
-        per_patient[g] = float(np.mean(net.max(axis=1) - net[:, best]))
-    return pd.DataFrame(
-        {"wtp": grid, "evpi_per_patient": per_patient, "evpi_population": per_patient * pop}
-    )

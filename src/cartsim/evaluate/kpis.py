@@ -7,7 +7,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from cartsim.decide.incremental import mean_ci
 from cartsim.engine.eventlog import STATUSES
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
@@ -71,19 +70,6 @@ def metric_rows(replication: int, arm: str, metrics: dict[str, float]) -> pd.Dat
             "metric": list(metrics),
             "value": np.fromiter(metrics.values(), float, len(metrics)),
         }
-    )
-
-
-def summarise(metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """``arm, metric, mean, ci_low, ci_high, n_replications`` across replications."""
-    rows = []
-    for (arm, metric), group in metrics.groupby(["arm", "metric"], observed=True, sort=False):
-        values = group["value"].to_numpy(dtype=float)
-        values = values[~np.isnan(values)]
-        mean, low, high = mean_ci(values, level) if values.size else (np.nan, np.nan, np.nan)
-        rows.append((arm, metric, mean, low, high, int(values.size)))
-    return pd.DataFrame(
-        rows, columns=["arm", "metric", "mean", "ci_low", "ci_high", "n_replications"]
     )
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartsim.decide.incremental import ceac, evpi
-from cartsim.evaluate.kpis import summarise
+from cartsim.decide.psa import ceac, evpi
+from cartsim.decide.stats import nmb, summarise
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.scenario import Scenario
 from cartsim.runs.experiment import arm_summaries, simulate
@@ -100,7 +100,7 @@ def finish_psa(
     out = {"psa": psa, "psa_parameters": parameter_draws(source, list(iterations))}
     economics = scenario.economics
     if economics is not None and psa["cost"].notna().all() and psa["arm"].nunique() > 1:
-        psa.insert(4, "nmb", economics.wtp_per_qaly * psa["qaly"] - psa["cost"])
+        psa.insert(4, "nmb", nmb(psa["cost"], psa["qaly"], economics.wtp_per_qaly))
         population = referrals_per_year(scenario) * economics.evpi_population_years
         out["ceac"] = ceac(psa[["iteration", "arm", "cost", "qaly"]], WTP_GRID)
         out["evpi"] = evpi(psa[["iteration", "arm", "cost", "qaly"]], WTP_GRID, population)
@@ -155,8 +155,8 @@ def same_model(source: ScenarioSource, variant: Variant, base: Scenario) -> bool
 
 def inmb(summary: pd.DataFrame, wtp: float, reference: str) -> pd.Series:
     """Mean incremental net monetary benefit (EUR) of each arm against ``reference``."""
-    nmb = summary.assign(nmb=wtp * summary["qaly"] - summary["cost"])
-    wide = nmb.pivot_table(index="replication", columns="arm", values="nmb")
+    net = summary.assign(nmb=nmb(summary["cost"], summary["qaly"], wtp))
+    wide = net.pivot_table(index="replication", columns="arm", values="nmb")
     return wide.sub(wide[reference], axis=0).mean().drop(reference)
 
 

@@ -1,0 +1,107 @@
+"""Summaries of a probabilistic sensitivity analysis: acceptability curves and EVPI.
+
+Input: a long table ``iteration, arm, cost, qaly`` (one row per PSA iteration and arm; cost in
+the scenario's currency, QALYs per patient). Net monetary benefit is ``wtp * qaly - cost``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from cartsim.decide.samples import FloatArray, wide
+from cartsim.decide.stats import nmb
+
+
+def _wtp_grid(wtp_grid: ArrayLike) -> FloatArray:
+    grid = np.atleast_1d(np.asarray(wtp_grid, dtype=np.float64))
+    if grid.ndim != 1:
+        raise ValueError("wtp_grid must be one-dimensional")
+    if not np.isfinite(grid).all():
+        raise ValueError("wtp_grid must be finite")
+    return grid
+
+
+def ceac(psa: pd.DataFrame, wtp_grid: ArrayLike) -> pd.DataFrame:
+    """Cost-effectiveness acceptability curves and frontier.
+
+    Parameters
+    ----------
+    psa : pandas.DataFrame
+        Long table with columns ``iteration, arm, cost, qaly`` (EUR, QALYs per patient).
+    wtp_grid : array_like
+        Willingness-to-pay values in EUR per QALY.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long table, one row per ``wtp`` (grid order) and arm (input order), with columns
+        ``wtp`` (EUR/QALY); ``arm``; ``probability_cost_effective`` -- share of iterations in
+        which the arm has the highest NMB, where an exact tie between arms splits the
+        iteration evenly among them, so probabilities sum to 1 at each ``wtp``;
+        ``expected_nmb`` (EUR) -- mean NMB over iterations; ``on_frontier`` -- True for the
+        arm with the highest expected NMB (acceptability frontier; exact ties go to the first
+        arm in input order), exactly one arm per ``wtp``.
+    """
+    grid = _wtp_grid(wtp_grid)
+    arms, cost, qaly = wide(psa, "iteration")
+    n_arm = len(arms)
+    prob = np.empty((grid.size, n_arm))
+    expected = np.empty((grid.size, n_arm))
+    for g, w in enumerate(grid):
+        net = nmb(cost, qaly, w)  # (n_iter, n_arm)
+        is_max = net == net.max(axis=1, keepdims=True)
+        prob[g] = (is_max / is_max.sum(axis=1, keepdims=True)).mean(axis=0)
+        expected[g] = net.mean(axis=0)
+    best = expected.argmax(axis=1)
+    frontier = np.zeros((grid.size, n_arm), dtype=bool)
+    frontier[np.arange(grid.size), best] = True
+    return pd.DataFrame(
+        {
+            "wtp": np.repeat(grid, n_arm),
+            "arm": arms * grid.size,
+            "probability_cost_effective": prob.ravel(),
+            "expected_nmb": expected.ravel(),
+            "on_frontier": frontier.ravel(),
+        }
+    )
+
+
+def evpi(psa: pd.DataFrame, wtp_grid: ArrayLike, population: float = 1.0) -> pd.DataFrame:
+    """Expected value of perfect information.
+
+    ``EVPI(wtp) = E[max_arm NMB] - max_arm E[NMB]``, computed as the mean opportunity loss
+    of the arm with the highest expected NMB, so it is never negative and exactly 0 when that
+    arm has the highest NMB in every iteration.
+
+    Parameters
+    ----------
+    psa : pandas.DataFrame
+        Long table with columns ``iteration, arm, cost, qaly`` (EUR, QALYs per patient).
+    wtp_grid : array_like
+        Willingness-to-pay values in EUR per QALY.
+    population : float, default 1.0
+        Number of patients (e.g. discounted incident population) the decision affects.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``wtp`` (EUR/QALY), ``evpi_per_patient`` (EUR) and ``evpi_population``
+        (EUR, ``evpi_per_patient * population``), one row per grid value.
+    """
+    grid = _wtp_grid(wtp_grid)
+    pop = float(population)
+    if not math.isfinite(pop) or pop < 0.0:
+        raise ValueError(f"population must be finite and >= 0, got {population!r}")
+    _, cost, qaly = wide(psa, "iteration")
+    per_patient = np.empty(grid.size)
+    for g, w in enumerate(grid):
+        net = nmb(cost, qaly, w)
+        best = int(net.mean(axis=0).argmax())
+        per_patient[g] = float(np.mean(net.max(axis=1) - net[:, best]))
+    return pd.DataFrame(
+        {"wtp": grid, "evpi_per_patient": per_patient, "evpi_population": per_patient * pop}
+    )
