@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cartsim.decide.stats import summarise
 from cartsim.inputs import loading
+from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report.results import write_files
 from cartsim.runs.experiment import run_replications
 
@@ -27,7 +28,7 @@ def scaled(referrals: int) -> list[str]:
     """Overrides that give about ``referrals`` referrals with the baseline's utilisation."""
     base = loading.load(ROOT / "scenarios" / "baseline.yaml").build()
     per_year = sum(float(d.rate_per_year) for d in base.demand.values())  # type: ignore[arg-type]
-    years = base.run.arrival_window_days / 365.25
+    years = base.run.arrival_window_days / DAYS_PER_YEAR
     factor = referrals / (per_year * years)
     sets = [
         f"demand.{name}.rate_per_year={float(d.rate_per_year) * factor}"

@@ -22,6 +22,7 @@ from cartsim.evaluate.kpis import check_metric
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report.results import manifest, prepare_out_dir, run_id, write_files
 from cartsim.runs import studies
 from cartsim.runs.analyses import cheapest_meeting_target, parse_vary, sweep_grid
@@ -197,7 +198,7 @@ def _write_report(folder: Path) -> None:
 def print_summary(model: Scenario, kpis: pd.DataFrame) -> None:
     """Mean wait per stage, vein-to-vein, utilisation, and deaths and dropouts while waiting."""
     run = model.run
-    years = (run.arrival_window_days - run.warmup_days) / 365.25
+    years = (run.arrival_window_days - run.warmup_days) / DAYS_PER_YEAR
     money = f"{model.currency} {model.price_year}"
     for arm, group in kpis.groupby("arm", observed=True, sort=False):
         values = group.set_index("metric")

@@ -15,8 +15,7 @@ import numpy as np
 from cartsim.engine.streams import Streams
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import DiseaseDemand, Scenario
-
-DAYS_PER_YEAR = 365.25
+from cartsim.inputs.units import DAYS_PER_YEAR
 
 
 def poisson_arrivals(

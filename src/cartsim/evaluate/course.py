@@ -14,10 +14,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from cartsim.engine.cohort import DAYS_PER_YEAR, Cohort
+from cartsim.engine.cohort import Cohort
 from cartsim.engine.eventlog import STATUSES
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, GradeRisks, Mortality, Scenario
+from cartsim.inputs.units import DAYS_PER_YEAR
 
 
 def grades(risks: GradeRisks, u: np.ndarray) -> np.ndarray:

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cartsim.engine.cohort import DAYS_PER_YEAR
 from cartsim.evaluate.derive import Columns
 from cartsim.evaluate.discounting import discounted_integral, discounted_point
 from cartsim.inputs.scenario import Arm, Economics, Inpatient, Scenario
+from cartsim.inputs.units import DAYS_PER_YEAR
 
 UTILITY = "utility"
 

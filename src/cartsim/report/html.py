@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report import plots, text
 from cartsim.report.results import read_manifest, read_table
 from cartsim.report.text import esc
@@ -222,7 +223,7 @@ def follow_up_days(scenario: Mapping[str, Any]) -> float:
     economics = scenario.get("economics")
     if economics is not None:
         years = economics.get("horizon_years")
-        return math.inf if years is None else float(years) * plots.DAYS_PER_YEAR
+        return math.inf if years is None else float(years) * DAYS_PER_YEAR
     return float((scenario.get("run") or {}).get("horizon_days", math.inf))
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cartsim.engine.cohort import DAYS_PER_YEAR
 from cartsim.engine.eventlog import codes_to_categorical
 from cartsim.engine.model import ReplicationRun, merged_run, run_replication
 from cartsim.evaluate.course import clinical_course
@@ -29,6 +28,7 @@ from cartsim.evaluate.derive import (
 from cartsim.evaluate.economics import budget, course, evaluate
 from cartsim.evaluate.kpis import metric_rows, patient_metrics, resource_metrics
 from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.runs.executors import run_units
 
 SERVICE = "service"  # the arm name of resource series in a service mix (all arms together)

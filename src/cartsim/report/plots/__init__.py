@@ -7,12 +7,10 @@ from cartsim.report.plots.capacity import (
     plot_waits,
 )
 from cartsim.report.plots.clinical import kaplan_meier, plot_adverse_events, plot_outcomes
-from cartsim.report.plots.common import DAYS_PER_YEAR
 from cartsim.report.plots.sensitivity import plot_sweep, plot_tornado
 from cartsim.report.plots.value import plot_budget, plot_ce_plane, plot_ceac, plot_costs, plot_evpi
 
 __all__ = [
-    "DAYS_PER_YEAR",
     "kaplan_meier",
     "plot_adverse_events",
     "plot_budget",

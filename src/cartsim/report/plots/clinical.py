@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report.plots.common import (
-    DAYS_PER_YEAR,
     _arms,
     _colour,
     _f32,
@@ -72,7 +72,7 @@ def plot_outcomes(patients: pd.DataFrame | None, horizon_days: float) -> go.Figu
     Figure or None
         Left: share of treated patients who responded and have neither relapsed nor died (a
         non-responder counts as an event at time 0). Right: overall survival. One line per arm
-        and disease, x in years (days / 365.25), read at most at 400 times. None when an outcome
+        and disease, x in years, read at most at 400 times. None when an outcome
         column is missing or nobody was treated.
     """
     need = ("treatment_day", "response", "relapse_day", "death_day")

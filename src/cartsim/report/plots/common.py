@@ -21,8 +21,6 @@ from plotly.colors import qualitative
 PALETTE = qualitative.Safe + qualitative.Vivid
 TEMPLATE = "plotly_white"
 
-DAYS_PER_YEAR = 365.25
-
 
 def esc(value: object) -> str:
     """``value`` as text that plotly and HTML show literally."""
