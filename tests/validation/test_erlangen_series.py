@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from builders import BASELINE
 
+from cartsim.engine.adverse_events import adverse_event_grades
 from cartsim.engine.cohort import Cohort
 from cartsim.engine.eventlog import STATUSES
 from cartsim.engine.streams import Streams
-from cartsim.evaluate.course import adverse_event_grades, clinical_course
+from cartsim.evaluate.course import clinical_course
 from cartsim.inputs import loading
 
 SERIES = {"SLE": 8, "IIM": 3, "SSc": 4}

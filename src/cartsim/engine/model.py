@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from cartsim.engine.adverse_events import adverse_event_grades
 from cartsim.engine.cohort import Cohort, make_cohort
 from cartsim.engine.eventlog import EVENT_CODE, NO_CODE, EventLog
+from cartsim.engine.mortality import waiting_death_days
 from cartsim.engine.pathway import Journey, Pathway, PatientPlan, StagePlan, start
 from cartsim.engine.resources import Pool, make_pools
 from cartsim.engine.streams import Streams
-from cartsim.evaluate.course import adverse_event_grades, waiting_death_days
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, Inpatient, Scenario, Treatment
 
