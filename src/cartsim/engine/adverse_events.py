@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from cartsim.engine.cohort import Cohort
-from cartsim.inputs.scenario import Arm, GradeRisks
+from cartsim.inputs.clinical import GradeRisks
+from cartsim.inputs.scenario import Arm
 
 
 def grades(risks: GradeRisks, u: np.ndarray) -> np.ndarray:

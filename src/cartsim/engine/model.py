@@ -23,7 +23,8 @@ from cartsim.engine.pathway import Journey, Pathway, PatientPlan, StagePlan, sta
 from cartsim.engine.resources import Pool, make_pools
 from cartsim.engine.streams import Streams
 from cartsim.inputs.distributions import to_dist
-from cartsim.inputs.scenario import Arm, Inpatient, Scenario, Treatment
+from cartsim.inputs.scenario import Arm, Scenario
+from cartsim.inputs.stages import Inpatient, Treatment
 
 REFERRAL, NOT_ELIGIBLE = EVENT_CODE["referral"], EVENT_CODE["not_eligible"]
 DIED, DROPPED = EVENT_CODE["died_waiting"], EVENT_CODE["dropped_out"]

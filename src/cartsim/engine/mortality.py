@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from cartsim.engine.cohort import Cohort
-from cartsim.inputs.scenario import Mortality, Scenario
+from cartsim.inputs.clinical import Mortality
+from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 

@@ -18,7 +18,7 @@ import simpy
 
 from cartsim.engine.eventlog import EVENT_CODE, NO_CODE, EventLog
 from cartsim.engine.resources import Pool
-from cartsim.inputs.scenario import Failure, Treatment
+from cartsim.inputs.stages import Failure, Treatment
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
 TREATMENT, COMPLETED, FAILED = (EVENT_CODE[e] for e in ("treatment", "completed", "failed"))

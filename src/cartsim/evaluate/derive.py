@@ -19,7 +19,8 @@ from cartsim.engine.eventlog import (
     codes_to_categorical,
 )
 from cartsim.engine.model import ArmRun
-from cartsim.inputs.scenario import Arm, Inpatient, Treatment
+from cartsim.inputs.scenario import Arm
+from cartsim.inputs.stages import Inpatient, Treatment
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
 TREATMENT = EVENT_CODE["treatment"]

@@ -17,7 +17,9 @@ import pandas as pd
 
 from cartsim.evaluate.derive import Columns
 from cartsim.evaluate.discounting import discounted_integral, discounted_point
-from cartsim.inputs.scenario import Arm, Economics, Inpatient, Scenario
+from cartsim.inputs.clinical import Economics
+from cartsim.inputs.scenario import Arm, Scenario
+from cartsim.inputs.stages import Inpatient
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 UTILITY = "utility"

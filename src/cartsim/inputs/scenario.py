@@ -3,6 +3,7 @@
 A scenario describes demand (referrals per disease), resources (capacity and opening calendar),
 the arms (each a list of stages), waiting hazards, the clinical course and costs, and the run
 settings. Units are in the field names or docstrings: days, per year, EUR of ``price_year``.
+Stages are in :mod:`cartsim.inputs.stages`, the clinical course in :mod:`cartsim.inputs.clinical`.
 Reading YAML, ``extends:`` and ``--set`` overrides live in :mod:`cartsim.inputs.loading`.
 """
 
@@ -11,23 +12,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import Field, model_validator
 
+from cartsim.inputs.clinical import (
+    AdverseEvents,
+    ArmEconomics,
+    DiseaseCourse,
+    DiseaseOutcome,
+    Economics,
+    Mortality,
+    UnitCosts,
+)
 from cartsim.inputs.distributions import DistSpec
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-Days = Annotated[float, Field(ge=0.0, description="days")]
-NumberOrDist = Annotated[float, Field()] | DistSpec
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class Strict(BaseModel):
-    """Base model: unknown keys are errors and instances are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from cartsim.inputs.fields import (
+    WEEKDAYS,
+    Days,
+    NonNegative,
+    NumberOrDist,
+    Positive,
+    Probability,
+    Strict,
+    Weekday,
+)
+from cartsim.inputs.stages import Stage, Treatment
 
 
 class Parameter(Strict):
@@ -119,157 +126,6 @@ class Resource(Strict):
     )
 
 
-class Failure(Strict):
-    """After the stage ends: with ``probability`` go back to ``back_to`` (out-of-spec product)."""
-
-    probability: Probability
-    back_to: str
-    max_attempts: Annotated[int, Field(ge=1, le=20)] = 2
-
-
-class StageBase(Strict):
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
-    failure: Failure | None = None
-    description: str = ""
-    costs: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")], NonNegative] = Field(
-        default={},
-        description="EUR (price year) by cost category, each time the stage starts",
-    )
-
-
-class Activity(StageBase):
-    """Seize a resource for a sampled duration (days), then release it."""
-
-    kind: Literal["activity"]
-    resource: str
-    duration: NumberOrDist
-
-
-class Delay(StageBase):
-    """Time that passes without a limited resource: shipping, QC release, washout (days)."""
-
-    kind: Literal["delay"]
-    duration: NumberOrDist
-
-
-class IcuEscalation(Strict):
-    """ICU transfer during an inpatient stay, triggered by CRS or ICANS grade."""
-
-    resource: str
-    duration: NumberOrDist = Field(description="ICU length of stay, days")
-    onset_days: Days = Field(
-        default=2.0, description="days after the treatment (or admission) ICU transfer starts"
-    )
-    crs_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
-    icans_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
-    probability: Probability = Field(
-        default=0.0, description="chance of ICU escalation whatever the CRS/ICANS grade"
-    )
-    cost_per_day: NonNegative = Field(default=0.0, description="EUR per ICU day")
-
-
-class Inpatient(StageBase):
-    """A bed for a length of stay (days), lengthened by CRS grade, with ICU escalation."""
-
-    kind: Literal["inpatient"]
-    resource: str
-    duration: NumberOrDist
-    extra_days_per_crs_grade: Days = 0.0
-    icu: IcuEscalation | None = None
-    cost_per_day: NonNegative = Field(default=0.0, description="EUR per day in hospital")
-    treatment_day: Days | None = Field(
-        default=None,
-        description="the arm's treatment acts this many days into the stay (lymphodepletion or "
-        "conditioning in hospital first): the bed is booked before the treatment starts",
-    )
-
-
-class Treatment(StageBase):
-    """The moment the therapy acts (infusion, transplant); outcomes are sampled from here."""
-
-    kind: Literal["treatment"]
-
-
-Stage = Annotated[Activity | Delay | Inpatient | Treatment, Field(discriminator="kind")]
-
-
-class GradeRisks(Strict):
-    """Probabilities of reaching at least grade 1, 2, 3 and 4 of an adverse event.
-
-    A higher grade's probability is capped at the lower grade's when grades are drawn, so that
-    independent draws in probabilistic analysis stay coherent.
-    """
-
-    any: Probability = 0.0
-    grade2_plus: Probability = 0.0
-    grade3_plus: Probability = 0.0
-    grade4_plus: Probability = 0.0
-
-    @model_validator(mode="after")
-    def _ordered_in_base_case(self, info: ValidationInfo) -> GradeRisks:
-        """Input values must be coherent; drawn values in probabilistic analysis are capped."""
-        if (info.context or {}).get("base_case"):
-            risks = [self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus]
-            names = ["any", "grade2_plus", "grade3_plus", "grade4_plus"]
-            for k in range(1, 4):
-                if risks[k] > risks[k - 1]:
-                    raise ValueError(
-                        f"{names[k]} ({risks[k]}) exceeds {names[k - 1]} ({risks[k - 1]})"
-                    )
-        return self
-
-    def cumulative(self) -> list[float]:
-        """Non-increasing P(grade >= g) for g = 1..4."""
-        out, cap = [], 1.0
-        for p in (self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus):
-            cap = min(cap, p)
-            out.append(cap)
-        return out
-
-
-class AdverseEvents(Strict):
-    """Adverse events of an arm. CRS and ICANS grades are drawn before the inpatient stage and
-    drive its length and ICU escalation; the others act on costs, utility and the report."""
-
-    crs: GradeRisks = GradeRisks()
-    icans: GradeRisks = GradeRisks()
-    tocilizumab_from_crs_grade: Annotated[int, Field(ge=1, le=5)] = 2
-    tocilizumab_doses: NonNegative = 1.0
-    serious_infection: Probability = 0.0
-    ivig: Probability = Field(default=0.0, description="hypogammaglobulinaemia needing IVIG")
-    ivig_days: Days = 0.0
-    bcell_aplasia_days: NumberOrDist = 0.0
-    secondary_malignancy: Probability = 0.0
-    crs_disutility: NonNegative = Field(default=0.0, description="utility lost while CRS lasts")
-    crs_disutility_days: Days = 0.0
-    icu_disutility_per_day: NonNegative = 0.0
-
-
-class DiseaseOutcome(Strict):
-    """What the treatment stage of an arm does for one disease."""
-
-    response: Probability = Field(description="remission or major clinical response")
-    response_days: Days = Field(default=90.0, description="treatment to response, days")
-    relapse_hazard_per_year: NonNegative = 0.0
-    relapse_shape: Positive = Field(
-        default=1.0, description="Weibull shape of relapse (1: exponential)"
-    )
-    trm: Probability = Field(default=0.0, description="treatment-related mortality")
-    trm_window_days: Positive = Field(
-        default=100.0, description="TRM deaths fall uniformly in this"
-    )
-
-
-class ArmEconomics(Strict):
-    """Costs (EUR of the price year) and utility effects specific to an arm."""
-
-    follow_up_cost_per_year: NonNegative = 0.0
-    follow_up_years: NonNegative = 5.0
-    relapse_cost: NonNegative = Field(default=0.0, description="one-off treatment of a relapse")
-    episode_disutility: NonNegative = 0.0
-    episode_disutility_days: Days = 0.0
-
-
 class Eligibility(Strict):
     """Who may enter an arm: diseases, an age limit, and the chance of failing screening."""
 
@@ -316,57 +172,6 @@ class Arm(Strict):
         if self.vein_to_vein_from and self.vein_to_vein_from not in names:
             raise ValueError(f"vein_to_vein_from {self.vein_to_vein_from!r} is not a stage")
         return self
-
-
-class Gompertz(Strict):
-    """General-population mortality hazard ``a * exp(b * age)`` per year (age in years)."""
-
-    a: Positive
-    b: Positive
-
-
-class Mortality(Strict):
-    female: Gompertz
-    male: Gompertz
-    max_age: Positive = Field(default=100.0, description="nobody lives beyond this age, years")
-
-
-class DiseaseCourse(Strict):
-    """Health-state values of one disease, shared by all arms (EUR of the price year)."""
-
-    utility_active: Annotated[float, Field(le=1.0)]
-    utility_remission: Annotated[float, Field(le=1.0)]
-    smr_active: Positive = 1.0
-    smr_remission: Positive = 1.0
-    cost_active_per_year: NonNegative = Field(
-        default=0.0, description="standard-of-care drugs, flares"
-    )
-    cost_remission_per_year: NonNegative = 0.0
-
-
-class UnitCosts(Strict):
-    """Unit costs of adverse-event treatment (EUR of the price year)."""
-
-    tocilizumab_dose: NonNegative = 0.0
-    serious_infection_episode: NonNegative = 0.0
-    ivig_per_year: NonNegative = 0.0
-    secondary_malignancy: NonNegative = 0.0
-
-
-class Economics(Strict):
-    """Time horizon, discounting and willingness to pay."""
-
-    horizon_years: Positive | None = Field(default=20.0, description="None: lifetime (to max_age)")
-    discount_rate_costs: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
-    discount_rate_effects: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
-    wtp_per_qaly: NonNegative = Field(default=50_000.0, description="EUR per QALY")
-    reference_arm: str | None = Field(
-        default=None, description="arm that incremental net benefit is measured against"
-    )
-    evpi_population_years: NonNegative = Field(
-        default=10.0, description="years of referrals the population EVPI covers"
-    )
-    perspective: str = "health-care payer"
 
 
 class PlanningTarget(Strict):
