@@ -68,10 +68,9 @@ class PatientLog:
         return total + open_count * self.horizon
 
     def first_time(self, mask: np.ndarray, n: int) -> np.ndarray:
-        """Per patient: time of the first event selected by ``mask`` (NaN if none)."""
+        """Per patient: the earliest time of the events selected by ``mask`` (NaN if none)."""
         out = np.full(n, np.nan)
-        idx = np.flatnonzero(mask)[::-1]  # reversed so the first occurrence is written last
-        out[self.patient[idx]] = self.time[idx]
+        np.fmin.at(out, self.patient[mask], self.time[mask])  # fmin(NaN, t) is t
         return out
 
 
