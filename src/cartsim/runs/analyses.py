@@ -8,7 +8,6 @@ replication alone: the tables are the same whatever the executor and number of w
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import pandas as pd
 
 from cartsim.decide.psa import ceac, evpi
 from cartsim.decide.stats import nmb, summarise
+from cartsim.engine.streams import Streams
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.scenario import Scenario
 from cartsim.runs.experiment import arm_summaries, simulate
@@ -37,15 +37,17 @@ PSA_KPIS = (
 def parameter_draws(source: ScenarioSource, iterations: Sequence[int]) -> pd.DataFrame:
     """Probabilistic draws of every parameter with a distribution: one row per iteration.
 
-    Parameter ``name`` of draw ``iteration`` takes the uniform :func:`hashed_uniform` of
-    (seed, iteration, name): adding, removing or reordering parameters changes no other draw,
-    and the table is the same whichever iterations it is asked for.
+    Parameter ``name`` of draw ``iteration`` takes the first uniform of the named stream
+    ``psa.<name>`` of that draw (:class:`cartsim.engine.streams.Streams`, replication 0): adding,
+    removing or reordering parameters changes no other draw, and the table is the same whichever
+    iterations it is asked for.
     """
     seed = source_seed(source)
     table: dict[str, np.ndarray] = {"iteration": np.asarray(iterations, dtype=np.int64)}
     for name, parameter in source.parameters.items():
         if parameter.psa is not None:
-            u = np.array([hashed_uniform(f"{seed}|{i}|psa.{name}") for i in iterations])
+            key = f"psa.{name}"
+            u = np.array([Streams(seed, draw=int(i)).uniforms(key, 1)[0] for i in iterations])
             table[f"param_{name}"] = parameter.psa.ppf(u)
     return pd.DataFrame(table)
 
@@ -54,12 +56,6 @@ def draw_parameters(source: ScenarioSource, iteration: int) -> dict[str, float]:
     """The parameter values of one draw (see :func:`parameter_draws`)."""
     row = parameter_draws(source, [iteration]).iloc[0]
     return {str(k).removeprefix("param_"): float(v) for k, v in row.items() if k != "iteration"}
-
-
-def hashed_uniform(key: str) -> float:
-    """A uniform on [0, 1) from a cryptographic hash of ``key`` (53 random bits)."""
-    bits = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
-    return (bits >> 11) / 2.0**53
 
 
 def source_seed(source: ScenarioSource) -> int:
