@@ -28,6 +28,27 @@ TREAT, UNTIMED, SEIZE = 0, 1, 2
 Journey = Generator[simpy.Event, None, None]
 
 
+class Resume:
+    """The callback that resumes a journey when the event it yielded fires.
+
+    A small object rather than a closure: a closure that appends itself to the event's callbacks
+    refers to itself, so every finished journey would leave a reference cycle for the garbage
+    collector; this object refers only to the generator.
+    """
+
+    __slots__ = ("journey",)
+
+    def __init__(self, journey: Journey) -> None:
+        self.journey = journey
+
+    def __call__(self, _event: simpy.Event | None) -> None:
+        try:
+            target = next(self.journey)
+        except StopIteration:
+            return
+        target.callbacks.append(self)
+
+
 def start(journey: Journey) -> None:
     """Run a generator on SimPy events from now on, like ``env.process`` but lighter.
 
@@ -35,15 +56,7 @@ def start(journey: Journey) -> None:
     by a callback on each event it yields; no Process object or process event is made. Journeys
     never wait for each other, so they need nothing else that a SimPy process offers.
     """
-
-    def resume(_event: simpy.Event | None) -> None:
-        try:
-            target = next(journey)
-        except StopIteration:
-            return
-        target.callbacks.append(resume)
-
-    resume(None)
+    Resume(journey)(None)
 
 
 @dataclass
