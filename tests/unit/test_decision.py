@@ -325,6 +325,7 @@ def test_ceac_probabilities_valid() -> None:
         "wtp",
         "arm",
         "probability_cost_effective",
+        "probability_se",
         "expected_nmb",
         "on_frontier",
     ]
@@ -377,8 +378,17 @@ def test_evpi_hand_computed() -> None:
         }
     )
     out = evpi(psa, [0.0, 1000.0], population=250.0)
-    assert list(out.columns) == ["wtp", "evpi_per_patient", "evpi_population"]
+    assert list(out.columns) == [
+        "wtp",
+        "evpi_per_patient",
+        "evpi_population",
+        "evpi_se_per_patient",
+        "evpi_se_population",
+    ]
     assert out["evpi_per_patient"].tolist() == pytest.approx([5.0, 5.0])
+    # opportunity losses 10 and 0: standard error sd / sqrt(2) = 5
+    assert out["evpi_se_per_patient"].tolist() == pytest.approx([5.0, 5.0])
+    assert out["evpi_se_population"].tolist() == pytest.approx([1250.0, 1250.0])
     assert out["evpi_population"].tolist() == pytest.approx([1250.0, 1250.0])
 
 
@@ -424,3 +434,18 @@ def test_ceac_evpi_properties(n_iter: int, n_arm: int, data: st.DataObject) -> N
     np.testing.assert_allclose(c.groupby("wtp")["probability_cost_effective"].sum(), 1.0)
     e = evpi(psa, grid)
     assert (e["evpi_per_patient"] >= 0.0).all()
+
+
+def test_ceac_standard_error_is_binomial() -> None:
+    # B wins 3 of 4 iterations at any wtp (QALYs equal): p = 0.75, se = sqrt(0.75 * 0.25 / 4)
+    psa = pd.DataFrame(
+        {
+            "iteration": np.repeat([0, 1, 2, 3], 2),
+            "arm": ["A", "B"] * 4,
+            "cost": [0.0, -1.0, 0.0, -1.0, 0.0, -1.0, 0.0, 1.0],
+            "qaly": 0.0,
+        }
+    )
+    out = ceac(psa, [0.0]).set_index("arm")
+    assert out.loc["B", "probability_cost_effective"] == pytest.approx(0.75)
+    assert out.loc["B", "probability_se"] == pytest.approx(math.sqrt(0.75 * 0.25 / 4))

@@ -44,7 +44,8 @@ def ceac(psa: pd.DataFrame, wtp_grid: ArrayLike) -> pd.DataFrame:
         iteration evenly among them, so probabilities sum to 1 at each ``wtp``;
         ``expected_nmb`` (EUR) -- mean NMB over iterations; ``on_frontier`` -- True for the
         arm with the highest expected NMB (acceptability frontier; exact ties go to the first
-        arm in input order), exactly one arm per ``wtp``.
+        arm in input order), exactly one arm per ``wtp``; ``probability_se`` -- its Monte
+        Carlo standard error ``sqrt(p (1 - p) / n_iterations)``.
     """
     grid = _wtp_grid(wtp_grid)
     arms, cost, qaly = wide(psa, "iteration")
@@ -64,6 +65,7 @@ def ceac(psa: pd.DataFrame, wtp_grid: ArrayLike) -> pd.DataFrame:
             "wtp": np.repeat(grid, n_arm),
             "arm": arms * grid.size,
             "probability_cost_effective": prob.ravel(),
+            "probability_se": np.sqrt(prob * (1.0 - prob) / cost.shape[0]).ravel(),
             "expected_nmb": expected.ravel(),
             "on_frontier": frontier.ravel(),
         }
@@ -89,8 +91,10 @@ def evpi(psa: pd.DataFrame, wtp_grid: ArrayLike, population: float = 1.0) -> pd.
     Returns
     -------
     pandas.DataFrame
-        Columns ``wtp`` (EUR/QALY), ``evpi_per_patient`` (EUR) and ``evpi_population``
-        (EUR, ``evpi_per_patient * population``), one row per grid value.
+        Columns ``wtp`` (EUR/QALY), ``evpi_per_patient`` (EUR), ``evpi_population``
+        (EUR, ``evpi_per_patient * population``) and their Monte Carlo standard errors
+        ``evpi_se_per_patient`` and ``evpi_se_population`` (the standard error of the mean
+        opportunity loss over iterations), one row per grid value.
     """
     grid = _wtp_grid(wtp_grid)
     pop = float(population)
@@ -98,10 +102,20 @@ def evpi(psa: pd.DataFrame, wtp_grid: ArrayLike, population: float = 1.0) -> pd.
         raise ValueError(f"population must be finite and >= 0, got {population!r}")
     _, cost, qaly = wide(psa, "iteration")
     per_patient = np.empty(grid.size)
+    se = np.full(grid.size, np.nan)
     for g, w in enumerate(grid):
         net = nmb(cost, qaly, w)
         best = int(net.mean(axis=0).argmax())
-        per_patient[g] = float(np.mean(net.max(axis=1) - net[:, best]))
+        loss = net.max(axis=1) - net[:, best]
+        per_patient[g] = float(np.mean(loss))
+        if loss.size > 1:
+            se[g] = float(np.std(loss, ddof=1) / np.sqrt(loss.size))
     return pd.DataFrame(
-        {"wtp": grid, "evpi_per_patient": per_patient, "evpi_population": per_patient * pop}
+        {
+            "wtp": grid,
+            "evpi_per_patient": per_patient,
+            "evpi_population": per_patient * pop,
+            "evpi_se_per_patient": se,
+            "evpi_se_population": se * pop,
+        }
     )

@@ -1,0 +1,92 @@
+"""EVPPI by regression against closed forms on a linear-normal model, and against EVPI."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from cartsim.decide.evppi import evppi, value_of_information
+from cartsim.decide.psa import evpi
+
+A, B, C = 200.0, 1000.0, 600.0  # INB = A + B*theta1 + C*theta2, theta ~ N(0, 1) independent
+
+
+def expected_positive_part(mu: float, sigma: float) -> float:
+    """E[max(0, X)] for X ~ N(mu, sigma^2)."""
+    z = mu / sigma
+    return mu * stats.norm.cdf(z) + sigma * stats.norm.pdf(z)
+
+
+def linear_normal(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two arms; arm ``new`` has net benefit INB (at wtp 1) over arm ``old``."""
+    rng = np.random.default_rng(seed)
+    theta = rng.standard_normal((n, 3))  # the third parameter is not used by the model
+    inb = A + B * theta[:, 0] + C * theta[:, 1]
+    iteration = np.arange(n)
+    psa = pd.DataFrame(
+        {
+            "iteration": np.repeat(iteration, 2),
+            "arm": np.tile(["old", "new"], n),
+            "cost": np.column_stack([np.zeros(n), -inb]).ravel(),
+            "qaly": 0.0,
+        }
+    )
+    params = pd.DataFrame(
+        {"iteration": iteration, "p1": theta[:, 0], "p2": theta[:, 1], "unused": theta[:, 2]}
+    )
+    return psa, params
+
+
+def test_value_of_information_is_the_mean_max_minus_the_max_mean() -> None:
+    fitted = np.array([[-1.0, 2.0], [3.0, -4.0]])  # two iterations, two arms against a baseline
+    # mean of max(0, row max) = (2 + 3) / 2; best on average: max(0, 1, -1) = 1
+    assert value_of_information(fitted) == pytest.approx(1.5)
+    assert value_of_information(np.array([[1.0], [2.0]])) == 0.0  # never a reason to switch
+
+
+def test_single_parameter_matches_the_closed_form_within_five_percent() -> None:
+    psa, params = linear_normal(8000, seed=1)
+    table = evppi(psa, params, wtp=1.0, groups={"p1": ["p1"], "p2": ["p2"]}, bootstrap=0)
+    got = table.set_index("group")["evppi_per_patient"]
+    for name, sigma in (("p1", B), ("p2", C)):
+        exact = expected_positive_part(A, sigma) - max(A, 0.0)
+        assert got[name] == pytest.approx(exact, rel=0.05), name
+
+
+def test_a_group_matches_the_closed_form_and_all_parameters_equal_evpi() -> None:
+    psa, params = linear_normal(1500, seed=2)
+    table = evppi(
+        psa, params, wtp=1.0, groups={"both": ["p1", "p2"]}, bootstrap=10, max_gp_points=800
+    )
+    row = table.iloc[0]
+    exact = expected_positive_part(A, math.hypot(B, C)) - A
+    assert row["evppi_per_patient"] == pytest.approx(exact, rel=0.05)
+    # the model depends on nothing else, so EVPPI of all parameters is the EVPI of the sample
+    sample_evpi = evpi(psa, [1.0])["evpi_per_patient"].iloc[0]
+    assert abs(row["evppi_per_patient"] - sample_evpi) < 3 * row["se_per_patient"] + 1e-9
+    assert row["se_per_patient"] > 0
+
+
+def test_a_parameter_the_model_does_not_use_is_worth_about_nothing() -> None:
+    psa, params = linear_normal(4000, seed=3)
+    table = evppi(psa, params, wtp=1.0, groups={"unused": ["unused"], "p1": ["p1"]}, bootstrap=20)
+    got = table.set_index("group")
+    assert got.loc["unused", "evppi_per_patient"] < 0.02 * got.loc["p1", "evppi_per_patient"]
+    assert got.loc["unused", "evppi_per_patient"] < 3 * got.loc["unused", "se_per_patient"] + 1.0
+
+
+def test_population_scales_and_groups_are_ranked_largest_first() -> None:
+    psa, params = linear_normal(2000, seed=4)
+    table = evppi(psa, params, 1.0, {"p2": ["p2"], "p1": ["p1"]}, population=250.0, bootstrap=0)
+    assert list(table["group"]) == ["p1", "p2"]
+    np.testing.assert_allclose(table["evppi_population"], 250.0 * table["evppi_per_patient"])
+
+
+def test_an_unknown_parameter_is_refused() -> None:
+    psa, params = linear_normal(100, seed=5)
+    with pytest.raises(ValueError, match="nope"):
+        evppi(psa, params, 1.0, {"bad": ["nope"]})
