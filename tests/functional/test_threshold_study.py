@@ -1,0 +1,76 @@
+"""Threshold price of the commercial product, confirmed by re-running at that price."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from cartsim.decide.stats import mean_ci
+from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.loading import load
+from cartsim.runs.threshold import (
+    ThresholdStudy,
+    inmb_by_replication,
+    replication_means,
+    threshold_table,
+    two_way_grid,
+)
+
+SCENARIO = Path(__file__).parents[2] / "scenarios" / "cart_vs_asct.yaml"
+SMALL = ["run.arrival_window_days=730", "run.horizon_days=900", "run.warmup_days=0"]
+PRICE = "cost_cart_product_commercial"
+
+
+@pytest.fixture(scope="module")
+def source():
+    return load(SCENARIO, SMALL)
+
+
+@pytest.fixture(scope="module")
+def table(source):
+    return threshold_table(source, ThresholdStudy(PRICE, "cart_commercial", replications=4))
+
+
+def test_price_is_linear_and_every_comparator_has_a_threshold(table) -> None:
+    assert set(table["comparator"]) == {"cart", "ahsct", "soc"}
+    assert (table["method"] == "linear (Fieller)").all()
+    finite = table[table["threshold"].map(math.isfinite)]
+    assert len(finite) == 3
+    assert (finite["threshold_ci_low"] <= finite["threshold"]).all()
+    assert (finite["threshold"] <= finite["threshold_ci_high"]).all()
+    base = table["base_value"].iloc[0]
+    assert (table["headroom"] == table["threshold"] - base).all()
+
+
+def test_rerunning_at_the_threshold_price_gives_an_inmb_interval_containing_zero(
+    source, table
+) -> None:
+    study = ThresholdStudy(PRICE, "cart_commercial", replications=4)
+    wtp = table["wtp"].iloc[0]
+    for row in table.itertuples():
+        means = replication_means(source, {PRICE: row.threshold}, study)
+        mean, low, high = mean_ci(
+            inmb_by_replication(means, "cart_commercial", row.comparator, wtp)
+        )
+        assert low <= 0.0 <= high, row.comparator
+        assert mean == pytest.approx(0.0, abs=1e-6 * abs(row.inmb_base) + 1e-6)
+
+
+def test_two_way_grid_over_wtp_prefers_the_cheaper_arm_at_zero_wtp(source) -> None:
+    study = ThresholdStudy(PRICE, "cart_commercial", replications=2)
+    grid = two_way_grid(source, study, [0.0, 300_000.0], "wtp", [0.0, 100_000.0])
+    assert len(grid) == 4
+    at_zero = grid[grid["by_value"] == 0.0]
+    nmb_columns = [c for c in grid.columns if c.startswith("nmb_")]
+    for row in at_zero.itertuples():
+        best = max(nmb_columns, key=lambda c: getattr(row, c))
+        assert row.preferred_arm == best.removeprefix("nmb_")
+
+
+def test_an_unused_parameter_or_unknown_arm_is_refused(source) -> None:
+    with pytest.raises(CartsimError, match="unknown arm"):
+        threshold_table(source, ThresholdStudy(PRICE, "nope", replications=2))
+    with pytest.raises(CartsimError, match="unknown parameter"):
+        threshold_table(source, ThresholdStudy("nope", "cart", replications=2))
