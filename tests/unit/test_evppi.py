@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from cartsim.decide.evppi import evppi, value_of_information
+from cartsim.decide.evppi import MAX_GP_PARAMETERS, default_groups, evppi, value_of_information
 from cartsim.decide.psa import evpi
 
 A, B, C = 200.0, 1000.0, 600.0  # INB = A + B*theta1 + C*theta2, theta ~ N(0, 1) independent
@@ -90,3 +90,23 @@ def test_an_unknown_parameter_is_refused() -> None:
     psa, params = linear_normal(100, seed=5)
     with pytest.raises(ValueError, match="nope"):
         evppi(psa, params, 1.0, {"bad": ["nope"]})
+
+
+def test_default_groups_hold_each_parameter_its_prefix_groups_and_all() -> None:
+    groups = default_groups(["cap_a", "cap_b", "cart_x", "util_u"])
+    assert groups["cap_a"] == ["param_cap_a"]
+    assert groups["group: capacity and delivery"] == ["param_cap_a", "param_cap_b"]
+    assert "group: CAR-T clinical" not in groups  # a group of one is the parameter itself
+    assert len(groups["group: all parameters"]) == 4
+
+
+def test_a_large_group_uses_an_additive_model_that_is_exact_for_an_additive_model() -> None:
+    psa, params = linear_normal(3000, seed=6)
+    rng = np.random.default_rng(7)
+    extra = {f"x{i}": rng.standard_normal(len(params)) for i in range(MAX_GP_PARAMETERS)}
+    params = params.assign(**extra)
+    columns = ["p1", "p2", *extra]
+    table = evppi(psa, params, wtp=1.0, groups={"big": columns}, bootstrap=0)
+    assert table["method"].iloc[0].startswith("additive")
+    exact = expected_positive_part(A, math.hypot(B, C)) - A
+    assert table["evppi_per_patient"].iloc[0] == pytest.approx(exact, rel=0.05)

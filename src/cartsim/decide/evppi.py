@@ -12,9 +12,13 @@ The regression (the "metamodel") is, as in Strong et al.:
 * one parameter: a penalised cubic regression spline -- scikit-learn's ``SplineTransformer``
   followed by ``RidgeCV``, the penalty chosen by efficient leave-one-out cross-validation: the
   regression-spline analogue of the generalised additive model of the paper;
-* several parameters (a group): a Gaussian process with one length scale per parameter and a
-  white-noise term (scikit-learn ``GaussianProcessRegressor``), hyperparameters by maximum
-  marginal likelihood, fitted on at most ``max_gp_points`` iterations and evaluated at all.
+* a group of up to ``MAX_GP_PARAMETERS`` parameters: a Gaussian process with one length scale
+  per parameter and a white-noise term (scikit-learn ``GaussianProcessRegressor``),
+  hyperparameters by maximum marginal likelihood, fitted on at most ``max_gp_points`` iterations
+  and evaluated at all;
+* a larger group: an additive model (a penalised regression spline per parameter, one ridge
+  penalty), which ignores interactions between the group's parameters -- the method column says
+  so, and such a value is a lower estimate when parameters interact.
 
 scikit-learn is used because it is maintained, has both smoothers, and needs no compiled R
 toolchain (mgcv, used by BCEA/voi/hesim, is not available from Python). The Monte Carlo standard
@@ -42,6 +46,7 @@ from cartsim.decide.samples import FloatArray, check_wtp, wide
 from cartsim.decide.stats import nmb
 
 ALPHAS = np.logspace(-6, 6, 25)  # ridge penalties tried for the spline metamodel
+MAX_GP_PARAMETERS = 12  # beyond this a Gaussian process fit is slow and poorly determined
 Fitter = Callable[[FloatArray, FloatArray], FloatArray]
 
 
@@ -65,7 +70,8 @@ def _standardised(x: FloatArray) -> FloatArray:
 
 
 def spline_fitter(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Fitted values of a penalised cubic regression spline of each column of ``y`` on ``x``."""
+    """Fitted values of a penalised cubic regression spline (additive over the columns of
+    ``x``) of each column of ``y``."""
     knots = int(min(10, max(3, np.unique(x[:, 0]).size // 10)))
     model = make_pipeline(
         SplineTransformer(n_knots=knots, degree=3, knots="quantile", extrapolation="linear"),
@@ -112,6 +118,40 @@ class GaussianProcessMetamodel:
         if self.kernels is None:
             self.kernels = kernels
         return out
+
+
+def metamodel(n_parameters: int, max_gp_points: int, seed: int) -> tuple[str, Fitter]:
+    """The regression used for a group of ``n_parameters`` parameters, and its name."""
+    if n_parameters == 1:
+        return "regression spline", spline_fitter
+    if n_parameters <= MAX_GP_PARAMETERS:
+        return "Gaussian process", GaussianProcessMetamodel(max_gp_points, seed)
+    return "additive splines (no interactions)", spline_fitter
+
+
+PREFIX_GROUPS = {
+    "capacity and delivery": "cap_",
+    "CAR-T clinical": "cart_",
+    "aHSCT clinical": "ahsct_",
+    "standard of care": "soc_",
+    "costs": "cost_",
+    "utilities": "util_",
+}
+
+
+def default_groups(parameters: Sequence[str]) -> dict[str, list[str]]:
+    """Every parameter alone, the groups of :data:`PREFIX_GROUPS` and all parameters together.
+
+    ``parameters`` are parameter names (without the ``param_`` column prefix).
+    """
+    groups = {name: [f"param_{name}"] for name in parameters}
+    for label, prefix in PREFIX_GROUPS.items():
+        members = [f"param_{n}" for n in parameters if n.startswith(prefix)]
+        if len(members) > 1:
+            groups[f"group: {label}"] = members
+    if len(parameters) > 1:
+        groups["group: all parameters"] = [f"param_{n}" for n in parameters]
+    return groups
 
 
 def evppi_of(
@@ -175,15 +215,14 @@ def evppi(
         if missing or not columns:
             raise ValueError(f"group {name!r}: unknown parameter column(s) {missing}")
         x = table[list(columns)].to_numpy(dtype=np.float64)
-        single = len(columns) == 1
-        fitter = spline_fitter if single else GaussianProcessMetamodel(max_gp_points, seed)
+        method, fitter = metamodel(len(columns), max_gp_points, seed)
         value, se = evppi_of(x, inb, fitter, bootstrap, seed)
         rows.append(
             {
                 "group": name,
                 "parameters": ", ".join(columns),
                 "n_parameters": len(columns),
-                "method": "regression spline" if single else "Gaussian process",
+                "method": method,
                 "evppi_per_patient": value,
                 "se_per_patient": se,
                 "evppi_population": value * population,
