@@ -12,19 +12,19 @@ The regression (the "metamodel") is, as in Strong et al.:
 * one parameter: a penalised cubic regression spline -- scikit-learn's ``SplineTransformer``
   followed by ``RidgeCV``, the penalty chosen by efficient leave-one-out cross-validation: the
   regression-spline analogue of the generalised additive model of the paper;
-* a group of up to ``MAX_GP_PARAMETERS`` parameters: a Gaussian process with one length scale
-  per parameter and a white-noise term (scikit-learn ``GaussianProcessRegressor``),
-  hyperparameters by maximum marginal likelihood, fitted on at most ``max_gp_points`` iterations
-  and evaluated at all;
-* a larger group: an additive model (a penalised regression spline per parameter, one ridge
-  penalty), which ignores interactions between the group's parameters -- the method column says
-  so, and such a value is a lower estimate when parameters interact.
+* a group: a Gaussian process with one length scale per parameter and a white-noise term
+  (scikit-learn ``GaussianProcessRegressor``), hyperparameters by maximum marginal likelihood on
+  at most ``max_gp_points`` iterations, fitted values by cross-fitting (each iteration predicted
+  by a process fitted without it, so the patient-level noise of a PSA iteration cannot be
+  mistaken for information). A group of more than ``MAX_GP_PARAMETERS`` parameters is screened
+  to the members whose own regression explains most of the incremental net benefit; the method
+  column says so, and such a value is a lower estimate.
 
 scikit-learn is used because it is maintained, has both smoothers, and needs no compiled R
 toolchain (mgcv, used by BCEA/voi/hesim, is not available from Python). The Monte Carlo standard
-error is a bootstrap over iterations that refits the regression (with the Gaussian process's
-hyperparameters held at their fitted values), so it covers both the sampling of iterations and
-the regression. Money is in the scenario's currency; ``population`` scales per-patient values.
+error is a bootstrap of the estimate over the iterations' fitted values: it covers the sampling
+of iterations, not the error of the regression. Money is in the scenario's currency;
+``population`` scales per-patient values.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+from sklearn.gaussian_process.kernels import RBF, ConstantKernel, Kernel, WhiteKernel
 from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import SplineTransformer
@@ -47,6 +47,9 @@ from cartsim.decide.stats import nmb
 
 ALPHAS = np.logspace(-6, 6, 25)  # ridge penalties tried for the spline metamodel
 MAX_GP_PARAMETERS = 12  # beyond this a Gaussian process fit is slow and poorly determined
+MIN_LENGTH_SCALE = 0.3  # standard deviations of a parameter
+MIN_NOISE = 1e-3  # share of the variance of the incremental net benefit
+FOLDS = 5
 Fitter = Callable[[FloatArray, FloatArray], FloatArray]
 
 
@@ -70,8 +73,8 @@ def _standardised(x: FloatArray) -> FloatArray:
 
 
 def spline_fitter(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Fitted values of a penalised cubic regression spline (additive over the columns of
-    ``x``) of each column of ``y``."""
+    """Fitted values of a penalised cubic regression spline of each column of ``y`` on the
+    single column of ``x``."""
     knots = int(min(10, max(3, np.unique(x[:, 0]).size // 10)))
     model = make_pipeline(
         SplineTransformer(n_knots=knots, degree=3, knots="quantile", extrapolation="linear"),
@@ -80,53 +83,80 @@ def spline_fitter(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.asarray(model.fit(x, y).predict(x), dtype=np.float64).reshape(y.shape)
 
 
+def explained_share(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Per column of ``x``: share of the variance of ``y`` its own regression spline explains."""
+    total = float(((y - y.mean(axis=0)) ** 2).sum())
+    shares = np.zeros(x.shape[1])
+    for j in range(x.shape[1]):
+        if total > 0 and x[:, j].std() > 0:
+            fitted = spline_fitter(x[:, j : j + 1], y)
+            shares[j] = 1.0 - float(((y - fitted) ** 2).sum()) / total
+    return shares
+
+
 class GaussianProcessMetamodel:
     """ARD squared-exponential + white-noise Gaussian process, one per column of ``y``.
 
-    The first call fits the hyperparameters (maximum marginal likelihood); later calls, the
-    bootstrap refits, keep them and only recompute the posterior. At most ``max_points`` rows
-    (a seeded subsample) are used to fit; fitted values are returned for every row.
+    The first call fits the hyperparameters by maximum marginal likelihood on at most
+    ``max_points`` rows (a seeded subsample); length scales are kept at or above
+    ``MIN_LENGTH_SCALE`` standard deviations and the noise at or above ``MIN_NOISE`` of the
+    variance, so that the process cannot interpolate the patient-level noise. Fitted values are
+    out-of-fold predictions (``FOLDS``-fold cross-fitting with those hyperparameters), so no
+    iteration's own noise enters its fitted value.
     """
 
     def __init__(self, max_points: int, seed: int) -> None:
         self.max_points = max_points
         self.seed = seed
-        self.kernels: list[object] | None = None
+        self.kernels: list[Kernel] | None = None
 
-    def __call__(self, x: FloatArray, y: FloatArray) -> FloatArray:
+    def _kernels(self, x: FloatArray, y: FloatArray) -> list[Kernel]:
         rows = np.arange(x.shape[0])
         if rows.size > self.max_points:
             rng = np.random.default_rng(self.seed)
             rows = np.sort(rng.choice(rows, self.max_points, replace=False))
-        out = np.empty_like(y)
         kernels = []
         for j in range(y.shape[1]):
-            if self.kernels is None:
-                kernel = ConstantKernel(1.0) * RBF(np.ones(x.shape[1]), (1e-2, 1e3)) + WhiteKernel(
-                    0.1, (1e-8, 1e2)
-                )
-                model = GaussianProcessRegressor(kernel, normalize_y=True, random_state=self.seed)
-            else:
-                model = GaussianProcessRegressor(self.kernels[j], optimizer=None, normalize_y=True)
+            kernel = ConstantKernel(1.0) * RBF(
+                np.ones(x.shape[1]), (MIN_LENGTH_SCALE, 1e3)
+            ) + WhiteKernel(0.1, (MIN_NOISE, 1e1))
+            model = GaussianProcessRegressor(kernel, normalize_y=True, random_state=self.seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(x[rows], y[rows, j])
             kernels.append(model.kernel_)
-            # the white-noise term does not enter predictions away from the diagonal, so this is
-            # the posterior mean of the noise-free signal
-            out[:, j] = model.predict(x)
+        return kernels
+
+    def __call__(self, x: FloatArray, y: FloatArray) -> FloatArray:
         if self.kernels is None:
-            self.kernels = kernels
+            self.kernels = self._kernels(x, y)
+        out = np.empty_like(y)
+        folds = np.random.default_rng(self.seed).permutation(x.shape[0]) % FOLDS
+        for j, kernel in enumerate(self.kernels):
+            for k in range(FOLDS):
+                test = folds == k
+                model = GaussianProcessRegressor(kernel, optimizer=None, normalize_y=True)
+                model.fit(x[~test], y[~test, j])
+                # the white-noise term does not enter predictions at new points: this is the
+                # posterior mean of the noise-free signal
+                out[test, j] = model.predict(x[test])
         return out
 
 
-def metamodel(n_parameters: int, max_gp_points: int, seed: int) -> tuple[str, Fitter]:
-    """The regression used for a group of ``n_parameters`` parameters, and its name."""
-    if n_parameters == 1:
-        return "regression spline", spline_fitter
-    if n_parameters <= MAX_GP_PARAMETERS:
-        return "Gaussian process", GaussianProcessMetamodel(max_gp_points, seed)
-    return "additive splines (no interactions)", spline_fitter
+def metamodel(
+    x: FloatArray, y: FloatArray, max_gp_points: int, seed: int
+) -> tuple[str, Fitter, FloatArray]:
+    """The regression for the parameters in the columns of ``x``: its name, the fitter and the
+    columns it uses (a large group keeps its ``MAX_GP_PARAMETERS`` members whose own regression
+    explains the most of ``y``)."""
+    if x.shape[1] == 1:
+        return "regression spline", spline_fitter, x
+    method = "Gaussian process"
+    if x.shape[1] > MAX_GP_PARAMETERS:
+        keep = np.sort(np.argsort(-explained_share(x, y), kind="stable")[:MAX_GP_PARAMETERS])
+        method += f" on the {MAX_GP_PARAMETERS} of {x.shape[1]} members explaining most"
+        x = x[:, keep]
+    return method, GaussianProcessMetamodel(max_gp_points, seed), x
 
 
 PREFIX_GROUPS = {
@@ -157,20 +187,17 @@ def default_groups(parameters: Sequence[str]) -> dict[str, list[str]]:
 def evppi_of(
     x: FloatArray, inb: FloatArray, fitter: Fitter, bootstrap: int = 0, seed: int = 0
 ) -> tuple[float, float]:
-    """EVPPI per patient of the parameters in the columns of ``x``, and its bootstrap SE.
-
-    ``bootstrap`` resamples of the iterations refit the metamodel; 0 gives a NaN SE.
-    """
-    xs = _standardised(np.asarray(x, dtype=np.float64))
-    value = value_of_information(fitter(xs, inb))
+    """EVPPI per patient of the (standardised) parameters in the columns of ``x``, and its Monte
+    Carlo standard error: the standard deviation of the estimate over ``bootstrap`` resamples
+    of the iterations' fitted values (0 gives NaN). It measures the sampling of iterations; the
+    error of the regression itself is not included."""
+    fitted = fitter(x, inb)
+    value = value_of_information(fitted)
     if bootstrap < 2:
         return value, math.nan
     rng = np.random.default_rng(seed)
-    n = xs.shape[0]
-    reps = []
-    for _ in range(bootstrap):
-        rows = rng.integers(0, n, n)
-        reps.append(value_of_information(fitter(xs[rows], inb[rows])))
+    n = fitted.shape[0]
+    reps = [value_of_information(fitted[rng.integers(0, n, n)]) for _ in range(bootstrap)]
     return value, float(np.std(reps, ddof=1))
 
 
@@ -181,7 +208,7 @@ def evppi(
     groups: Mapping[str, Sequence[str]],
     population: float = 1.0,
     *,
-    bootstrap: int = 30,
+    bootstrap: int = 200,
     max_gp_points: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -214,8 +241,8 @@ def evppi(
         missing = [c for c in columns if c not in table.columns]
         if missing or not columns:
             raise ValueError(f"group {name!r}: unknown parameter column(s) {missing}")
-        x = table[list(columns)].to_numpy(dtype=np.float64)
-        method, fitter = metamodel(len(columns), max_gp_points, seed)
+        x = _standardised(table[list(columns)].to_numpy(dtype=np.float64))
+        method, fitter, x = metamodel(x, inb, max_gp_points, seed)
         value, se = evppi_of(x, inb, fitter, bootstrap, seed)
         rows.append(
             {
