@@ -23,6 +23,7 @@ from cartsim.decide.validation import (
     default_targets_path,
     load_targets,
     position,
+    report_rows,
     validation_table,
     verdict,
 )
@@ -87,6 +88,17 @@ def test_a_passed_and_a_failed_target_both_show_and_nothing_is_dropped() -> None
     row = table.set_index("target").loc["fails"]
     assert row["simulated"] == pytest.approx(0.91)
     assert row["simulated_low"] > row["target_high"]
+
+
+def test_report_rows_name_the_advishe_item_of_each_target() -> None:
+    independent = _target(id="own")
+    shared = _target(id="shared", shares_source_with={"ahsct_trm_ssc": "another figure"})
+    table = validation_table([independent, shared], {"own": np.array([0.95, 0.97, 0.96])})
+    rows = report_rows(table)
+    assert [r["target"] for r in rows] == ["own", "shared"]
+    assert rows[0]["AdViSHE item"].startswith("D4") and rows[1]["AdViSHE item"].startswith("D3")
+    assert rows[0]["verdict"] == "consistent (inside)"
+    assert rows[1]["verdict"] == "not applicable (—)" and rows[1]["simulated (95% CI)"] == "—"
 
 
 # --- survival at a fixed time ----------------------------------------------------------------
@@ -169,6 +181,10 @@ def test_the_shipped_file_holds_enough_sourced_targets() -> None:
     for t in TARGETS:
         assert t.source.doi and t.source.doi.startswith("10."), t.id
         assert re.search(r"(19|20)\d\d", t.source.citation), t.id
+    for t in TARGETS:  # the scenario a target was written for has its arms
+        scenario = loading.load(ROOT / "scenarios" / f"{t.scenario}.yaml").build()
+        assert set(t.arms) <= set(scenario.arms), t.id
+        assert t.disease in scenario.demand, t.id
     measures = {(t.disease, t.measure) for t in TARGETS}
     assert ("SSc", "overall_survival") in measures
     assert ("SSc", "overall_survival_difference") in measures
@@ -288,6 +304,10 @@ def test_validate_writes_every_target_row(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     table = pd.read_parquet(out / "validation.parquet")
     assert list(table["target"]) == [t.id for t in TARGETS]
+    for column in ("scenario", "arms", "measure", "time_months", "origin", "simulated"):
+        assert column in table.columns
+    for column in ("simulated_low", "simulated_high", "target_low", "target_high", "verdict"):
+        assert column in table.columns
     assert set(table["verdict"]) <= {"consistent", "outside", "not estimable"}
     assert (table["n_replications"] == 2).all()
     for t in TARGETS:
