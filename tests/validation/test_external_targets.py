@@ -343,5 +343,5 @@ def test_validate_with_a_malformed_target_file_is_exit_2_and_writes_nothing(tmp_
     bad.write_text(yaml.safe_dump({"targets": [{"id": "x"}]}), encoding="utf-8")
     out = tmp_path / "val"
     result = cartsim("validate", "--targets", str(bad), "--out", str(out))
-    assert_user_error(result, str(bad), "targets.0")
+    assert_user_error(result, str(bad), "targets.0", "target x, line 2")
     assert not out.exists()

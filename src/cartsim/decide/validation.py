@@ -135,14 +135,31 @@ def load_targets(path: Path | None = None) -> list[Target]:
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = ".".join(str(p) for p in error["loc"])
-        if error["loc"][:1] == ("targets",) and len(error["loc"]) > 1:
+        index = (
+            error["loc"][1] if error["loc"][:1] == ("targets",) and len(error["loc"]) > 1 else None
+        )
+        if isinstance(index, int):
             items = data.get("targets") if isinstance(data, dict) else None
-            index = error["loc"][1]
-            if isinstance(items, list) and isinstance(index, int) and index < len(items):
-                item = items[index]
-                name = item.get("id") if isinstance(item, dict) else None
-                loc = f"{loc} (target {name})" if name else loc
+            item = items[index] if isinstance(items, list) and index < len(items) else None
+            name = item.get("id") if isinstance(item, dict) else None
+            line = _item_line(path, index)
+            where = ", ".join(x for x in (f"target {name}" if name else "", line) if x)
+            loc = f"{loc} ({where})" if where else loc
         raise CartsimError(error["msg"], file=str(path), field=loc or None) from None
+
+
+def _item_line(path: Path, index: int) -> str:
+    """``line N`` where the ``index``-th target starts in ``path`` ('' when unknown)."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            is_list = key.value == "targets" and isinstance(value, yaml.SequenceNode)
+            if is_list and index < len(value.value):
+                return f"line {value.value[index].start_mark.line + 1}"
+    return ""
 
 
 def position(sim: tuple[float, float], target: tuple[float, float]) -> str:
