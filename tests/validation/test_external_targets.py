@@ -96,7 +96,7 @@ def test_report_rows_name_the_advishe_item_of_each_target() -> None:
     table = validation_table([independent, shared], {"own": np.array([0.95, 0.97, 0.96])})
     rows = report_rows(table)
     assert [r["target"] for r in rows] == ["own", "shared"]
-    assert rows[0]["AdViSHE item"].startswith("D4") and rows[1]["AdViSHE item"].startswith("D3")
+    assert rows[0]["AdViSHE item"].startswith("D5") and rows[1]["AdViSHE item"].startswith("D4")
     assert rows[0]["verdict"] == "consistent (inside)"
     assert rows[1]["verdict"] == "not applicable (—)" and rows[1]["simulated (95% CI)"] == "—"
 

@@ -229,13 +229,14 @@ def validation_table(
 def report_rows(table: pd.DataFrame) -> list[dict[str, str]]:
     """Rows for the report's validation section, each tied to its AdViSHE item.
 
-    AdViSHE (Vemer et al., PharmacoEconomics 2016;34:349, doi:10.1007/s40273-015-0327-2) item
-    D4 is "validation against independent data"; a target that shares its publication with an
-    input (another figure of the same trial) is listed under D3, "data used in the model".
+    AdViSHE (Vemer et al., PharmacoEconomics 2016;34:349, doi:10.1007/s40273-015-0327-2) part D,
+    validation of outcomes: D5 compares with data not used to build the model (independent);
+    a target that shares its publication with an input (another figure of the same trial) is
+    listed under D4, comparison with data used in the model's development (dependent).
     """
     rows = []
     for r in table.to_dict("records"):
-        item = "D3 (partly dependent data)" if r["shares_source_with"] else "D4 (independent data)"
+        item = "D4 (partly dependent data)" if r["shares_source_with"] else "D5 (independent data)"
         low, high, mean = (float(r[k]) for k in ("simulated_low", "simulated_high", "simulated"))
         sim = f"{mean:.3f} ({low:.3f} to {high:.3f})" if math.isfinite(low) else "—"
         value = float(r["target_value"])
