@@ -472,6 +472,39 @@ def sweep(
             )
 
 
+@app.command()
+@user_errors
+def validate(
+    scenario: ScenarioArg = Path("scenarios/cart_vs_asct.yaml"),
+    replications: RepsOpt = None,
+    seed: SeedOpt = None,
+    out: OutOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    targets: Annotated[
+        Path | None, typer.Option("--targets", help="targets YAML (default: the shipped file)")
+    ] = None,
+) -> None:
+    """Compare the model with published figures its inputs were not taken from."""
+    from cartsim.decide.validation import load_targets
+    from cartsim.report.validation import validation_text_table
+    from cartsim.runs.validation import run_validation
+
+    found = load_targets(targets)
+    source, model = _load(scenario, set_, seed, replications)
+    started, folder = dt.datetime.now(), _analysis_folder(out, model, "validate")
+    if (folder / "manifest.json").exists():
+        raise CartsimError("already holds a run: use another --out", str(folder), "--out")
+    with _progress() as progress:
+        task = progress.add_task(f"validating {model.name}", total=model.run.replications)
+        _, table = run_validation(
+            model, found, workers or default_workers(), lambda _r: progress.advance(task)
+        )
+    _finish(folder, source, model, started, {"validation": table}, analysis="validate")
+    title = f"{model.name}: external validation, {model.run.replications} replications"
+    out_console.print(validation_text_table(table, f"{title} (95% t-intervals)"))
+
+
 def main() -> None:
     """Console entry point: usage mistakes too end in one line on stderr and exit code 2."""
     try:

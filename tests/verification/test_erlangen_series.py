@@ -1,7 +1,11 @@
-"""External check: the Erlangen series (Müller et al., NEJM 2024) against the model's own draws.
+"""Verification: the model reproduces the Erlangen series (Müller et al., NEJM 2024), its source.
 
-The 15 patients (8 SLE, 3 IIM, 4 SSc) are simulated 1,000 times with the baseline scenario's
-parameters; each observed count must fall inside the simulated 90% predictive interval.
+The CAR-T response and adverse-event inputs are taken from these 15 patients (8 SLE, 3 IIM,
+4 SSc), so agreement here checks that the inputs are implemented as intended; it is not
+validation (external validation against data the inputs were not taken from is in
+``tests/validation/test_external_targets.py``). The series is simulated 1,000 times with the
+baseline scenario's parameters; each observed count must fall inside the simulated 90%
+predictive interval.
 """
 
 from __future__ import annotations
