@@ -119,3 +119,34 @@ def evpi(psa: pd.DataFrame, wtp_grid: ArrayLike, population: float = 1.0) -> pd.
             "evpi_se_population": se * pop,
         }
     )
+
+
+NOISE_GUIDANCE = 0.05  # above this share of INMB variance, more replications per iteration help
+
+
+def noise_share(units: pd.DataFrame, wtp: float, reference: str) -> pd.DataFrame:
+    """How much of the spread of INMB across PSA iterations is patient-level noise.
+
+    ``units`` has one row per iteration, replication and arm (``cost``, ``qaly``). With ``R``
+    replications per iteration, the variance of an iteration's mean INMB holds the parameter
+    uncertainty plus ``within / R``, where ``within`` is the variance between replications of
+    the same iteration (one-way analysis of variance). Columns: ``comparison``,
+    ``replications``, ``total_variance`` (of iteration means), ``noise_variance``
+    (``within / R``), ``noise_share`` (their ratio, capped at 1; NaN with one replication,
+    where noise cannot be told from uncertainty), ``wtp``.
+    """
+    net = units.assign(nmb=nmb(units["cost"], units["qaly"], wtp))
+    table = net.pivot_table(index=["iteration", "replication"], columns="arm", values="nmb")
+    reps = int(table.groupby(level="iteration").size().min())
+    rows = []
+    for arm in [a for a in table.columns if a != reference]:
+        inmb = (table[arm] - table[reference]).rename("inmb")
+        means = inmb.groupby(level="iteration").mean()
+        total = float(means.var(ddof=1)) if means.size > 1 else math.nan
+        within = float(inmb.groupby(level="iteration").var(ddof=1).mean()) if reps > 1 else math.nan
+        noise = within / reps
+        share = min(noise / total, 1.0) if total > 0 else math.nan
+        rows.append({"comparison": f"{arm} vs {reference}", "replications": reps,
+                     "total_variance": total, "noise_variance": noise, "noise_share": share,
+                     "wtp": float(wtp)})  # fmt: skip
+    return pd.DataFrame(rows)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartsim.decide.psa import ceac, evpi
+from cartsim.decide.psa import ceac, evpi, noise_share
 from cartsim.decide.stats import nmb, summarise
 from cartsim.engine.streams import Streams
 from cartsim.inputs.loading import ScenarioSource
@@ -89,7 +89,8 @@ def finish_psa(
     units: pd.DataFrame, scenario: Scenario, source: ScenarioSource
 ) -> dict[str, pd.DataFrame]:
     """``psa`` (one row per iteration and arm, means over replications), the drawn
-    ``psa_parameters`` (one row per iteration), and ``ceac`` and ``evpi`` with economics."""
+    ``psa_parameters`` (one row per iteration), and with economics ``ceac``, ``evpi`` and
+    ``psa_noise`` (the share of INMB spread that is patient-level noise)."""
     keys = ["iteration", "arm"]
     psa = units.drop(columns="replication").groupby(keys, sort=True).mean().reset_index()
     iterations = np.unique(psa["iteration"].to_numpy())
@@ -100,6 +101,8 @@ def finish_psa(
         population = referrals_per_year(scenario) * economics.evpi_population_years
         out["ceac"] = ceac(psa[["iteration", "arm", "cost", "qaly"]], WTP_GRID)
         out["evpi"] = evpi(psa[["iteration", "arm", "cost", "qaly"]], WTP_GRID, population)
+        reference = economics.reference_arm or str(psa["arm"].iloc[0])
+        out["psa_noise"] = noise_share(units, economics.wtp_per_qaly, reference)
     return out
 
 
