@@ -72,7 +72,7 @@ def test_service_mix_apheresis_waits_rise_when_ahsct_referrals_are_added() -> No
 
 @pytest.mark.statistical
 def test_service_mix_sends_each_patient_to_one_arm() -> None:
-    data = scenario_dict(demand={"SSc": {"rate_per_year": 30, "age": 50, "flags": {"lung": 0.4}}})
+    data = scenario_dict(demand={"SSc": {"rate_per_year": 120, "age": 50, "flags": {"lung": 0.4}}})
     data["arms"] = TWO_ARMS
     scenario = make_scenario(
         data,
@@ -86,8 +86,10 @@ def test_service_mix_sends_each_patient_to_one_arm() -> None:
     assert patients["patient_id"].is_unique
     ahsct = patients[patients["arm"] == "ahsct"]
     assert len(ahsct) > 0 and (ahsct["disease"] == "SSc").all()
-    share = len(ahsct) / (patients["disease"] == "SSc").sum()
-    assert 0.15 < share < 0.65
+    n = (patients["disease"] == "SSc").sum()
+    share = len(ahsct) / n
+    # binomial share of lung involvement: 0.4 within 4.4 standard errors (two-sided 1e-5)
+    assert n > 60 and abs(share - 0.4) <= 4.4 * np.sqrt(0.4 * 0.6 / n), (share, n)
 
 
 @pytest.mark.statistical
