@@ -28,7 +28,11 @@ PACKAGE = ROOT / "src" / "cartsim"
 
 # module (under src/cartsim) -> the tests that should notice a change in it
 TESTS: dict[str, list[str]] = {
-    "evaluate/economics.py": ["tests/functional/test_economics.py", "tests/regression"],
+    "evaluate/economics.py": [
+        "tests/unit/test_budget.py",
+        "tests/functional/test_economics.py",
+        "tests/regression",
+    ],
     "evaluate/discounting.py": ["tests/unit/test_discounting.py"],
     "evaluate/course.py": ["tests/functional/test_economics.py", "tests/regression"],
     "evaluate/derive.py": [
@@ -45,7 +49,7 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_randomness.py",
         "tests/regression",
     ],
-    "decide/stats.py": ["tests/unit/test_decision.py"],
+    "decide/stats.py": ["tests/unit/test_decision.py", "tests/unit/test_stats.py"],
     "decide/incremental.py": [
         "tests/unit/test_decision.py",
         "tests/validation/test_incremental_independent.py",
@@ -140,7 +144,8 @@ def mutants(module: str) -> list[Mutant]:
 def run_tests(src: Path, tests: list[str], timeout: float) -> str:
     """``killed``, ``survived`` or ``timeout`` for the source tree ``src``."""
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT / 'tests'}"}
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
+    cmd += ["-p", "no:xdist"]
     try:
         done = subprocess.run(
             [*cmd, *tests], cwd=ROOT, env=env, capture_output=True, timeout=timeout, check=False
