@@ -1,4 +1,9 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite.
+
+Statistical tests take their seeds from the ``seed`` fixture (``CARTSIM_TEST_SEED``, default
+fixed), are marked ``statistical``, and size their criteria from confidence intervals so that
+they pass for any seed: ``CARTSIM_TEST_SEED=7 pytest -m statistical``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,23 @@ from typing import Any
 
 import pytest
 import yaml
+from builders import TEST_SEED
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "statistical: checks a random quantity; seeded by CARTSIM_TEST_SEED"
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"CARTSIM_TEST_SEED={TEST_SEED}"
+
+
+@pytest.fixture
+def seed() -> int:
+    """The base seed of statistical tests (``CARTSIM_TEST_SEED``)."""
+    return TEST_SEED
 
 
 @pytest.fixture
@@ -15,6 +37,7 @@ def write_yaml(tmp_path: Path):
 
     def write(content: dict[str, Any] | str, name: str = "scenario.yaml") -> Path:
         path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
         path.write_text(text, encoding="utf-8")
         return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from builders import ROOT, make_scenario, scenario_dict
 
 from cartsim.decide.head_to_head import incremental_results, replication_means
@@ -50,6 +51,7 @@ def test_head_to_head_arms_never_share_resources() -> None:
     assert len(both.patients) == 2 * len(alone.patients)
 
 
+@pytest.mark.statistical
 def test_service_mix_apheresis_waits_rise_when_ahsct_referrals_are_added() -> None:
     policy = {"rules": [{"arm": "ahsct", "diseases": ["SSc"]}], "default": "cart"}
 
@@ -68,8 +70,9 @@ def test_service_mix_apheresis_waits_rise_when_ahsct_referrals_are_added() -> No
     assert cart_wait(60) > cart_wait(0) + 0.5
 
 
+@pytest.mark.statistical
 def test_service_mix_sends_each_patient_to_one_arm() -> None:
-    data = scenario_dict(demand={"SSc": {"rate_per_year": 30, "age": 50, "flags": {"lung": 0.4}}})
+    data = scenario_dict(demand={"SSc": {"rate_per_year": 120, "age": 50, "flags": {"lung": 0.4}}})
     data["arms"] = TWO_ARMS
     scenario = make_scenario(
         data,
@@ -83,13 +86,16 @@ def test_service_mix_sends_each_patient_to_one_arm() -> None:
     assert patients["patient_id"].is_unique
     ahsct = patients[patients["arm"] == "ahsct"]
     assert len(ahsct) > 0 and (ahsct["disease"] == "SSc").all()
-    share = len(ahsct) / (patients["disease"] == "SSc").sum()
-    assert 0.15 < share < 0.65
+    n = (patients["disease"] == "SSc").sum()
+    share = len(ahsct) / n
+    # binomial share of lung involvement: 0.4 within 4.4 standard errors (two-sided 1e-5)
+    assert n > 60 and abs(share - 0.4) <= 4.4 * np.sqrt(0.4 * 0.6 / n), (share, n)
 
 
-def test_paired_ci_of_a_difference_is_narrower_than_unpaired() -> None:
+@pytest.mark.statistical
+def test_paired_ci_of_a_difference_is_narrower_than_unpaired(seed: int) -> None:
     scenario = loading.load(
-        ROOT / "scenarios" / "cart_vs_asct.yaml", ["run.replications=8"]
+        ROOT / "scenarios" / "cart_vs_asct.yaml", ["run.replications=8", f"run.seed={seed}"]
     ).build()
     patients = run_replications(scenario, 8, events=False).patients
     means = replication_means(patients).pivot(index="replication", columns="arm", values="qaly")

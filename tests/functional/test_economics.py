@@ -166,13 +166,15 @@ def test_outcome_draws_are_the_same_across_arms() -> None:
 
 
 @pytest.mark.slow
-def test_halving_manufacturing_capacity_costs_qalys() -> None:
+@pytest.mark.statistical
+def test_halving_manufacturing_capacity_costs_qalys(seed: int) -> None:
     def qalys(capacity: int) -> np.ndarray:
         scenario = loading.load(
             BASELINE,
             [
                 f"resources.manufacturing.capacity={capacity}",
                 "run.replications=12",
+                f"run.seed={seed}",
                 "demand.SLE.rate_per_year=16",
                 "demand.SSc.rate_per_year=12",
                 "demand.IIM.rate_per_year=8",

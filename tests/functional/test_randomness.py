@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pandas as pd
 from builders import make_scenario, scenario_dict
 
@@ -24,10 +25,38 @@ def test_same_seed_gives_identical_tables() -> None:
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
 
 
-def test_other_seed_or_replication_gives_other_results() -> None:
-    scenario = _lognormal_scenario()
-    a, b = simulate(scenario, 0), simulate(scenario, 1)
-    assert not a.patients["arrival_day"].equals(b.patients["arrival_day"])
+COLUMNS = ["arrival_day", "age", "vein_to_vein_days"]
+
+
+def _differ(a: pd.DataFrame, b: pd.DataFrame, column: str) -> bool:
+    n = min(len(a), len(b))
+    return len(a) != len(b) or not np.array_equal(a[column][:n], b[column][:n], equal_nan=True)
+
+
+def test_other_replication_gives_other_results() -> None:
+    scenario = _lognormal_scenario(
+        demand={"SLE": {"age": {"dist": "uniform", "low": 20, "high": 60}}}
+    )
+    a, b = simulate(scenario, 0).patients, simulate(scenario, 1).patients
+    for column in COLUMNS:
+        assert _differ(a, b, column), column
+
+
+def test_other_seed_gives_other_results() -> None:
+    one = _lognormal_scenario(demand={"SLE": {"age": {"dist": "uniform", "low": 20, "high": 60}}})
+    other = make_scenario(one.model_dump(by_alias=True), run={"seed": one.run.seed + 1})
+    a, b = simulate(one, 0).patients, simulate(other, 0).patients
+    for column in COLUMNS:
+        assert _differ(a, b, column), column
+
+
+def test_other_draw_gives_other_results() -> None:
+    scenario = _lognormal_scenario(
+        demand={"SLE": {"age": {"dist": "uniform", "low": 20, "high": 60}}}
+    )
+    a, b = simulate(scenario, 0, draw=0).patients, simulate(scenario, 0, draw=1).patients
+    for column in COLUMNS:
+        assert _differ(a, b, column), column
 
 
 def test_parallel_equals_serial() -> None:

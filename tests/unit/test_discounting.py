@@ -141,3 +141,10 @@ def test_monotone_non_increasing_in_rate(
     v_hi = discounted_integral(t0, t0 + length, hi, level)
     assert v_hi <= v_lo * (1 + 1e-12) + 1e-12
     assert discounted_point(t0, hi, level) <= discounted_point(t0, lo, level) * (1 + 1e-12)
+
+
+def test_zero_rate_never_discounts_even_at_infinite_time() -> None:
+    assert discount_factor(math.inf, 0.0) == 1.0
+    assert discount_factor(math.inf, 0.03) == 0.0
+    np.testing.assert_array_equal(discount_factor(np.array([0.0, 7.5, math.inf]), 0.0), 1.0)
+    assert discounted_integral(2.0, math.inf, 0.0, 3.0) == math.inf

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from builders import BASELINE
+from builders import BASELINE, TEST_SEED
 
 from cartsim.engine.adverse_events import adverse_event_grades
 from cartsim.engine.cohort import Cohort
@@ -53,7 +53,7 @@ def simulate_series(replications: int) -> pd.DataFrame:
     arm = scenario.arms["cart"]
     rows = []
     for rep in range(replications):
-        cohort = series_cohort(Streams(seed=99, replication=rep), tuple(scenario.demand))
+        cohort = series_cohort(Streams(seed=TEST_SEED, replication=rep), tuple(scenario.demand))
         grades = adverse_event_grades(arm, cohort)
         treated = {
             "treatment_day": np.zeros(cohort.size),
@@ -82,11 +82,13 @@ def simulated() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("measure", list(OBSERVED))
+@pytest.mark.statistical
 def test_observed_count_is_inside_the_90_percent_predictive_interval(simulated, measure) -> None:
     low, high = simulated[measure].quantile([0.05, 0.95])
     assert low <= OBSERVED[measure] <= high, (measure, low, high)
 
 
+@pytest.mark.statistical
 def test_bcell_aplasia_duration_is_inside_the_predictive_interval(simulated) -> None:
     low, high = simulated["aplasia_mean"].quantile([0.05, 0.95])
     assert low <= APLASIA_MEAN <= high
@@ -94,6 +96,7 @@ def test_bcell_aplasia_duration_is_inside_the_predictive_interval(simulated) -> 
     assert low <= APLASIA_SD <= high
 
 
+@pytest.mark.statistical
 def test_the_check_can_fail() -> None:
     """A series with no CRS at all would be outside the interval: the check has power."""
     simulated = simulate_series(300)
