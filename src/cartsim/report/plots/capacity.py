@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cartsim.decide.stats import t_half_width
 from cartsim.report.plots.common import (
     _arms,
     _colour,
@@ -29,7 +30,6 @@ STATUS_LABELS = {
     "not_eligible": "not eligible",
     "in_progress": "still waiting at horizon",
 }
-Z95 = 1.96
 
 
 def _flow_nodes(p: pd.DataFrame) -> list[tuple[str, int, float]]:
@@ -120,9 +120,10 @@ def plot_patient_flow(patients: pd.DataFrame | None) -> go.Figure | None:
 
 
 def _band_stats(frame: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Mean over replications and its 95% band (mean +/- 1.96 sd / sqrt(n), not below 0)."""
+    """Mean over replications and its 95% t-interval band (:func:`~cartsim.decide.stats.mean_ci`),
+    not below 0; a bin of one replication has no band."""
     stats = frame.groupby("bin")[value].agg(["mean", "std", "count"]).reset_index()
-    half = Z95 * stats["std"].fillna(0.0) / np.sqrt(stats["count"])
+    half = np.nan_to_num(t_half_width(stats["std"], stats["count"]))
     stats["low"], stats["high"] = (stats["mean"] - half).clip(lower=0.0), stats["mean"] + half
     return stats
 
@@ -167,8 +168,8 @@ def plot_resource_use(resources: pd.DataFrame | None, bin_days: int = 7) -> go.F
     -------
     Figure or None
         One row per resource: in use (left) with capacity dashed, queue length (right); lines are
-        means over replications with a band of mean +/- 1.96 sd / sqrt(n); an arm that never
-        uses a resource has no line there. None when a column is missing.
+        means over replications with a 95% t-interval band (mean +/- t sd / sqrt(n)); an arm
+        that never uses a resource has no line there. None when a column is missing.
     """
     if not has_columns(resources, "resource", "day", "in_use", "queue_length"):
         return None
