@@ -1,0 +1,166 @@
+"""A run folder is untrusted input: crafted text is shown as text, a bad folder is one line."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from builders import cartsim
+
+from cartsim.inputs.errors import CartsimError
+from cartsim.report.html import write_report
+from cartsim.report.plots.common import esc
+
+SCRIPT = "<script>alert('name')</script>"
+IMG = "<img src=x onerror=alert('arm')>"
+SOURCE = "<script>alert('source')</script>"
+KEY = "<img src=x onerror=alert('key')>"
+PAYLOADS = (SCRIPT, IMG, SOURCE, KEY)
+
+
+def crafted_manifest() -> dict[str, Any]:
+    """A manifest whose names, labels, sources and distribution-spec keys carry markup."""
+    stage = {"name": IMG, "kind": "activity", "resource": SCRIPT, "duration": {"dist": "normal"}}
+    stage["duration"] |= {KEY: 1.0, "mean": 2.0}
+    return {
+        "cartsim_version": SCRIPT,
+        "seed": 3,
+        "replications": 2,
+        "command_line": ["cartsim", "run", SCRIPT],
+        "started": IMG,
+        "scenario_files": {SCRIPT: IMG},
+        "versions": {IMG: SCRIPT},
+        "scenario": {
+            "name": SCRIPT,
+            "description": IMG,
+            "currency": SCRIPT,
+            "run": {"warmup_days": 0, "horizon_days": 400},
+            "demand": {IMG: {"rate_per_year": 3, "age": {"dist": "normal", KEY: 40}}},
+            "resources": {SCRIPT: {"capacity": 1, "calendar": {"open_days": [IMG]}}},
+            "arms": {IMG: {"label": SCRIPT, "stages": [stage], "outcomes": {KEY: {"trm": 0.1}}}},
+            "parameters": {
+                KEY: {"value": 1.0, "source": SOURCE, "status": IMG, "psa": {"dist": "x", KEY: 1}}
+            },
+        },
+        "parameters_used": [KEY],
+    }
+
+
+def patients(arms: tuple[str, ...]) -> pd.DataFrame:
+    n = 6
+    return pd.DataFrame(
+        {
+            "replication": np.tile([0, 1], n // 2 * len(arms)),
+            "arm": np.repeat(arms, n),
+            "patient_id": np.arange(n * len(arms)),
+            "disease": KEY,
+            "status": ["completed", SCRIPT] * (n // 2 * len(arms)),
+            "arrival_day": 10.0,
+            "treatment_day": [40.0, np.nan] * (n // 2 * len(arms)),
+            "response": pd.array([True, pd.NA] * (n // 2 * len(arms)), dtype="boolean"),
+            "relapse_day": np.nan,
+            "death_day": [300.0, np.nan] * (n // 2 * len(arms)),
+            "wait_days": 1.0,
+            f"wait_{IMG}_days": 2.0,
+            "cost_total": 100.0,
+            f"cost_{SCRIPT}": 100.0,
+        }
+    )
+
+
+def kpis(arms: tuple[str, ...]) -> pd.DataFrame:
+    rows = [(a, m, 1.0, 0.5, 1.5, 2) for a in arms for m in ("treated", f"utilisation_{IMG}")]
+    return pd.DataFrame(
+        rows, columns=["arm", "metric", "mean", "ci_low", "ci_high", "n_replications"]
+    )
+
+
+def write_folder(folder: Path, manifest: Any = None, **tables: pd.DataFrame) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = manifest if isinstance(manifest, str) else json.dumps(manifest or crafted_manifest())
+    (folder / "manifest.json").write_text(text, encoding="utf-8")
+    for name, frame in tables.items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+@pytest.fixture
+def crafted(tmp_path: Path) -> Path:
+    arms = (IMG, SCRIPT)
+    return write_folder(tmp_path / "crafted", patients=patients(arms), kpis=kpis(arms))
+
+
+def test_crafted_text_is_escaped_everywhere(crafted: Path) -> None:
+    html = write_report(crafted).read_text(encoding="utf-8")
+    for payload in PAYLOADS:
+        assert payload not in html, payload
+        assert esc(payload) in html, payload
+    assert "onerror=alert" not in html.replace(esc(IMG), "").replace(esc(KEY), "")
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
+    figures = [s for s in scripts if "Plotly.newPlot(" in s]
+    assert figures and all("<img" not in s and "<script" not in s for s in figures)
+    assert html.count("<script") == len(scripts) == len(figures) + 3  # config, plotly.js, filter
+    assert int(re.search(r'data-figures="(\d+)"', html).group(1)) >= 3  # type: ignore[union-attr]
+
+
+def test_the_escape_shows_none_and_nan_as_nothing() -> None:
+    assert esc(None) == "" and esc(float("nan")) == ""
+    assert esc("<a href='x'>&") == "&lt;a href=&#39;x&#39;&gt;&amp;"
+    assert esc(0) == "0" and esc(0.0) == "0.0"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"scenario": {"arms": ["cart"]}}, "scenario.arms"),
+        ({"scenario": {"name": {"nested": 1}}}, "scenario.name"),
+        ({"command_line": "rm -rf /"}, "command_line"),
+        ({"scenario": {"parameters": {"p": {"psa": {"mean": 1}}}}}, "scenario.parameters.p.psa"),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_one_line(tmp_path: Path, change: dict, field: str):
+    folder = write_folder(tmp_path / "bad", {**crafted_manifest(), **change})
+    with pytest.raises(CartsimError, match=re.escape(field)) as error:
+        write_report(folder)
+    assert "\n" not in str(error.value) and "manifest.json" in str(error.value)
+
+
+def assert_user_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_the_command_line_refuses_bad_folders_in_one_line(tmp_path: Path) -> None:
+    arms = ("cart",)
+    bad = {
+        "no-manifest": (tmp_path / "no-manifest", "manifest.json"),
+        "not-json": (write_folder(tmp_path / "not-json", "{not json"), "manifest.json"),
+        "shape": (write_folder(tmp_path / "shape", {"scenario": []}), "scenario"),
+        "columns": (
+            write_folder(tmp_path / "columns", patients=patients(arms).drop(columns="status")),
+            "patients.parquet",
+        ),
+        "types": (
+            write_folder(tmp_path / "types", kpis=kpis(arms).assign(mean="many")),
+            "kpis.parquet",
+        ),
+    }
+    (tmp_path / "no-manifest").mkdir()
+    (tmp_path / "not-parquet").mkdir()
+    write_folder(tmp_path / "not-parquet")
+    (tmp_path / "not-parquet" / "resources.parquet").write_text("not parquet")
+    bad["not-parquet"] = (tmp_path / "not-parquet", "resources.parquet")
+    for name, (folder, needle) in bad.items():
+        result = cartsim("report", str(folder))
+        assert_user_error(result, needle)
+        assert not (folder / "report.html").exists(), name
