@@ -83,7 +83,8 @@ def kpis(arms: tuple[str, ...]) -> pd.DataFrame:
 
 def write_folder(folder: Path, manifest: Any = None, **tables: pd.DataFrame) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    text = manifest if isinstance(manifest, str) else json.dumps(manifest or crafted_manifest())
+    data = crafted_manifest() if manifest is None else manifest
+    text = data if isinstance(data, str) else json.dumps(data)
     (folder / "manifest.json").write_text(text, encoding="utf-8")
     for name, frame in tables.items():
         frame.to_parquet(folder / f"{name}.parquet", index=False)
@@ -164,3 +165,20 @@ def test_the_command_line_refuses_bad_folders_in_one_line(tmp_path: Path) -> Non
         result = cartsim("report", str(folder))
         assert_user_error(result, needle)
         assert not (folder / "report.html").exists(), name
+
+
+def test_an_empty_manifest_gives_a_report_that_says_what_is_missing(tmp_path: Path) -> None:
+    html = write_report(write_folder(tmp_path / "empty", {})).read_text(encoding="utf-8")
+    assert 'data-figures="0"' in html
+    assert "No KPI table" in html and "The scenario lists no parameters." in html
+    assert "not stated" in html  # the checklists say so rather than fail
+
+
+def test_tables_are_written_by_one_macro_and_only_figures_are_marked_safe() -> None:
+    from importlib.resources import files
+
+    templates = files("cartsim.report") / "templates"
+    sources = {t.name: t.read_text(encoding="utf-8") for t in templates.iterdir()}
+    assert [n for n, text in sources.items() if "<table" in text] == ["macros.html.j2"]
+    assert sources["macros.html.j2"].count("<table") == 1
+    assert not any("|safe" in t.replace(" ", "") for t in sources.values())
