@@ -132,6 +132,27 @@ def test_a_manifest_of_the_wrong_shape_is_one_line(tmp_path: Path, change: dict,
     assert "\n" not in str(error.value) and "manifest.json" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("table", "change", "message"),
+    [
+        ("patients", {"status": 1}, "patients.parquet: column status is not text"),
+        ("patients", {"arm": None}, "patients.parquet: column arm has missing values"),
+        ("patients", {"response": "yes"}, "patients.parquet: column response is not true/false"),
+        ("patients", {"treatment_day": "soon"}, "patients.parquet: column treatment_day is not"),
+        ("kpis", {"mean": True}, "kpis.parquet: column mean is not numeric"),
+    ],
+)
+def test_a_table_of_the_wrong_kind_is_one_line(
+    tmp_path: Path, table: str, change: dict[str, Any], message: str
+) -> None:
+    arms = ("cart",)
+    tables = {"patients": patients(arms), "kpis": kpis(arms)}
+    tables[table] = tables[table].assign(**change)
+    folder = write_folder(tmp_path / "bad", **tables)
+    with pytest.raises(CartsimError, match=re.escape(message)):
+        write_report(folder)
+
+
 def assert_user_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -161,6 +182,9 @@ def test_the_command_line_refuses_bad_folders_in_one_line(tmp_path: Path) -> Non
     write_folder(tmp_path / "not-parquet")
     (tmp_path / "not-parquet" / "resources.parquet").write_text("not parquet")
     bad["not-parquet"] = (tmp_path / "not-parquet", "resources.parquet")
+    binary = write_folder(tmp_path / "binary", "")
+    (binary / "manifest.json").write_bytes(b"\xff\xfe\x00{")
+    bad["binary"] = (binary, "not UTF-8")
     for name, (folder, needle) in bad.items():
         result = cartsim("report", str(folder))
         assert_user_error(result, needle)

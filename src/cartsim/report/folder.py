@@ -1,9 +1,10 @@
 """A run folder read for the report: the validated manifest and the tables, checked on reading.
 
 The folder is untrusted input. Each table the report reads must hold the columns it draws from
-(:data:`REQUIRED`), and a column named as a time, a count or an amount must be numeric; a table
-that cannot be read or does not fit raises :class:`CartsimError` with one line naming the file.
-The event log is read for its first replication only.
+(:data:`REQUIRED`); a column named as a time, a count or an amount must be numeric, a name (arm,
+metric, status...) text, a flag true or false. A table that cannot be read or does not fit
+raises :class:`CartsimError` with one line naming the file; a table without rows counts as
+absent. The event log is read for its first replication only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "resources": ("resource", "day", "in_use", "queue_length"),
     "kpis": ("arm", "metric", "mean", "ci_low", "ci_high"),
     "budget": ("arm", "year"),
-    "incremental": ("arm",),
+    "incremental": (),  # every column is shown as it is
     "psa": ("iteration", "arm", "cost", "qaly"),
     "ceac": ("wtp", "arm", "probability_cost_effective"),
     "evpi": ("wtp", "evpi_per_patient"),
@@ -29,8 +30,20 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "sweep": ("setting", "arm", "metric", "mean"),
     "events": ("replication", "patient_id", "stage", "event", "time"),
 }
-NUMERIC_NAMES = ("day", "in_use", "queue_length", "mean", "time", "replication", "iteration")
-NUMERIC_PARTS = ("_day", "_days", "cost", "qaly", "ci_low", "ci_high", "inmb", "evpi", "wtp")
+NUMERIC_NAMES = frozenset(
+    ("day", "in_use", "queue_length", "mean", "time", "replication", "iteration", "capacity")
+    + ("patient_id", "year", "n_replications")
+)
+NUMERIC_PARTS = (
+    *("_day", "_days", "cost", "qaly", "ci_low", "ci_high", "inmb", "evpi", "wtp"),
+    *("_grade", "_value", "probability", "utilisation", "patients_"),
+)
+TEXT = frozenset(
+    ("arm", "metric", "status", "resource", "stage", "event", "disease", "setting", "parameter")
+    + ("comparison", "analysis", "description")
+)
+KEYS = ("arm", "metric", "status", "resource", "setting", "parameter", "event")
+FLAGS = ("response",)  # True or False (missing allowed)
 Tables = dict[str, pd.DataFrame | None]
 
 
@@ -40,24 +53,42 @@ def numeric_by_name(column: str) -> bool:
     return name in NUMERIC_NAMES or any(part in name for part in NUMERIC_PARTS)
 
 
+def is_text(column: pd.Series) -> bool:
+    """Whether every value present is a string (categories: every category)."""
+    values = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else column
+    return bool(pd.Series(values).dropna().map(lambda v: isinstance(v, str)).all())
+
+
+def column_problem(column: pd.Series, name: str, required: bool) -> str | None:
+    """What is wrong with the column ``name`` for the report, or None. A required text column
+    that is a key (arm, metric, status...) has no missing values."""
+    if name in TEXT:
+        if not is_text(column):
+            return "is not text"
+        key = required and name in KEYS
+        return "has missing values" if key and column.isna().any() else None
+    if name in FLAGS:
+        return None if pd.api.types.is_bool_dtype(column) else "is not true/false"
+    if numeric_by_name(name):
+        numeric = pd.api.types.is_numeric_dtype(column)
+        return None if numeric and not pd.api.types.is_bool_dtype(column) else "is not numeric"
+    return None
+
+
 def check_table(
     frame: pd.DataFrame, name: str, path: Path, required: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
-    """``frame`` when it has the columns of ``name`` (or ``required``) and numbers where numbers
-    are expected."""
-    missing = [c for c in REQUIRED[name] if c not in frame.columns]
-    if required is not None:
-        missing = [c for c in required if c not in frame.columns]
+    """``frame`` when it has the columns of ``name`` (or ``required``), each of the kind the
+    report expects."""
+    required = REQUIRED[name] if required is None else required
+    missing = [c for c in required if c not in frame]
     if missing:
         raise CartsimError(f"missing column(s) {', '.join(missing)}", str(path))
     for column in frame.columns:
         if not isinstance(column, str):
             raise CartsimError(f"column name {column!r} is not text", str(path))
-        is_bool = pd.api.types.is_bool_dtype(frame[column])
-        if numeric_by_name(column) and (
-            is_bool or not pd.api.types.is_numeric_dtype(frame[column])
-        ):
-            raise CartsimError(f"column {column} is not numeric", str(path))
+        if problem := column_problem(frame[column], column, column in required):
+            raise CartsimError(f"column {column} {problem}", str(path))
     return frame
 
 
@@ -70,9 +101,13 @@ def _read(path: Path, **options: Any) -> pd.DataFrame:
 
 
 def read_checked(run_dir: Path, name: str) -> pd.DataFrame | None:
-    """The table ``name`` of ``run_dir`` checked, or None when the run did not write it."""
+    """The table ``name`` of ``run_dir`` checked, or None when the run did not write it or it
+    has no rows."""
     path = run_dir / f"{name}.parquet"
-    return check_table(_read(path), name, path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    frame = check_table(_read(path), name, path)
+    return frame if len(frame) else None
 
 
 def first_replication_events(run_dir: Path) -> pd.DataFrame | None:
