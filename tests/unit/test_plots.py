@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from builders import BASELINE
+from scipy import stats
 
 from cartsim.inputs.loading import load
 from cartsim.report import plots
@@ -128,8 +129,9 @@ def test_resource_use_draws_mean_and_95_band_per_resource() -> None:
     np.testing.assert_allclose(lines[0].y, [2.0, 2.0])  # mean of 1, 2, 3
     band = fig.data[0]
     assert band.fill == "toself"
-    half = 1.96 * 1.0 / np.sqrt(3)  # sd of (1, 2, 3) is 1
-    np.testing.assert_allclose(band.y, [2 + half, 2 + half, 2 - half, 2 - half], rtol=1e-6)
+    half = stats.t.ppf(0.975, 2) * 1.0 / np.sqrt(3)  # sd of (1, 2, 3) is 1
+    low = max(2 - half, 0.0)  # a count is never negative
+    np.testing.assert_allclose(band.y, [2 + half, 2 + half, low, low], rtol=1e-6)
     capacity = [t for t in fig.data if t.name == "capacity"]
     assert len(capacity) == 2 and set(capacity[0].y) == {4.0}
     titles = axis_titles(fig)
@@ -191,9 +193,14 @@ def test_journeys_without_events_is_none() -> None:
 def test_kaplan_meier_steps() -> None:
     time = np.array([1.0, 2.0, 2.0, 3.0, 4.0])
     event = np.array([True, True, False, True, False])
-    x, y = plots.kaplan_meier(time, event)
-    np.testing.assert_allclose(x, [0, 1, 2, 3, 4])
-    np.testing.assert_allclose(y, [1, 0.8, 0.6, 0.3, 0.3])
+    steps = plots.kaplan_meier(time, event)
+    np.testing.assert_allclose(steps.x, [0, 1, 2, 3, 4])
+    np.testing.assert_allclose(steps.y, [1, 0.8, 0.6, 0.3, 0.3])
+    # Greenwood: var = S^2 * sum d / (n (n - d)); at t=1, S=0.8, var = 0.64 / 20
+    half = stats.norm.ppf(0.975) * np.sqrt(0.64 / 20)
+    assert steps.low[1] == pytest.approx(0.8 - half)
+    assert steps.high[1] == pytest.approx(1.0)  # 0.8 + half, clipped to 1
+    assert (steps.low <= steps.y).all() and (steps.y <= steps.high).all()
 
 
 def test_outcomes_start_at_the_response_share_and_censor_at_horizon() -> None:
@@ -209,7 +216,10 @@ def test_outcomes_start_at_the_response_share_and_censor_at_horizon() -> None:
     )
     fig = plots.plot_outcomes(p, horizon_days=100.0)
     assert fig is not None
-    remission, survival = fig.data
+    curves = [t for t in fig.data if t.fill is None and t.name]
+    assert len(fig.data) == 6  # per endpoint: band edges and the curve
+    remission, survival = curves
+    assert [t.fill for t in fig.data[:3]] == [None, "tonexty", None]
     # non-responder lost at 0; relapse at 50; death at 80; relapse after the horizon is censored
     np.testing.assert_allclose(remission.x * 365.25, [0, 0, 50, 80, 100], rtol=1e-6)
     np.testing.assert_allclose(remission.y, [1, 0.75, 0.5, 0.25, 0.25])
@@ -230,7 +240,9 @@ def test_outcomes_need_the_outcome_columns() -> None:
     table["death_day"] = np.nan
     fig = plots.plot_outcomes(table, 500.0)
     assert fig is not None
-    assert len(fig.data) == 8  # (remission, survival) x two arms x two diseases
+    # (remission, survival) x two arms x two diseases, each curve with its two band edges
+    assert len(fig.data) == 8 * 3
+    assert len([t for t in fig.data if t.fill == "tonexty"]) == 8
 
 
 def test_adverse_events_count_treated_patients_per_grade() -> None:

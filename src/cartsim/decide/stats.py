@@ -61,9 +61,34 @@ def mean_ci(x: ArrayLike, level: float = 0.95) -> tuple[float, float, float]:
     mean = float(np.mean(arr))
     if n == 1:
         return mean, math.nan, math.nan
-    sd = float(np.std(arr, ddof=1))
-    half = float(special.stdtrit(n - 1, 0.5 + lv / 2.0)) * sd / math.sqrt(n)
+    half = float(t_half_width(np.std(arr, ddof=1), n, lv))
     return mean, mean - half, mean + half
+
+
+def t_half_width(sd: ArrayLike, n: ArrayLike, level: float = 0.95) -> Any:
+    """Half-width ``t_{n-1, (1+level)/2} * sd / sqrt(n)`` of :func:`mean_ci`, element-wise.
+
+    Parameters
+    ----------
+    sd : array_like
+        Sample standard deviations (ddof=1) of the replication results.
+    n : array_like
+        Numbers of replications; NaN where ``n < 2``.
+    level : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Half-widths in the unit of ``sd`` (broadcast over the inputs).
+    """
+    lv = check_level(level)
+    count = np.asarray(n, dtype=np.float64)
+    df = np.where(count >= 2, count - 1, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = special.stdtrit(df, 0.5 + lv / 2.0)
+        out = t * np.asarray(sd, dtype=np.float64) / np.sqrt(count)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def paired_difference_ci(

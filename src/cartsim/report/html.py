@@ -1,47 +1,40 @@
 """The interactive report: one self-contained ``report.html`` assembled from a run folder.
 
-The report reads the saved tables of a run (never re-simulates), asks
-:mod:`cartsim.report.plots` for its figures and :mod:`cartsim.report.text` for the text, and
-writes one HTML file with plotly.js embedded once, so it opens offline. Large tables are sampled
-for display (the event log: the first replication only, of which
-:func:`cartsim.report.plots.plot_journeys` draws 30 patients; the cost-effectiveness plane: at
-most 2,000 points).
+The report reads the saved tables of a run (never re-simulates) through
+:mod:`cartsim.report.folder`, which validates the manifest and checks the tables, since a run
+folder may come from someone else. It asks :mod:`cartsim.report.plots` for its figures and
+:mod:`cartsim.report.text` for the text, and renders ``templates/report.html.j2`` with jinja2
+(autoescape on, undefined names an error): every value from the folder is escaped; only the
+plotly HTML of a figure is marked safe. plotly.js is embedded once, with the first figure, so
+the file opens offline. Large tables are sampled for display (the event log: the first
+replication only, of which :func:`cartsim.report.plots.plot_journeys` draws 30 patients; the
+cost-effectiveness plane: at most 2,000 points).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.offline import get_plotlyjs
+from markupsafe import Markup
 
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report import plots, text
-from cartsim.report.results import read_manifest, read_table
-from cartsim.report.text import esc
+from cartsim.report.describe import description
+from cartsim.report.folder import Tables, read_run
+from cartsim.report.plots.common import shown
 
-TABLES = (
-    "patients",
-    "resources",
-    "kpis",
-    "budget",
-    "incremental",
-    "psa",
-    "ceac",
-    "evpi",
-    "dsa",
-    "sweep",
-)
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 DEFAULT_WTP = 50_000.0  # EUR per QALY, used for the plane only when the scenario states none
-Tables = dict[str, pd.DataFrame | None]
+Block = dict[str, Any]
 SWEEP_METRICS = (
     "treated",
     "median_vein_to_vein_days",
@@ -57,11 +50,11 @@ SWEEP_METRICS = (
 
 @dataclass
 class Section:
-    """A part of the report: an anchor, a heading and its blocks of HTML."""
+    """A part of the report: an anchor, a heading and its blocks (data for the template)."""
 
     key: str
     title: str
-    blocks: list[str] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
 
 @dataclass
@@ -70,34 +63,54 @@ class Page:
 
     count: int = 0
 
-    def figure(self, fig: go.Figure | None, caption: str, missing: str = "") -> str:
+    def figure(self, fig: go.Figure | None, caption: str, missing: str = "") -> Block:
+        """A figure block, or a note that it is missing (an empty note: nothing shown)."""
         if fig is None:
-            return f'<p class="missing">{missing}</p>' if missing else ""
+            return {"kind": "missing", "text": missing} if missing else {"kind": "none"}
         self.count += 1
         div = pio.to_html(
             fig,
             full_html=False,
-            include_plotlyjs=False,
+            include_plotlyjs=self.count == 1,  # plotly.js once, before the first figure's script
             config=PLOTLY_CONFIG,
             div_id=f"figure-{self.count}",
         )
-        return (
-            f'<figure class="plot">{div}'
-            f"<figcaption>Figure {self.count}. {caption}</figcaption></figure>"
-        )
+        # The only markup let through unescaped: plotly's own HTML and script. Every text in it
+        # (titles, labels, hover text) was escaped with plots.common.esc before the figure was
+        # built, and plotly writes the figure's data as JSON, escaped for a script element.
+        return {"kind": "figure", "number": self.count, "html": Markup(div), "caption": caption}
+
+
+ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("cartsim.report", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+    undefined=jinja2.StrictUndefined,
+    finalize=shown,  # None and NaN show as nothing, as with plots.common.esc
+    extensions=["jinja2.ext.do"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENV.filters.update(number=text.number, fmt=text.fmt, dist=text.dist_text)
+ENV.globals.update(not_stated=text.NOT_STATED, status_key=text.STATUS_KEY)
 
 
 def write_report(run_dir: Path) -> Path:
-    """Write ``report.html`` into the run folder ``run_dir`` and return its path."""
+    """Write ``report.html`` into the run folder ``run_dir`` and return its path.
+
+    Raises
+    ------
+    CartsimError
+        When the manifest or a table of the folder is missing, unreadable or malformed.
+    """
     run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
-    tables: Tables = {name: read_table(run_dir, name) for name in TABLES}
-    tables["events"] = first_replication_events(run_dir)
-    warmup = float(((manifest.get("scenario") or {}).get("run") or {}).get("warmup_days", 0.0))
+    manifest, tables = read_run(run_dir)
+    warmup = manifest["scenario"]["run"]["warmup_days"]
     tables["patients"] = referred_after(tables["patients"], warmup)
     page = Page()
     sections = build_sections(manifest, tables, page)
-    html = render(manifest, sections, page.count)
+    html = ENV.get_template("report.html.j2").render(
+        manifest=manifest, scenario=manifest["scenario"], sections=sections, figures=page.count
+    )
     path = run_dir / "report.html"
     partial = run_dir / ".report.html.partial"
     partial.write_text(html, encoding="utf-8")
@@ -112,28 +125,19 @@ def referred_after(patients: pd.DataFrame | None, warmup_days: float) -> pd.Data
     return patients[patients["arrival_day"] >= warmup_days].reset_index(drop=True)
 
 
-def first_replication_events(run_dir: Path) -> pd.DataFrame | None:
-    """The event log of the first replication only (the journeys plot draws from it)."""
-    path = run_dir / "events.parquet"
-    if not path.is_file():
-        return None
-    reps = pd.read_parquet(path, columns=["replication"])["replication"]
-    if not len(reps):
-        return None
-    return pd.read_parquet(path, filters=[("replication", "==", int(reps.min()))])
-
-
 # ---------------------------------------------------------------------------------------------
 # Sections
 # ---------------------------------------------------------------------------------------------
 
 
 def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[Section]:
-    scenario = manifest.get("scenario") or {}
-    currency = f"{scenario.get('currency', 'EUR')} {scenario.get('price_year', '')}".strip()
-    labels = {str(k): str(v.get("label", "")) for k, v in (scenario.get("arms") or {}).items()}
+    scenario = manifest["scenario"]
+    currency = f"{shown(scenario['currency'])} {shown(scenario['price_year'])}".strip()
+    labels = {str(k): str(shown(v["label"])) for k, v in scenario["arms"].items()}
+    kpis = text.kpi_table(t["kpis"], labels, currency)
+    missing_kpis = {"kind": "missing", "text": "No KPI table (kpis.parquet) in this run folder."}
     return [  # in page order: figures are numbered as they are made
-        Section("kpis", "Headline results", [text.kpi_panel(t["kpis"], labels, currency)]),
+        Section("kpis", "Headline results", [{"kind": "kpis", **kpis} if kpis else missing_kpis]),
         flow_section(t, page),
         capacity_section(t, page, currency),
         clinical_section(t, page, scenario),
@@ -141,7 +145,7 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
         Section(
             "parameters",
             "Parameters",
-            [parameter_block(scenario, manifest.get("parameters_used"))],
+            [parameter_block(scenario, manifest["parameters_used"])],
         ),
         description_section(manifest, t),
     ]
@@ -149,10 +153,11 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
 
 def flow_section(t: Tables, page: Page) -> Section:
     caption = "Where referred patients end up, per arm (mean patients per replication)."
-    note = (
-        "<p class='note'>Figures of patients (flow, waits, clinical course, costs) count the "
-        "patients referred after the warm-up, like the headline results.</p>"
-    )
+    note = {
+        "kind": "note",
+        "text": "Figures of patients (flow, waits, clinical course, costs) count the patients "
+        "referred after the warm-up, like the headline results.",
+    }
     figure = page.figure(plots.plot_patient_flow(t["patients"]), caption)
     return Section("flow", "Patient flow", [note, figure])
 
@@ -174,12 +179,12 @@ def capacity_section(t: Tables, page: Page, currency: str) -> Section:
             plots.plot_journeys(t["events"]),
             "Journeys of a sample of patients of the first replication, from referral; grey: "
             "waiting in a queue; diamond: treatment.",
-            "No event log (events.parquet) in this run; run with <code>--events</code> to see "
-            "patient journeys.",
+            "No event log (events.parquet) in this run; run without --no-events to see patient "
+            "journeys.",
         ),
         page.figure(
             plots.plot_budget(t["budget"], currency),
-            f"Mean spend per year by category ({esc(currency)}, undiscounted) and patients "
+            f"Mean spend per year by category ({currency}, undiscounted) and patients "
             "treated per year.",
         ),
         page.figure(
@@ -205,10 +210,11 @@ def clinical_section(t: Tables, page: Page, scenario: Mapping[str, Any]) -> Sect
     blocks = [
         page.figure(
             plots.plot_outcomes(t["patients"], follow_up_days(scenario)),
-            "Kaplan-Meier curves from treatment, by arm and disease, censored at the end of "
-            "follow-up (the economic horizon, else the simulation horizon).",
+            "Kaplan-Meier curves from treatment, by arm and disease, with 95% pointwise "
+            "confidence bands (Greenwood), censored at the end of follow-up (the economic "
+            "horizon, else the simulation horizon).",
             "Remission, relapse and survival curves appear once the patient table has "
-            "<code>response</code>, <code>relapse_day</code> and <code>death_day</code>.",
+            "response, relapse_day and death_day.",
         ),
         page.figure(
             plots.plot_adverse_events(t["patients"]),
@@ -220,27 +226,28 @@ def clinical_section(t: Tables, page: Page, scenario: Mapping[str, Any]) -> Sect
 
 def follow_up_days(scenario: Mapping[str, Any]) -> float:
     """Day (since day 0) up to which outcomes are followed: economic horizon, else the run's."""
-    economics = scenario.get("economics")
+    economics = scenario["economics"]
     if economics is not None:
-        years = economics.get("horizon_years")
+        years = economics["horizon_years"]
         return math.inf if years is None else float(years) * DAYS_PER_YEAR
-    return float((scenario.get("run") or {}).get("horizon_days", math.inf))
+    horizon = scenario["run"]["horizon_days"]
+    return math.inf if horizon is None else float(horizon)
 
 
 def value_section(t: Tables, page: Page, scenario: Mapping[str, Any], currency: str) -> Section:
     wtp = text.find(scenario, "wtp_per_qaly", "wtp")
     wtp = float(wtp) if isinstance(wtp, int | float) else DEFAULT_WTP
-    rate = (scenario.get("economics") or {}).get("discount_rate_costs")
+    rate = (scenario["economics"] or {}).get("discount_rate_costs")
     discounting = f", discounted at {text.fmt(rate, 'share')} a year" if rate is not None else ""
     blocks = [
         page.figure(
             plots.plot_costs(t["patients"], currency),
-            f"Mean cost per referred patient by category ({esc(currency)}{discounting}).",
-            "Costs per patient appear once the patient table has <code>cost_*</code> columns.",
+            f"Mean cost per referred patient by category ({currency}{discounting}).",
+            "Costs per patient appear once the patient table has cost_* columns.",
         )
     ]
     if t["incremental"] is not None and len(t["incremental"]):
-        blocks.append(incremental_block(t["incremental"]))
+        blocks += incremental_blocks(t["incremental"])
     blocks += [
         page.figure(
             plots.plot_ce_plane(t["psa"], wtp=wtp),
@@ -255,25 +262,31 @@ def value_section(t: Tables, page: Page, scenario: Mapping[str, Any], currency: 
     ]
     if not any(t[n] is not None for n in ("incremental", "psa", "ceac", "evpi", "dsa")):
         blocks.append(
-            '<p class="missing">No decision analysis in this run (incremental, PSA, CEAC, EVPI or '
-            "one-way sensitivity tables).</p>"
+            {
+                "kind": "missing",
+                "text": "No decision analysis in this run (incremental, PSA, CEAC, EVPI or "
+                "one-way sensitivity tables).",
+            }
         )
     return Section("value", "Costs and value", blocks)
 
 
-def incremental_block(frame: pd.DataFrame) -> str:
+def incremental_blocks(frame: pd.DataFrame) -> list[Block]:
     """The incremental tables, one per kind of analysis, with every column that has a value."""
     parts = frame.groupby("analysis", sort=False) if "analysis" in frame else [("", frame)]
     out = []
     for name, part in parts:
         part = part.dropna(axis=1, how="all").drop(columns="analysis", errors="ignore")
-        title = f"Incremental analysis: {esc(name)}" if name else "Incremental analysis"
-        out.append(f"<h3>{title}</h3>" + text.frame_table(part))
-    return "".join(out)
+        title = f"Incremental analysis: {name!s}" if name else "Incremental analysis"
+        out.append({"kind": "incremental", "title": title, "table": text.frame_table(part)})
+    return out
 
 
-def parameter_block(scenario: Mapping[str, Any], used: Sequence[str] | None = None) -> str:
-    return text.parameter_table(scenario.get("parameters") or {}, used)
+def parameter_block(scenario: Mapping[str, Any], used: list[str] | None = None) -> Block:
+    table = text.parameter_table(scenario["parameters"], used)
+    if table is None:
+        return {"kind": "missing", "text": "The scenario lists no parameters."}
+    return {"kind": "parameters", **table}
 
 
 def description_section(manifest: Mapping[str, Any], t: Tables) -> Section:
@@ -289,71 +302,5 @@ def description_section(manifest: Mapping[str, Any], t: Tables) -> Section:
     ]
     patients = t["patients"]
     has_qalys = patients is not None and "qaly_total" in patients.columns
-    blocks = [
-        "<h3>Simulation (STRESS-DES)</h3>" + text.checklist(text.stress_des(manifest, outputs)),
-        "<h3>Economic evaluation (CHEERS 2022)</h3>"
-        + text.checklist(text.cheers(manifest, has_qalys, analyses)),
-    ]
+    blocks = [description(manifest, outputs, has_qalys, analyses)]
     return Section("model", "Model description", blocks)
-
-
-# ---------------------------------------------------------------------------------------------
-# Page
-# ---------------------------------------------------------------------------------------------
-
-CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2733;margin:0;
-  background:#f6f7f9;line-height:1.45}
-header{background:#1f3a5f;color:#fff;padding:1.2rem 2rem}
-header h1{margin:0 0 .3rem;font-size:1.6rem} header p{margin:.2rem 0;opacity:.9}
-nav{position:sticky;top:0;z-index:10;background:#fff;border-bottom:1px solid #dde1e6;
-  padding:.5rem 2rem}
-nav a{margin-right:1.2rem;color:#1f3a5f;text-decoration:none;font-weight:600}
-main{max-width:1280px;margin:0 auto;padding:1rem 2rem 3rem}
-section{background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:1rem 1.5rem;
-  margin:1.2rem 0}
-section,figure{scroll-margin-top:3rem} h2{margin-top:.2rem;color:#1f3a5f}
-figure{margin:1rem 0} figcaption{color:#4a5563;font-size:.9rem}
-table{border-collapse:collapse;font-size:.88rem;width:100%}
-th,td{border-bottom:1px solid #e3e6ea;padding:.35rem .5rem;text-align:left;vertical-align:top}
-thead th{background:#eef1f5;position:sticky;top:0}
-table.kpi td{text-align:right} table.kpi td:first-child{text-align:left}
-table.kpi .v{font-size:1.1rem;font-weight:600;display:block}
-.ci,.unit{color:#5b6673;font-size:.8rem} table.compact .ci{display:block}
-.scroll{overflow:auto} .tall{max-height:34rem} .note{color:#5b6673;font-size:.85rem}
-.missing{color:#6b7480;font-style:italic} table.checklist td:first-child{width:14rem}
-table.params code{font-size:.78rem;word-break:break-all} table.params td:first-child{width:13rem}
-#param-filter{margin:.3rem 0 .6rem;padding:.3rem .5rem;width:20rem}
-"""
-
-FILTER_JS = """
-document.getElementById('param-filter')?.addEventListener('input', function (e) {
-  var q = e.target.value.toLowerCase();
-  document.querySelectorAll('table.params tbody tr').forEach(function (row) {
-    row.style.display = row.textContent.toLowerCase().indexOf(q) >= 0 ? '' : 'none';
-  });
-});
-"""
-
-
-def render(manifest: Mapping[str, Any], sections: list[Section], figures: int) -> str:
-    scenario = manifest.get("scenario") or {}
-    name = esc(scenario.get("name", "run"))
-    nav = "".join(f'<a href="#{s.key}">{esc(s.title)}</a>' for s in sections)
-    body = "".join(
-        f'<section id="{s.key}"><h2>{esc(s.title)}</h2>{"".join(s.blocks)}</section>'
-        for s in sections
-    )
-    facts = (
-        f"{esc(manifest.get('replications'))} replications · seed {esc(manifest.get('seed'))} · "
-        f"cartsim {esc(manifest.get('cartsim_version'))} · run {esc(manifest.get('started'))}"
-    )
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>cartsim report: {name}</title><style>{CSS}</style>"
-        f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
-        f'<body data-figures="{figures}"><header><h1>cartsim report: <span id="scenario-name">'
-        f"{name}</span></h1><p>{esc(scenario.get('description', ''))}</p><p>{facts}</p></header>"
-        f"<nav>{nav}</nav><main>{body}</main><script>{FILTER_JS}</script></body></html>"
-    )

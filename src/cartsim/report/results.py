@@ -124,4 +124,8 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise CartsimError(f"unreadable manifest: {exc.msg}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise CartsimError(f"unreadable manifest: not UTF-8 ({exc.reason})", str(path)) from None
+    except OSError as exc:
+        raise CartsimError(f"unreadable manifest: {exc.strerror}", file=str(path)) from None
     return data

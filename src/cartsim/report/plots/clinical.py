@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+from scipy.stats import CensoredData, ecdf
 
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report.plots.common import (
@@ -20,23 +24,52 @@ from cartsim.report.plots.common import (
 )
 
 
-def kaplan_meier(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Steps of the Kaplan-Meier curve: times (from 0) and survival just after each time."""
-    times, deaths = np.unique(time[event], return_counts=True)
-    at_risk = time.size - np.searchsorted(np.sort(time), times, side="left")
-    surv = np.cumprod(1.0 - deaths / at_risk)
+class Steps(NamedTuple):
+    """A Kaplan-Meier curve as steps: times from 0, survival and its 95% confidence band just
+    after each time."""
+
+    x: np.ndarray
+    y: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def kaplan_meier(time: np.ndarray, event: np.ndarray) -> Steps:
+    """Product-limit estimate (``scipy.stats.ecdf``) with its 95% pointwise band (Greenwood).
+
+    ``time``: follow-up of each patient; ``event``: True when it ends in the event, False when
+    censored (a patient censored at an event time counts as at risk then). Infinite censoring
+    times are censored at the last finite time. The steps start at (0, 1) and end at that time.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool)
     end = time[np.isfinite(time)].max(initial=0.0)
-    return np.concatenate([[0.0], times, [end]]), np.concatenate(
-        [[1.0], surv, surv[-1:] if surv.size else [1.0]]
+    time = np.where(np.isfinite(time), time, end)
+    one = np.ones(1)
+    if not event.any():  # nothing happens: the curve stays at 1
+        return Steps(np.array([0.0, end]), np.ones(2), np.ones(2), np.ones(2))
+    sf = ecdf(CensoredData(uncensored=time[event], right=time[~event])).sf
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # undefined where S = 0: filled below
+        band = sf.confidence_interval(0.95)
+    y = sf.probabilities
+    low = np.where(np.isnan(band.low.probabilities), y, band.low.probabilities)
+    high = np.where(np.isnan(band.high.probabilities), y, band.high.probabilities)
+    return Steps(
+        np.concatenate([[0.0], sf.quantiles]),
+        np.concatenate([one, y]),
+        np.concatenate([one, low]),
+        np.concatenate([one, high]),
     )
 
 
-def _thin(x: np.ndarray, y: np.ndarray, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+def _thin(steps: Steps, points: int = 400) -> Steps:
     """A step curve read at ``points`` evenly spaced times when it has more steps than that."""
-    if x.size <= points:
-        return x, y
-    grid = np.linspace(0.0, x[-1], points)
-    return grid, y[np.searchsorted(x, grid, side="right") - 1]
+    if steps.x.size <= points:
+        return steps
+    grid = np.linspace(0.0, steps.x[-1], points)
+    at = np.searchsorted(steps.x, grid, side="right") - 1
+    return Steps(grid, steps.y[at], steps.low[at], steps.high[at])
 
 
 def _outcome_times(t: pd.DataFrame, horizon: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -72,8 +105,9 @@ def plot_outcomes(patients: pd.DataFrame | None, horizon_days: float) -> go.Figu
     Figure or None
         Left: share of treated patients who responded and have neither relapsed nor died (a
         non-responder counts as an event at time 0). Right: overall survival. One line per arm
-        and disease, x in years, read at most at 400 times. None when an outcome
-        column is missing or nobody was treated.
+        and disease with its 95% confidence band (three traces: band edges, then the curve),
+        x in years, read at most at 400 times. None when an outcome column is missing or nobody
+        was treated.
     """
     need = ("treatment_day", "response", "relapse_day", "death_day")
     if not has_columns(patients, *need):
@@ -95,24 +129,37 @@ def plot_outcomes(patients: pd.DataFrame | None, horizon_days: float) -> go.Figu
             dash = "solid" if one_arm else dashes[j % len(dashes)]
             disease = key[0] if isinstance(key, tuple) else key
             name = " · ".join(x for x in (esc(arm), esc(disease)) if x)
+            colour = _colour(j if one_arm else i)
             for col, (time, event) in enumerate(_outcome_times(group, horizon_days).values(), 1):
-                x, y = _thin(*kaplan_meier(time, event))
-                fig.add_trace(
-                    go.Scatter(
-                        x=_f32(x / DAYS_PER_YEAR),
-                        y=_f32(y),
-                        name=f"{name} (n={len(group)})",
-                        legendgroup=name,
-                        showlegend=col == 1,
-                        line={"shape": "hv", "color": _colour(j if one_arm else i), "dash": dash},
-                        hovertemplate=f"{name}<br>year %{{x:.1f}}: %{{y:.2f}}<extra></extra>",
-                    ),
-                    row=1,
-                    col=col,
-                )
+                steps = _thin(kaplan_meier(time, event))
+                x = _f32(steps.x / DAYS_PER_YEAR)
+                for trace in _km_traces(steps, x, name, len(group), colour, dash, col == 1):
+                    fig.add_trace(trace, row=1, col=col)
     fig.update_yaxes(title_text="share of treated patients", range=[0, 1.03])
     fig.update_xaxes(title_text="time since treatment (years)", rangemode="tozero")
-    return _finish(fig, "Clinical course after treatment (Kaplan-Meier, censored at horizon)")
+    title = "Clinical course after treatment (Kaplan-Meier with 95% band, censored at horizon)"
+    return _finish(fig, title)
+
+
+def _km_traces(
+    steps: Steps, x: np.ndarray, name: str, n: int, colour: str, dash: str, legend: bool
+) -> list[go.Scatter]:
+    """The band (lower edge, then upper edge filled to it) and the curve of one group."""
+    edge = {"shape": "hv", "width": 0, "color": colour}
+    common = {"x": x, "legendgroup": name, "showlegend": False, "hoverinfo": "skip"}
+    return [
+        go.Scatter(y=_f32(steps.low), line=edge, **common),
+        go.Scatter(y=_f32(steps.high), line=edge, fill="tonexty", opacity=0.15, **common),
+        go.Scatter(
+            x=x,
+            y=_f32(steps.y),
+            name=f"{name} (n={n})",
+            legendgroup=name,
+            showlegend=legend,
+            line={"shape": "hv", "color": colour, "dash": dash},
+            hovertemplate=f"{name}<br>year %{{x:.1f}}: %{{y:.2f}}<extra></extra>",
+        ),
+    ]
 
 
 def plot_adverse_events(patients: pd.DataFrame | None) -> go.Figure | None:

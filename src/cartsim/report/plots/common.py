@@ -4,27 +4,37 @@ Plots only group, count and average what the tables already hold (and, for the o
 read Kaplan-Meier steps off the patient table); they never simulate. A plot whose table or
 optional columns are absent returns ``None`` instead of raising, so the report can leave it out.
 Every label taken from a table (arm, disease, resource, stage, parameter names) is HTML-escaped
-with :func:`esc`, because plotly renders a subset of HTML in titles, legends and tick labels.
+with :func:`esc`, because plotly renders a subset of HTML in titles, legends, tick labels and
+hover text. :func:`esc` is the package's one escape: the report's templates escape with the same
+rule (:func:`shown`, then ``markupsafe.escape``).
 """
 
 from __future__ import annotations
 
-import html
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from markupsafe import escape
 from plotly.colors import qualitative
 
 PALETTE = qualitative.Safe + qualitative.Vivid
 TEMPLATE = "plotly_white"
 
 
+def shown(value: object) -> object:
+    """What the page shows for ``value``: None and NaN as an empty string, anything else as is."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value
+
+
 def esc(value: object) -> str:
-    """``value`` as text that plotly and HTML show literally."""
-    return html.escape(str(value))
+    """``value`` as text that plotly and HTML show literally (None and NaN: empty)."""
+    return str(escape(shown(value)))
 
 
 def has_columns(frame: pd.DataFrame | None, *columns: str) -> bool:

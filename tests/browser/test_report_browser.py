@@ -1,17 +1,21 @@
 """The HTML report end to end: written by ``cartsim run``, opened in headless Chromium.
 
 The scenario is renamed ``<script>alert(1)</script>`` so that the page must show the name as
-text. The browser test is skipped when Chromium or its driver is not installed.
+text; a copy of the run with a crafted manifest and tables (markup in arm names, labels,
+parameter sources and distribution-spec keys) must render without running any of it. The
+browser tests are skipped when Chromium or its driver is not installed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from builders import BASELINE, ROOT
 from plotly.offline import get_plotlyjs
@@ -19,6 +23,8 @@ from plotly.offline import get_plotlyjs
 from cartsim.report.html import write_report
 
 EVIL = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(2)>"
+KEY = "<img src=x onerror=alert(3)>"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 BROWSER_FLAGS = (
@@ -68,6 +74,35 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def crafted_dir(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run with arm ``cart`` renamed to an ``<img onerror>`` payload everywhere, markup in
+    its label, in a parameter source and in the keys of distribution specs."""
+    folder = tmp_path_factory.mktemp("crafted") / "run"
+    shutil.copytree(run_dir, folder)
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    scenario = manifest["scenario"]
+    scenario["arms"] = {IMG if k == "cart" else k: v for k, v in scenario["arms"].items()}
+    scenario["arms"][IMG]["label"] = EVIL
+    for stage in scenario["arms"][IMG]["stages"]:
+        if isinstance(stage.get("duration"), dict):
+            stage["duration"][KEY] = 1
+    for parameter in scenario["parameters"].values():
+        parameter["source"] = EVIL
+        if parameter.get("psa"):
+            parameter["psa"][KEY] = 2
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    for table in folder.glob("*.parquet"):
+        frame = pd.read_parquet(table)
+        if "arm" in frame:
+            frame["arm"] = frame["arm"].astype(str).replace({"cart": IMG})
+            frame.to_parquet(table, index=False)
+    (folder / "report.html").unlink()
+    write_report(folder)
+    return folder
+
+
 def figure_count(html: str) -> int:
     match = re.search(r'<body data-figures="(\d+)"', html)
     assert match, "the report states how many figures it holds"
@@ -113,6 +148,51 @@ def browser():
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOOKS})
     yield driver
     driver.quit()
+
+
+def test_a_crafted_run_folder_is_shown_as_text(crafted_dir: Path) -> None:
+    html = (crafted_dir / "report.html").read_text(encoding="utf-8")
+    for payload in (EVIL, IMG, KEY):
+        assert payload not in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert figure_count(html) >= 5
+
+
+def open_and_check(browser, report: Path) -> int:
+    """Open ``report`` and wait for every figure; no error, no alert. Returns the figures."""
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(report.as_uri())
+    expected = int(browser.find_element(By.TAG_NAME, "body").get_attribute("data-figures"))
+
+    def plots_drawn(driver) -> bool:
+        return len(driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) == expected
+
+    WebDriverWait(browser, 60).until(plots_drawn)
+    assert browser.execute_script("return window.__errors") == []
+    assert browser.execute_script("return window.__alerts") == []
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - reading it raises when there is none
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []
+    return expected
+
+
+@pytest.mark.browser
+def test_a_crafted_run_folder_runs_no_script_in_the_browser(crafted_dir: Path, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    assert open_and_check(browser, crafted_dir / "report.html") >= 5
+    assert browser.find_element(By.ID, "scenario-name").text == EVIL
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert IMG in page and KEY in page  # shown as text: arm name, spec keys
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img")  # no element was injected
+    legends = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.legendtext')).map(e => e.textContent)"
+    )
+    assert any(IMG in t for t in legends)  # plotly shows the escaped arm name as text
 
 
 @pytest.mark.browser
