@@ -273,10 +273,15 @@ def check(
     set_: SetOpt = None,
 ) -> None:
     """Validate a scenario file without running it."""
+    from cartsim.inputs.budget import estimated_bytes
+
     source, model = _load(scenario, set_, None, None)
+    if model.target is not None:
+        check_metric(model.target.metric, model, source.path)
     out_console.print(
         f"ok: {scenario} — scenario {model.name!r}, {len(model.arms)} arm(s), "
-        f"{len(model.resources)} resource(s), {len(source.parameters)} parameter(s)"
+        f"{len(model.resources)} resource(s), {len(source.parameters)} parameter(s), "
+        f"about {estimated_bytes(model) / 2**30:.2g} GiB of memory to run"
     )
 
 

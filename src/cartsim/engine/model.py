@@ -168,21 +168,27 @@ def merged_run(runs: list[ArmRun]) -> ArmRun:
 
 
 def route(scenario: Scenario, cohort: Cohort) -> np.ndarray:
-    """Service mix: the index (into ``scenario.arms``) of each patient's arm."""
+    """Service mix: the index (into ``scenario.arms``) of each patient's arm.
+
+    Each rule's ``share`` is the probability that a patient it matches takes its route: one
+    uniform per patient is compared with the running sum of the shares of the rules that patient
+    matches (which validation keeps at most 1), and the rest go to the default arm.
+    """
     policy = scenario.referral_policy
     assert policy is not None
     names = list(scenario.arms)
     arm_of = np.full(cohort.size, names.index(policy.default))
-    decided = np.zeros(cohort.size, dtype=bool)
+    below = np.zeros(cohort.size)  # running sum of the shares of the rules each patient matches
     u = cohort.draw("routing")
     for rule in policy.rules:
-        match = ~decided & (u < rule.share)
+        matches = np.ones(cohort.size, dtype=bool)
         if rule.diseases is not None:
-            match &= np.isin(cohort.disease, [scenario.diseases.index(d) for d in rule.diseases])
+            matches &= np.isin(cohort.disease, [scenario.diseases.index(d) for d in rule.diseases])
         for flag in rule.flags:
-            match &= cohort.flags[flag]
-        arm_of[match] = names.index(rule.arm)
-        decided |= match
+            matches &= cohort.flags[flag]
+        chosen = matches & (u >= below) & (u < below + rule.share)
+        arm_of[chosen] = names.index(rule.arm)
+        below = np.where(matches, below + rule.share, below)
     return arm_of
 
 

@@ -10,7 +10,20 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, model_validator
 
-from cartsim.inputs.fields import Days, NonNegative, NumberOrDist, Positive, Probability, Strict
+from cartsim.inputs.distributions import DistSpec
+from cartsim.inputs.fields import (
+    MAX_AGE_YEARS,
+    MAX_HORIZON_DAYS,
+    MAX_STAGE_DAYS,
+    Days,
+    NonNegative,
+    Positive,
+    Probability,
+    Strict,
+    bounded_time,
+)
+
+HorizonDays = Annotated[float | DistSpec, bounded_time(MAX_HORIZON_DAYS, "days")]
 
 
 class GradeRisks(Strict):
@@ -20,10 +33,10 @@ class GradeRisks(Strict):
     independent draws in probabilistic analysis stay coherent.
     """
 
-    any: Probability = 0.0
-    grade2_plus: Probability = 0.0
-    grade3_plus: Probability = 0.0
-    grade4_plus: Probability = 0.0
+    any: Probability = Field(default=0.0, description="probability of grade 1 or higher")
+    grade2_plus: Probability = Field(default=0.0, description="probability of grade 2 or higher")
+    grade3_plus: Probability = Field(default=0.0, description="probability of grade 3 or higher")
+    grade4_plus: Probability = Field(default=0.0, description="probability of grade 4 or higher")
 
     @model_validator(mode="after")
     def _ordered_in_base_case(self, info: ValidationInfo) -> GradeRisks:
@@ -51,18 +64,34 @@ class AdverseEvents(Strict):
     """Adverse events of an arm. CRS and ICANS grades are drawn before the inpatient stage and
     drive its length and ICU escalation; the others act on costs, utility and the report."""
 
-    crs: GradeRisks = GradeRisks()
-    icans: GradeRisks = GradeRisks()
-    tocilizumab_from_crs_grade: Annotated[int, Field(ge=1, le=5)] = 2
-    tocilizumab_doses: NonNegative = 1.0
-    serious_infection: Probability = 0.0
-    ivig: Probability = Field(default=0.0, description="hypogammaglobulinaemia needing IVIG")
-    ivig_days: Days = 0.0
-    bcell_aplasia_days: NumberOrDist = 0.0
-    secondary_malignancy: Probability = 0.0
-    crs_disutility: NonNegative = Field(default=0.0, description="utility lost while CRS lasts")
-    crs_disutility_days: Days = 0.0
-    icu_disutility_per_day: NonNegative = 0.0
+    crs: GradeRisks = Field(default=GradeRisks(), description="cytokine release syndrome by grade")
+    icans: GradeRisks = Field(default=GradeRisks(), description="neurotoxicity (ICANS) by grade")
+    tocilizumab_from_crs_grade: Annotated[int, Field(ge=1, le=5)] = Field(
+        default=2, description="CRS grade (1-5) from which tocilizumab is given"
+    )
+    tocilizumab_doses: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
+        default=1.0, description="doses per treated CRS (count)"
+    )
+    serious_infection: Probability = Field(
+        default=0.0, description="probability of a serious infection"
+    )
+    ivig: Probability = Field(
+        default=0.0, description="probability of hypogammaglobulinaemia needing IVIG"
+    )
+    ivig_days: Days = Field(default=0.0, description="days of IVIG replacement")
+    bcell_aplasia_days: HorizonDays = Field(
+        default=0.0, description="days of B-cell aplasia (a number or a non-negative distribution)"
+    )
+    secondary_malignancy: Probability = Field(
+        default=0.0, description="probability of a malignancy"
+    )
+    crs_disutility: Probability = Field(
+        default=0.0, description="utility lost while CRS lasts (0-1)"
+    )
+    crs_disutility_days: Days = Field(default=0.0, description="days the CRS disutility lasts")
+    icu_disutility_per_day: Probability = Field(
+        default=0.0, description="utility lost on each ICU day (0-1)"
+    )
 
 
 class DiseaseOutcome(Strict):
@@ -70,12 +99,14 @@ class DiseaseOutcome(Strict):
 
     response: Probability = Field(description="remission or major clinical response")
     response_days: Days = Field(default=90.0, description="treatment to response, days")
-    relapse_hazard_per_year: NonNegative = 0.0
-    relapse_shape: Positive = Field(
+    relapse_hazard_per_year: Annotated[float, Field(ge=0.0, le=365.0)] = Field(
+        default=0.0, description="relapses per patient-year in remission"
+    )
+    relapse_shape: Annotated[float, Field(gt=0.0, le=100.0)] = Field(
         default=1.0, description="Weibull shape of relapse (1: exponential)"
     )
     trm: Probability = Field(default=0.0, description="treatment-related mortality")
-    trm_window_days: Positive = Field(
+    trm_window_days: Annotated[float, Field(gt=0.0, le=MAX_STAGE_DAYS)] = Field(
         default=100.0, description="TRM deaths fall uniformly in this"
     )
 
@@ -83,59 +114,91 @@ class DiseaseOutcome(Strict):
 class ArmEconomics(Strict):
     """Costs (EUR of the price year) and utility effects specific to an arm."""
 
-    follow_up_cost_per_year: NonNegative = 0.0
-    follow_up_years: NonNegative = 5.0
-    relapse_cost: NonNegative = Field(default=0.0, description="one-off treatment of a relapse")
-    episode_disutility: NonNegative = 0.0
-    episode_disutility_days: Days = 0.0
+    follow_up_cost_per_year: NonNegative = Field(default=0.0, description="EUR a year of follow-up")
+    follow_up_years: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
+        default=5.0, description="years of follow-up after treatment"
+    )
+    relapse_cost: NonNegative = Field(
+        default=0.0, description="EUR, one-off treatment of a relapse"
+    )
+    episode_disutility: Probability = Field(
+        default=0.0, description="utility lost during the treatment episode (0-1)"
+    )
+    episode_disutility_days: Days = Field(
+        default=0.0, description="days the episode disutility lasts"
+    )
 
 
 class Gompertz(Strict):
     """General-population mortality hazard ``a * exp(b * age)`` per year (age in years)."""
 
-    a: Positive
-    b: Positive
+    a: Positive = Field(description="hazard at age 0, per year")
+    b: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        description="growth of the log hazard per year of age"
+    )
 
 
 class Mortality(Strict):
-    female: Gompertz
-    male: Gompertz
-    max_age: Positive = Field(default=100.0, description="nobody lives beyond this age, years")
+    """General-population mortality by sex, with an age nobody lives beyond."""
+
+    female: Gompertz = Field(description="women's Gompertz hazard, per year")
+    male: Gompertz = Field(description="men's Gompertz hazard, per year")
+    max_age: Annotated[float, Field(gt=0.0, le=MAX_AGE_YEARS)] = Field(
+        default=100.0, description="nobody lives beyond this age, years"
+    )
 
 
 class DiseaseCourse(Strict):
     """Health-state values of one disease, shared by all arms (EUR of the price year)."""
 
-    utility_active: Annotated[float, Field(le=1.0)]
-    utility_remission: Annotated[float, Field(le=1.0)]
-    smr_active: Positive = 1.0
-    smr_remission: Positive = 1.0
-    cost_active_per_year: NonNegative = Field(
-        default=0.0, description="standard-of-care drugs, flares"
+    utility_active: Annotated[float, Field(ge=-1.0, le=1.0)] = Field(
+        description="utility with active disease (1 = full health, 0 = dead)"
     )
-    cost_remission_per_year: NonNegative = 0.0
+    utility_remission: Annotated[float, Field(ge=-1.0, le=1.0)] = Field(
+        description="utility in remission (1 = full health, 0 = dead)"
+    )
+    smr_active: Annotated[float, Field(gt=0.0, le=1000.0)] = Field(
+        default=1.0, description="standardised mortality ratio with active disease"
+    )
+    smr_remission: Annotated[float, Field(gt=0.0, le=1000.0)] = Field(
+        default=1.0, description="standardised mortality ratio in remission"
+    )
+    cost_active_per_year: NonNegative = Field(
+        default=0.0, description="EUR a year with active disease: standard-of-care drugs, flares"
+    )
+    cost_remission_per_year: NonNegative = Field(default=0.0, description="EUR a year in remission")
 
 
 class UnitCosts(Strict):
     """Unit costs of adverse-event treatment (EUR of the price year)."""
 
-    tocilizumab_dose: NonNegative = 0.0
-    serious_infection_episode: NonNegative = 0.0
-    ivig_per_year: NonNegative = 0.0
-    secondary_malignancy: NonNegative = 0.0
+    tocilizumab_dose: NonNegative = Field(default=0.0, description="EUR per tocilizumab dose")
+    serious_infection_episode: NonNegative = Field(
+        default=0.0, description="EUR per serious infection"
+    )
+    ivig_per_year: NonNegative = Field(default=0.0, description="EUR a year of IVIG replacement")
+    secondary_malignancy: NonNegative = Field(
+        default=0.0, description="EUR per secondary malignancy"
+    )
 
 
 class Economics(Strict):
     """Time horizon, discounting and willingness to pay."""
 
-    horizon_years: Positive | None = Field(default=20.0, description="None: lifetime (to max_age)")
-    discount_rate_costs: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
-    discount_rate_effects: Annotated[float, Field(ge=0.0, le=0.2)] = 0.03
+    horizon_years: Annotated[float, Field(gt=0.0, le=MAX_AGE_YEARS)] | None = Field(
+        default=20.0, description="years valued after referral; null: lifetime (to max_age)"
+    )
+    discount_rate_costs: Annotated[float, Field(ge=0.0, le=0.2)] = Field(
+        default=0.03, description="discount rate of costs, per year"
+    )
+    discount_rate_effects: Annotated[float, Field(ge=0.0, le=0.2)] = Field(
+        default=0.03, description="discount rate of QALYs, per year"
+    )
     wtp_per_qaly: NonNegative = Field(default=50_000.0, description="EUR per QALY")
     reference_arm: str | None = Field(
         default=None, description="arm that incremental net benefit is measured against"
     )
-    evpi_population_years: NonNegative = Field(
+    evpi_population_years: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
         default=10.0, description="years of referrals the population EVPI covers"
     )
-    perspective: str = "health-care payer"
+    perspective: str = Field(default="health-care payer", description="whose costs count (text)")

@@ -108,7 +108,7 @@ class BaseDistribution(BaseModel):
     """Common base of all distribution specs: frozen, no unknown keys, finite numbers."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, serialize_by_alias=True
+        extra="forbid", frozen=True, allow_inf_nan=False, serialize_by_alias=True, strict=True
     )
 
     @field_validator("sd", "sigma", "shape", "scale", "alpha", "beta", check_fields=False)
@@ -180,4 +180,11 @@ class EitherPair(BaseDistribution):
         names = [name for pair in self.PAIRS for name in pair]
         given = {n: getattr(self, "mean_" if n == "mean" else n) is not None for n in names}
         check_one_pair(self.dist, given, self.PAIRS)  # type: ignore[attr-defined]
+        try:
+            with np.errstate(all="ignore"):
+                finite = math.isfinite(self.mean()) and bool(np.isfinite(self.ppf([0.5])).all())
+        except ArithmeticError:
+            finite = False
+        if not finite:
+            raise ValueError(f"{self.dist} parameters too extreme to give finite values")  # type: ignore[attr-defined]
         return self

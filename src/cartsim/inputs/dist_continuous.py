@@ -28,8 +28,8 @@ from cartsim.inputs.dist_base import (
 class Fixed(BaseDistribution):
     """A constant ``value``."""
 
-    dist: Literal["fixed"] = "fixed"
-    value: float
+    dist: Literal["fixed"] = Field(default="fixed", description="the distribution: fixed")
+    value: float = Field(description="the constant, in the unit of the field")
 
     def ppf(self, u: npt.ArrayLike) -> FloatArray:
         return uniforms(u) * 0.0 + self.value  # keeps shape and NaN
@@ -41,8 +41,10 @@ class Fixed(BaseDistribution):
 class Exponential(BaseDistribution):
     """Exponential with the given ``mean`` (> 0)."""
 
-    dist: Literal["exponential"] = "exponential"
-    mean_: float = Field(alias="mean")
+    dist: Literal["exponential"] = Field(
+        default="exponential", description="the distribution: exponential"
+    )
+    mean_: float = Field(alias="mean", description="mean, in the unit of the field")
 
     @field_validator("mean_")
     @classmethod
@@ -61,9 +63,9 @@ class Exponential(BaseDistribution):
 class Uniform(BaseDistribution):
     """Uniform on ``[low, high)`` with ``low < high``."""
 
-    dist: Literal["uniform"] = "uniform"
-    low: float
-    high: float
+    dist: Literal["uniform"] = Field(default="uniform", description="the distribution: uniform")
+    low: float = Field(description="lower bound, in the unit of the field")
+    high: float = Field(description="upper bound, in the unit of the field")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -84,10 +86,12 @@ class Triangular(BaseDistribution):
     Needs ``low <= mode <= high`` and ``low < high``.
     """
 
-    dist: Literal["triangular"] = "triangular"
-    low: float
-    mode: float
-    high: float
+    dist: Literal["triangular"] = Field(
+        default="triangular", description="the distribution: triangular"
+    )
+    low: float = Field(description="lower bound, in the unit of the field")
+    mode: float = Field(description="most likely value, in the unit of the field")
+    high: float = Field(description="upper bound, in the unit of the field")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -119,11 +123,11 @@ class Normal(BaseDistribution):
     and ``ppf`` stays monotone. ``mean()`` is the mean of the truncated distribution.
     """
 
-    dist: Literal["normal"] = "normal"
-    mean_: float = Field(alias="mean")
-    sd: float
-    low: float | None = None
-    high: float | None = None
+    dist: Literal["normal"] = Field(default="normal", description="the distribution: normal")
+    mean_: float = Field(alias="mean", description="mean, in the unit of the field")
+    sd: float = Field(description="standard deviation, in the unit of the field")
+    low: float | None = Field(default=None, description="lower bound, in the unit of the field")
+    high: float | None = Field(default=None, description="upper bound, in the unit of the field")
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
@@ -196,11 +200,19 @@ class LogNormal(EitherPair):
     """
 
     PAIRS = (("mean", "sd"), ("mu", "sigma"))
-    dist: Literal["lognormal"] = "lognormal"
-    mean_: float | None = Field(default=None, alias="mean")
-    sd: float | None = None
-    mu: float | None = None
-    sigma: float | None = None
+    dist: Literal["lognormal"] = Field(
+        default="lognormal", description="the distribution: lognormal"
+    )
+    mean_: float | None = Field(
+        default=None, alias="mean", description="mean, in the unit of the field"
+    )
+    sd: float | None = Field(
+        default=None, description="standard deviation, in the unit of the field"
+    )
+    mu: float | None = Field(default=None, description="mean of the log of the value")
+    sigma: float | None = Field(
+        default=None, description="standard deviation of the log of the value (> 0)"
+    )
 
     @property
     def mu_sigma(self) -> tuple[float, float]:
@@ -226,11 +238,17 @@ class Gamma(EitherPair):
     """Gamma given either ``shape``, ``scale`` or ``mean``, ``sd`` (all > 0); exactly one pair."""
 
     PAIRS = (("shape", "scale"), ("mean", "sd"))
-    dist: Literal["gamma"] = "gamma"
-    shape: float | None = None
-    scale: float | None = None
-    mean_: float | None = Field(default=None, alias="mean")
-    sd: float | None = None
+    dist: Literal["gamma"] = Field(default="gamma", description="the distribution: gamma")
+    shape: float | None = Field(default=None, description="shape parameter (> 0, no unit)")
+    scale: float | None = Field(
+        default=None, description="scale parameter (> 0), in the unit of the field"
+    )
+    mean_: float | None = Field(
+        default=None, alias="mean", description="mean, in the unit of the field"
+    )
+    sd: float | None = Field(
+        default=None, description="standard deviation, in the unit of the field"
+    )
 
     @property
     def shape_scale(self) -> tuple[float, float]:
@@ -257,11 +275,15 @@ class Beta(BaseDistribution):
     With ``mean``, ``sd``: ``0 < mean < 1``, ``sd > 0`` and ``sd**2 < mean * (1 - mean)``.
     """
 
-    dist: Literal["beta"] = "beta"
-    alpha: float | None = None
-    beta: float | None = None
-    mean_: float | None = Field(default=None, alias="mean")
-    sd: float | None = None
+    dist: Literal["beta"] = Field(default="beta", description="the distribution: beta")
+    alpha: float | None = Field(default=None, description="first shape parameter (> 0, no unit)")
+    beta: float | None = Field(default=None, description="second shape parameter (> 0, no unit)")
+    mean_: float | None = Field(
+        default=None, alias="mean", description="mean, in the unit of the field"
+    )
+    sd: float | None = Field(
+        default=None, description="standard deviation, in the unit of the field"
+    )
 
     @field_validator("mean_")
     @classmethod
@@ -316,9 +338,9 @@ class Beta(BaseDistribution):
 class Weibull(BaseDistribution):
     """Weibull with ``shape`` and ``scale`` (both > 0)."""
 
-    dist: Literal["weibull"] = "weibull"
-    shape: float
-    scale: float
+    dist: Literal["weibull"] = Field(default="weibull", description="the distribution: weibull")
+    shape: float = Field(description="shape parameter (> 0, no unit)")
+    scale: float = Field(description="scale parameter (> 0), in the unit of the field")
 
     def ppf(self, u: npt.ArrayLike) -> FloatArray:
         return self.scale * (-np.log1p(-uniforms(u))) ** (1.0 / self.shape)

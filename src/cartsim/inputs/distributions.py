@@ -62,9 +62,11 @@ class Categorical(BaseDistribution):
     zero-probability values and rescaling the probabilities to sum to exactly 1.
     """
 
-    dist: Literal["categorical"] = "categorical"
-    values: list[float]
-    probabilities: list[float]
+    dist: Literal["categorical"] = Field(
+        default="categorical", description="the distribution: categorical"
+    )
+    values: list[float] = Field(description="the possible values, in the unit of the field")
+    probabilities: list[float] = Field(description="probability of each value (summing to 1)")
     _table: Table | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -114,8 +116,10 @@ class Categorical(BaseDistribution):
 class Empirical(BaseDistribution):
     """Each listed value equally likely (repeats count separately); ``values`` non-empty."""
 
-    dist: Literal["empirical"] = "empirical"
-    values: list[float]
+    dist: Literal["empirical"] = Field(
+        default="empirical", description="the distribution: empirical"
+    )
+    values: list[float] = Field(description="the possible values, in the unit of the field")
     _table: Table | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")

@@ -12,83 +12,55 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from cartsim.inputs.errors import ScenarioError
+from cartsim.inputs.overrides import apply_override, describe
 from cartsim.inputs.scenario import Parameter, Scenario
+from cartsim.inputs.yamlsafe import YamlProblem, parse
 
-MAX_EXPANDED_NODES = 1_000_000
 ORIGINS = "_origins"  # key of the composed mapping: parameter name -> file that defines it
+LINES = "_lines"  # key of the composed mapping: dotted field path -> (file, line)
 MAX_FILE_BYTES = 5_000_000
+Lines = dict[str, tuple[str, int]]
+
+__all__ = ["ScenarioSource", "apply_override", "compose", "deep_merge", "load", "validate"]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """Safe loader that rejects repeated keys in a mapping."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # ``<<: *anchor`` merges; explicit keys may override merged ones
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"repeated key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _expanded_size(obj: Any, memo: dict[int, int]) -> int:
-    """Number of nodes ``obj`` would have with every alias expanded (guards alias bombs)."""
-    key = id(obj)
-    if key in memo:
-        return memo[key]
-    if isinstance(obj, dict):
-        size = 1 + sum(_expanded_size(v, memo) for v in obj.values()) + len(obj)
-    elif isinstance(obj, list):
-        size = 1 + sum(_expanded_size(v, memo) for v in obj)
-    else:
-        size = 1
-    memo[key] = size
-    return size
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Read one YAML mapping safely; every problem becomes a :class:`ScenarioError`."""
-    if path.is_dir():
-        raise ScenarioError("is a folder, not a scenario file", file=str(path))
-    if not path.is_file():
-        raise ScenarioError("file not found", file=str(path))
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ScenarioError(f"file larger than {MAX_FILE_BYTES} bytes", file=str(path))
+def read_yaml_lines(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """Read one YAML mapping safely, with the line of each field; problems are ScenarioErrors."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"malformed YAML: {problem}", file=str(path), field=where) from None
+        if path.is_dir():
+            raise ScenarioError("is a folder, not a scenario file", file=str(path))
+        if not path.is_file():
+            raise ScenarioError("file not found", file=str(path))
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"file larger than {MAX_FILE_BYTES} bytes", file=str(path))
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
     except UnicodeDecodeError:
         raise ScenarioError("not UTF-8 text", file=str(path)) from None
-    except ValueError as exc:  # a value YAML recognises but cannot build, e.g. 2026-13-45
-        raise ScenarioError(f"malformed YAML value: {exc}", file=str(path)) from None
+    try:
+        data, lines = parse(text)
+    except YamlProblem as exc:
+        raise ScenarioError(exc.message, file=str(path), lineno=exc.line) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ScenarioError("the top level must be a mapping of keys", file=str(path))
-    if _expanded_size(data, {}) > MAX_EXPANDED_NODES:
-        raise ScenarioError(
-            f"aliases expand to more than {MAX_EXPANDED_NODES} values (alias bomb?)",
-            file=str(path),
-        )
-    return data
+    return data, lines
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read one YAML mapping safely; every problem becomes a :class:`ScenarioError`."""
+    return read_yaml_lines(path)[0]
 
 
 def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,79 +77,47 @@ def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any
 def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
     """Read ``path`` with everything it ``extends``; return the merged mapping and all files.
 
-    The merged ``parameters`` table notes in ``_origins`` which file defines each parameter.
+    The merged ``parameters`` table notes in ``_origins`` which file defines each parameter,
+    and ``_lines`` maps each dotted field path to the file and line that set it last.
     """
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ScenarioError(f"cannot resolve the path: {exc}", file=str(path)) from None
     if path in _chain:
         raise ScenarioError("extends forms a cycle", file=str(path), field="extends")
-    data = read_yaml(path)
+    data, own_lines = read_yaml_lines(path)
     bases = data.pop("extends", [])
     if isinstance(bases, str):
         bases = [bases]
     if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
-        raise ScenarioError("must be a file name or a list of them", str(path), "extends")
+        raise ScenarioError("must be a file name or a list of them", str(path), "extends",
+                            own_lines.get("extends"))  # fmt: skip
     merged: dict[str, Any] = {}
     files: list[Path] = []
+    lines: Lines = {}
     for base in bases:
         base_path = path.parent / base
-        if not base_path.is_file():
-            what = "is a folder" if base_path.is_dir() else "not found"
-            raise ScenarioError(f"extended file {what}: {base}", str(path), "extends")
+        try:
+            is_file, is_dir = base_path.is_file(), base_path.is_dir()
+        except OSError:
+            is_file = is_dir = False
+        if not is_file:
+            what = "is a folder" if is_dir else "not found or unreadable"
+            raise ScenarioError(f"extended file {what}: {base}", str(path), "extends",
+                                own_lines.get("extends"))  # fmt: skip
         base_data, base_files = compose(base_path, (*_chain, path))
+        lines.update(base_data.pop(LINES, {}))
         merged = deep_merge(merged, base_data)
         files += [f for f in base_files if f not in files]
     origins = {**merged.pop(ORIGINS, {})}
     if isinstance(data.get("parameters"), dict):
-        origins.update({name: str(path) for name in data["parameters"]})
+        origins.update({str(name): str(path) for name in data["parameters"]})
     merged = deep_merge(merged, data)
     merged[ORIGINS] = origins
+    lines.update({k: (str(path), n) for k, n in own_lines.items() if k and k != "extends"})
+    merged[LINES] = lines
     return merged, [*files, path]
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
-def apply_override(data: dict[str, Any], assignment: str, file: str) -> None:
-    """Apply one ``dotted.path=value`` assignment in place (value parsed as YAML)."""
-    if "=" not in assignment:
-        raise ScenarioError(f"--set expects dotted.path=value, got {assignment!r}", file)
-    dotted, text = assignment.split("=", 1)
-    keys = dotted.strip().split(".")
-    node: Any = data
-    for depth, key in enumerate(keys):
-        last = depth == len(keys) - 1
-        where = ".".join(keys[: depth + 1])
-        if isinstance(node, dict):
-            if last:
-                node[key] = _parse_value(text)
-                return
-            if key not in node:  # a group the file leaves out: validation checks its name
-                node[key] = {}
-            node = node[key]
-        elif isinstance(node, list):
-            index = _list_index(node, key)
-            if index is None:
-                raise ScenarioError("no such item (from --set)", file, where)
-            if last:
-                node[index] = _parse_value(text)
-                return
-            node = node[index]
-        else:
-            raise ScenarioError("is a value, not a group of fields (from --set)", file, where)
-
-
-def _list_index(items: list[Any], key: str) -> int | None:
-    if key.lstrip("-").isdigit():
-        index = int(key)
-        return index if -len(items) <= index < len(items) else None
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and item.get("name") == key:
-            return i
-    return None
 
 
 def substitute(node: Any, values: Mapping[str, float], where: str = "") -> Any:
@@ -229,6 +169,23 @@ class ScenarioSource:
     files: list[Path]
     parameters: dict[str, Parameter] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
+    lines: Lines = field(default_factory=dict)
+    overridden: tuple[str, ...] = ()
+
+    def locate(self, exc: ScenarioError) -> ScenarioError:
+        """``exc`` naming the file and line that set its field (or the option that did)."""
+        if not exc.field or exc.lineno is not None:
+            return exc
+        for path in self.overridden:
+            if exc.field == path or exc.field.startswith(path + "."):
+                return ScenarioError(f"{exc.message} (from --set {path})", exc.file, exc.field)
+        parts = exc.field.split(".")
+        while parts:
+            found = self.lines.get(".".join(parts))
+            if found:
+                return ScenarioError(exc.message, found[0], exc.field, found[1])
+            parts.pop()
+        return exc
 
     def base_values(self) -> dict[str, float]:
         return {name: p.value for name, p in self.parameters.items()}
@@ -242,7 +199,8 @@ class ScenarioSource:
             resolved = substitute(body, values)
         except KeyError as exc:
             where, name = exc.args[0]
-            raise ScenarioError(f"unknown parameter @{name}", str(self.path), where) from None
+            error = ScenarioError(f"unknown parameter @{name}", str(self.path), where)
+            raise self.locate(error) from None
         resolved["parameters"] = self.raw.get("parameters", {})
         try:
             return validate(resolved, str(self.path), base_case=base_case)
@@ -252,7 +210,7 @@ class ScenarioSource:
                 origin = self.origins[raw[1:]]
                 exc = ScenarioError(f"{exc.message} (the value of {raw}, set in {origin})",
                                     exc.file, exc.field)  # fmt: skip
-            raise exc from None
+            raise self.locate(exc) from None
 
     def used_parameters(self) -> list[str]:
         """Names of the parameters some field refers to (``"@name"``); the others are context."""
@@ -295,12 +253,39 @@ def _first_error(exc: ValidationError, data: Mapping[str, Any], file: str) -> Sc
     errors = exc.errors()
     first = min(errors, key=lambda e: (ERROR_ORDER.get(e["type"], 3), -len(e["loc"])))
     msg = first["msg"].removeprefix("Value error, ")
+    where = format_location(tuple(first["loc"]), data)
     if first["type"] == "extra_forbidden":
         msg = "unknown field"
-    elif first["type"] == "union_tag_invalid":
+    elif first["type"] in ("union_tag_invalid", "union_tag_not_found"):
         ctx = first.get("ctx", {})
-        msg = f"unknown distribution {ctx.get('tag')!r} (known: {ctx.get('expected_tags')})"
-    return ScenarioError(msg, file, format_location(tuple(first["loc"]), data) or None)
+        what = "stage kind" if "kind" in str(ctx.get("discriminator")) else "distribution"
+        if first["type"] == "union_tag_not_found":
+            msg = f"missing {ctx.get('discriminator')} (the {what})"
+        else:
+            msg = f"unknown {what} {ctx.get('tag')!r} (known: {ctx.get('expected_tags')})"
+    elif first["type"] in UNIT_ERRORS and where:
+        unit = describe(dict(data), where)
+        msg = f"{msg} ({unit})" if unit else msg
+    else:
+        named = FIELD_IN_MESSAGE.match(msg)  # checks across fields name the field they concern
+        if named:
+            where = ".".join(x for x in (where, named.group(1)) if x)
+            msg = named.group(2)
+    return ScenarioError(msg, file, where or None)
+
+
+UNIT_ERRORS = {
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "finite_number",
+    "float_type",
+    "int_type",
+    "float_parsing",
+    "int_parsing",
+}
+FIELD_IN_MESSAGE = re.compile(r"^([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-*]+)*): (.+)$", re.S)
 
 
 def _value_at(data: Any, field: str | None) -> Any:
@@ -311,7 +296,8 @@ def _value_at(data: Any, field: str | None) -> Any:
             node = node[key]
         elif isinstance(node, list):
             match = [x for x in node if isinstance(x, dict) and x.get("name") == key]
-            node = match[0] if match else (node[int(key)] if key.isdigit() else None)
+            index = int(key) if key.isdigit() else len(node)
+            node = match[0] if match else (node[index] if index < len(node) else None)
         else:
             return None
     return node
@@ -322,21 +308,25 @@ def load(path: str | Path, overrides: list[str] | None = None) -> ScenarioSource
     path = Path(path)
     raw, files = compose(path)
     origins = raw.pop(ORIGINS, {})
+    lines = raw.pop(LINES, {})
+    overridden = []
     for assignment in overrides or []:
         apply_override(raw, assignment, str(path))
+        overridden.append(assignment.split("=", 1)[0].strip())
+    source = ScenarioSource(path=path, raw=raw, files=files, origins=origins, lines=lines,
+                            overridden=tuple(overridden))  # fmt: skip
     params_raw = raw.get("parameters", {}) or {}
     if not isinstance(params_raw, dict):
-        raise ScenarioError("must be a mapping of named parameters", str(path), "parameters")
-    parameters: dict[str, Parameter] = {}
+        error = ScenarioError("must be a mapping of named parameters", str(path), "parameters")
+        raise source.locate(error)
     for name, spec in params_raw.items():
         try:
-            parameters[name] = Parameter.model_validate(spec)
+            source.parameters[str(name)] = Parameter.model_validate(spec)
         except ValidationError as exc:
             origin = origins.get(name, str(path))
             err = _first_error(exc, spec if isinstance(spec, dict) else {}, origin)
-            where = ".".join(x for x in ("parameters", name, err.field) if x)
-            raise ScenarioError(err.message, origin, where) from None
+            where = ".".join(str(x) for x in ("parameters", name, err.field) if x)
+            raise source.locate(ScenarioError(err.message, origin, where)) from None
     raw["parameters"] = params_raw
-    source = ScenarioSource(path=path, raw=raw, files=files, parameters=parameters, origins=origins)
     source.build()
     return source

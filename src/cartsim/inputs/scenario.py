@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
+from cartsim.inputs.budget import check_budget
 from cartsim.inputs.clinical import (
     AdverseEvents,
     ArmEconomics,
@@ -25,32 +26,50 @@ from cartsim.inputs.clinical import (
 )
 from cartsim.inputs.distributions import DistSpec
 from cartsim.inputs.fields import (
+    MAX_AGE_YEARS,
+    MAX_HORIZON_DAYS,
     WEEKDAYS,
+    AgeYears,
+    Date,
     Days,
     NonNegative,
-    NumberOrDist,
     Positive,
     Probability,
     Strict,
     Weekday,
 )
+from cartsim.inputs.references import check_references
 from cartsim.inputs.stages import Stage, Treatment
 
 
 class Parameter(Strict):
     """One evidence value with its source and its distribution for probabilistic analysis."""
 
-    value: float
-    unit: str
-    description: str = ""
-    source: str
-    status: Literal["F", "F2", "B", "M", "E"]
-    estimate: bool = False
-    evidence: str | None = None
-    psa: DistSpec | None = None
-    low: float | None = None
-    high: float | None = None
-    note: str | None = None
+    value: float = Field(description="the value, in the parameter's unit")
+    unit: str = Field(description="unit of value, low and high (text)")
+    description: str = Field(default="", description="what the value is (text)")
+    source: str = Field(description="where the value comes from (authors, journal, year)")
+    status: Literal["F", "F2", "B", "M", "E"] = Field(
+        description="F found, F2 secondary, B press, M unverified, E estimate"
+    )
+    estimate: bool = Field(default=False, description="true when the value is an estimate")
+    evidence: str | None = Field(default=None, description="the evidence: n/N, mean and SD (text)")
+    psa: DistSpec | None = Field(default=None, description="distribution of the value, in its unit")
+    low: float | None = Field(
+        default=None, description="one-way sensitivity low value, in its unit"
+    )
+    high: float | None = Field(
+        default=None, description="one-way sensitivity high value, in its unit"
+    )
+    note: str | None = Field(default=None, description="remarks (text)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Parameter:
+        if (self.low is None) != (self.high is None):
+            raise ValueError("give both low and high, or neither")
+        if self.low is not None and self.high is not None and not self.low <= self.high:
+            raise ValueError(f"low ({self.low:g}) must not exceed high ({self.high:g})")
+        return self
 
     def sensitivity_range(self) -> tuple[float, float] | None:
         """Low/high for one-way sensitivity: explicit bounds, else the PSA 95% interval."""
@@ -64,12 +83,25 @@ class Parameter(Strict):
 class RunSettings(Strict):
     """Run length, replications and seed. Day 0 is ``start_date``."""
 
-    start_date: dt.date = dt.date(2026, 1, 5)
-    arrival_window_days: Positive = 730.0
-    horizon_days: Positive = 1095.0
-    warmup_days: Days = 0.0
-    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
-    seed: Annotated[int, Field(ge=0)] = 20240221
+    start_date: Date = Field(default=dt.date(2026, 1, 5), description="calendar date of day 0")
+    arrival_window_days: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_DAYS)] = Field(
+        default=730.0,
+        description=f"days during which patients are referred, at most {MAX_HORIZON_DAYS:g}",
+    )
+    horizon_days: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_DAYS)] = Field(
+        default=1095.0,
+        description=f"days simulated, at most {MAX_HORIZON_DAYS:g} (one hundred years)",
+    )
+    warmup_days: Days = Field(default=0.0, description="days at the start left out of the KPIs")
+    replications: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=10, description="independent replications (count)"
+    )
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(default=20240221, description="master seed")
+    memory_limit_gb: Positive | None = Field(
+        default=None,
+        description="GiB a run may use (default: the machine's physical memory); scenarios "
+        "estimated to need more are refused before they start",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> RunSettings:
@@ -86,25 +118,36 @@ class RunSettings(Strict):
 class DiseaseDemand(Strict):
     """Referrals of one disease: a Poisson stream and the referred patients' attributes."""
 
-    rate_per_year: NonNegative | list[NonNegative] = Field(
-        description="referrals per year; a list gives one rate per successive year"
+    rate_per_year: NonNegative | Annotated[list[NonNegative], Field(min_length=1)] = Field(
+        description="referrals per year; a list gives one rate per successive year of the "
+        "arrival window and must have one rate for each (started) year of it"
     )
-    age: NumberOrDist = Field(description="age at referral, years")
-    female: Probability = 0.5
+    age: AgeYears = Field(description="age at referral, years (a non-negative distribution)")
+    female: Probability = Field(default=0.5, description="share of referred patients who are women")
     flags: dict[str, Probability] = Field(
         default={}, description="share of patients with each named feature (lung_involvement: 0.35)"
     )
 
 
+def _hours(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+Hour = Annotated[float, Field(ge=0, le=24)]
+MAX_CLOSED_DAYS = 365
+
+
 class Calendar(Strict):
     """When a resource can start serving: weekdays, daily hours and closed dates."""
 
-    open_days: list[Weekday] = list(WEEKDAYS)
-    hours: tuple[Annotated[float, Field(ge=0, le=24)], Annotated[float, Field(ge=0, le=24)]] = (
-        0.0,
-        24.0,
+    open_days: list[Weekday] = Field(
+        default=list(WEEKDAYS), description="weekdays it opens (mon..sun)"
     )
-    closed_dates: list[dt.date] = []
+    hours: Annotated[tuple[Hour, Hour], BeforeValidator(_hours)] = Field(
+        default=(0.0, 24.0),
+        description="opening and closing hour of the day, [from, until], hours 0-24",
+    )
+    closed_dates: list[Date] = Field(default=[], description="dates it stays closed (YYYY-MM-DD)")
 
     @model_validator(mode="after")
     def _sane(self) -> Calendar:
@@ -112,15 +155,36 @@ class Calendar(Strict):
             raise ValueError("open_days must name at least one weekday")
         if self.hours[0] >= self.hours[1]:
             raise ValueError(f"hours must open before they close, got {list(self.hours)}")
+        closed = sorted({d for d in self.closed_dates if WEEKDAYS[d.weekday()] in self.open_days})
+        run_start = previous = closed[0] if closed else None
+        for day in closed:
+            if previous is not None and self._opens_between(previous, day):
+                run_start = day
+            previous = day
+            if run_start is not None and (day - run_start).days > MAX_CLOSED_DAYS:
+                raise ValueError(
+                    f"closed_dates keep it closed for more than {MAX_CLOSED_DAYS} days in a row "
+                    f"(from {run_start})"
+                )
         return self
+
+    def _opens_between(self, first: dt.date, last: dt.date) -> bool:
+        """True when an open weekday falls strictly between ``first`` and ``last``."""
+        gap = (last - first).days
+        return gap > 7 or any(
+            WEEKDAYS[(first + dt.timedelta(days=k)).weekday()] in self.open_days
+            for k in range(1, gap)
+        )
 
 
 class Resource(Strict):
     """A limited resource (apheresis chairs, manufacturing slots, beds, ICU beds)."""
 
-    capacity: Annotated[int, Field(ge=1)] | Literal["unlimited"]
-    calendar: Calendar = Calendar()
-    description: str = ""
+    capacity: Annotated[int, Field(ge=1, le=1_000_000)] | Literal["unlimited"] = Field(
+        description="units that serve at once (count), or unlimited"
+    )
+    calendar: Calendar = Field(default=Calendar(), description="when service may start")
+    description: str = Field(default="", description="what the resource is (text)")
     cost_per_unit_per_year: NonNegative = Field(
         default=0.0, description="fixed cost of one unit of capacity, EUR a year (for sweeps)"
     )
@@ -129,8 +193,10 @@ class Resource(Strict):
 class Eligibility(Strict):
     """Who may enter an arm: diseases, an age limit, and the chance of failing screening."""
 
-    diseases: list[str] | None = None
-    max_age: Positive | None = None
+    diseases: list[str] | None = Field(default=None, description="diseases treated (default: all)")
+    max_age: Annotated[float, Field(gt=0.0, le=MAX_AGE_YEARS)] | None = Field(
+        default=None, description="oldest age at referral treated, years"
+    )
     screen_fail: Probability = Field(
         default=0.0, description="share of referred patients found ineligible at screening"
     )
@@ -139,16 +205,22 @@ class Eligibility(Strict):
 class Arm(Strict):
     """A pathway: stages in order, who is eligible, and its adverse events."""
 
-    label: str = ""
-    stages: Annotated[list[Stage], Field(min_length=1)]
-    eligibility: Eligibility = Eligibility()
-    adverse_events: AdverseEvents = AdverseEvents()
-    outcomes: dict[str, DiseaseOutcome] = Field(
-        {}, description="per disease; a disease not listed gets no response"
+    label: str = Field(default="", description="name shown in reports (text)")
+    stages: Annotated[list[Stage], Field(min_length=1)] = Field(
+        description="the stages in order; each has a kind: activity, delay, inpatient, treatment"
     )
-    economics: ArmEconomics = ArmEconomics()
+    eligibility: Eligibility = Field(default=Eligibility(), description="who may enter the arm")
+    adverse_events: AdverseEvents = Field(
+        default=AdverseEvents(), description="probabilities and days"
+    )
+    outcomes: dict[str, DiseaseOutcome] = Field(
+        default={}, description="per disease; a disease not listed gets no response"
+    )
+    economics: ArmEconomics = Field(
+        default=ArmEconomics(), description="costs (EUR) and utility effects"
+    )
     vein_to_vein_from: str | None = Field(
-        None, description="stage whose first start begins vein-to-vein time (to treatment)"
+        default=None, description="stage whose first start begins vein-to-vein time (to treatment)"
     )
 
     @model_validator(mode="after")
@@ -178,9 +250,13 @@ class PlanningTarget(Strict):
     """What a capacity sweep must achieve, e.g. 90th-centile vein-to-vein <= 35 days."""
 
     metric: str = Field(description="a KPI name of kpis.parquet, e.g. p90_vein_to_vein_days")
-    arm: str
-    at_most: float | None = None
-    at_least: float | None = None
+    arm: str = Field(description="the arm whose KPI is judged")
+    at_most: float | None = Field(
+        default=None, description="upper bound, in the unit of the metric"
+    )
+    at_least: float | None = Field(
+        default=None, description="lower bound, in the unit of the metric"
+    )
 
     @model_validator(mode="after")
     def _one_bound(self) -> PlanningTarget:
@@ -189,11 +265,18 @@ class PlanningTarget(Strict):
         return self
 
 
+PerDay = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class Waiting(Strict):
     """Hazards while waiting for treatment (referral to treatment), per day, by disease."""
 
-    death_hazard_per_day: dict[str, NonNegative] | NonNegative = 0.0
-    dropout_hazard_per_day: dict[str, NonNegative] | NonNegative = 0.0
+    death_hazard_per_day: dict[str, PerDay] | PerDay = Field(
+        default=0.0, description="deaths per patient-day waiting; one value or one per disease"
+    )
+    dropout_hazard_per_day: dict[str, PerDay] | PerDay = Field(
+        default=0.0, description="dropouts per patient-day waiting; one value or one per disease"
+    )
 
     def hazard(self, which: Literal["death", "dropout"], disease: str) -> float:
         """Daily hazard of ``which`` for ``disease`` (0 when the disease is not listed)."""
@@ -202,105 +285,79 @@ class Waiting(Strict):
 
 
 class RoutingRule(Strict):
-    """Send matching patients to ``arm``: disease in ``diseases`` and every flag in ``flags``."""
+    """Send matching patients to ``arm``: disease in ``diseases`` and every flag in ``flags``.
 
-    arm: str
-    diseases: list[str] | None = None
-    flags: list[str] = []
-    share: Probability = Field(default=1.0, description="fraction of matching patients sent")
+    ``share`` is the probability that a matching patient takes this route. The shares of all
+    rules a patient matches must sum to at most 1; the rest go to the policy's ``default``. For
+    example, rules ``{arm: ahsct, diseases: [SSc], share: 0.3}`` and ``{arm: trial, diseases:
+    [SSc], share: 0.2}`` send 30% of SSc patients to aHSCT, 20% to the trial and 50% to the
+    default arm.
+    """
+
+    arm: str = Field(description="the arm matching patients are sent to")
+    diseases: list[str] | None = Field(default=None, description="diseases matched (default: all)")
+    flags: list[str] = Field(default=[], description="features a patient must all have to match")
+    share: Probability = Field(
+        default=1.0,
+        description="probability that a matching patient takes this route; the shares of the "
+        "rules one patient matches sum to at most 1",
+    )
 
 
 class ReferralPolicy(Strict):
-    """Service mix: the first matching rule decides a patient's arm, else ``default``."""
+    """Service mix: each patient takes one matching rule's route with its share, else default."""
 
-    rules: list[RoutingRule] = []
-    default: str
+    rules: list[RoutingRule] = Field(default=[], description="routes, each with its probability")
+    default: str = Field(description="arm of patients no rule routes")
 
 
 class Scenario(Strict):
     """A complete, validated scenario."""
 
-    name: Annotated[str, Field(min_length=1)]
-    description: str = ""
-    currency: str = "EUR"
-    price_year: Annotated[int, Field(ge=1990, le=2100)] = 2024
-    run: RunSettings = RunSettings()
-    demand: dict[str, DiseaseDemand]
-    resources: dict[str, Resource] = {}
-    waiting: Waiting = Waiting()
-    arms: Annotated[dict[str, Arm], Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1)] = Field(description="scenario name (text)")
+    description: str = Field(default="", description="what the scenario is (text)")
+    currency: str = Field(default="EUR", description="currency of every amount of money (ISO code)")
+    price_year: Annotated[int, Field(ge=1990, le=2100)] = Field(
+        default=2024, description="year whose prices every amount of money is in"
+    )
+    run: RunSettings = Field(
+        default=RunSettings(), description="run length (days), replications, seed"
+    )
+    demand: dict[str, DiseaseDemand] = Field(description="referrals per disease (per year)")
+    resources: dict[str, Resource] = Field(default={}, description="limited resources by name")
+    waiting: Waiting = Field(default=Waiting(), description="hazards per day while waiting")
+    arms: Annotated[dict[str, Arm], Field(min_length=1)] = Field(
+        description="pathways compared, by name"
+    )
     comparison: Literal["head_to_head", "service_mix"] = Field(
         default="head_to_head",
         description="head_to_head: every arm treats the whole cohort on resources of its own; "
         "service_mix: referral_policy sends each patient to one arm and arms share resources",
     )
-    referral_policy: ReferralPolicy | None = None
-    economics: Economics | None = None
-    mortality: Mortality | None = None
-    disease_course: dict[str, DiseaseCourse] = {}
-    unit_costs: UnitCosts = UnitCosts()
-    target: PlanningTarget | None = None
-    parameters: dict[str, Parameter] = {}
+    referral_policy: ReferralPolicy | None = Field(
+        default=None, description="service mix: which arm each patient is sent to (probabilities)"
+    )
+    economics: Economics | None = Field(
+        default=None, description="horizon (years), discounting, WTP"
+    )
+    mortality: Mortality | None = Field(default=None, description="general-population mortality")
+    disease_course: dict[str, DiseaseCourse] = Field(
+        default={}, description="utilities and yearly costs (EUR) of each disease's states"
+    )
+    unit_costs: UnitCosts = Field(default=UnitCosts(), description="EUR per unit of AE treatment")
+    target: PlanningTarget | None = Field(
+        default=None, description="what a capacity sweep must meet"
+    )
+    parameters: dict[str, Parameter] = Field(
+        default={}, description='evidence values referred to as "@name", each with unit and source'
+    )
 
     @model_validator(mode="after")
     def _references_exist(self) -> Scenario:
-        for arm_name, arm in self.arms.items():
-            for stage in arm.stages:
-                used = [getattr(stage, "resource", None)]
-                icu = getattr(stage, "icu", None)
-                used.append(icu.resource if icu else None)
-                for res in used:
-                    if res is not None and res not in self.resources:
-                        raise ValueError(
-                            f"arms.{arm_name}.stages.{stage.name}: unknown resource {res!r} "
-                            f"(known: {sorted(self.resources)})"
-                        )
-            for disease in [*(arm.eligibility.diseases or []), *arm.outcomes]:
-                if disease not in self.demand:
-                    raise ValueError(
-                        f"arms.{arm_name}.eligibility: unknown disease {disease!r} "
-                        f"(known: {sorted(self.demand)})"
-                    )
-        self._check_policy()
-        if self.target is not None and self.target.arm not in self.arms:
-            raise ValueError(f"target: unknown arm {self.target.arm!r}")
-        reference = self.economics.reference_arm if self.economics else None
-        if reference is not None and reference not in self.arms:
-            raise ValueError(f"economics.reference_arm: unknown arm {reference!r}")
-        if self.economics is not None:
-            missing = [d for d in self.demand if d not in self.disease_course]
-            if missing:
-                raise ValueError(f"disease_course: economics needs values for {missing}")
-        if self.mortality is not None and _any_hazard(self.waiting.death_hazard_per_day):
-            raise ValueError(
-                "waiting.death_hazard_per_day: with a mortality model, deaths while waiting come "
-                "from it (mortality and disease_course.*.smr_active); set the hazard to 0"
-            )
+        check_references(self)
+        check_budget(self)
         return self
-
-    def _check_policy(self) -> None:
-        policy = self.referral_policy
-        if self.comparison == "service_mix" and policy is None:
-            raise ValueError("referral_policy: a service_mix comparison needs a referral policy")
-        if policy is None:
-            return
-        flags = {f for d in self.demand.values() for f in d.flags}
-        for rule in [*policy.rules, RoutingRule(arm=policy.default)]:
-            if rule.arm not in self.arms:
-                raise ValueError(f"referral_policy: unknown arm {rule.arm!r}")
-            unknown = sorted(set(rule.flags) - flags)
-            if unknown:
-                raise ValueError(
-                    f"referral_policy: unknown flags {unknown} (known: {sorted(flags)})"
-                )
-            for disease in rule.diseases or []:
-                if disease not in self.demand:
-                    raise ValueError(f"referral_policy: unknown disease {disease!r}")
 
     @property
     def diseases(self) -> list[str]:
         return list(self.demand)
-
-
-def _any_hazard(value: dict[str, float] | float) -> bool:
-    return any(v > 0 for v in value.values()) if isinstance(value, dict) else value > 0

@@ -9,21 +9,29 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from cartsim.inputs.fields import Days, NonNegative, NumberOrDist, Probability, Strict
+from cartsim.inputs.fields import MAX_STAGE_DAYS, NonNegative, Probability, StageDays, Strict
+
+StageDay = Annotated[float, Field(ge=0.0, le=MAX_STAGE_DAYS)]
 
 
 class Failure(Strict):
     """After the stage ends: with ``probability`` go back to ``back_to`` (out-of-spec product)."""
 
-    probability: Probability
-    back_to: str
-    max_attempts: Annotated[int, Field(ge=1, le=20)] = 2
+    probability: Probability = Field(description="chance the stage fails and is repeated")
+    back_to: str = Field(description="the stage (this or an earlier one) to go back to")
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=2, description="times the stage may run in all (count)"
+    )
 
 
 class StageBase(Strict):
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
-    failure: Failure | None = None
-    description: str = ""
+    """What every stage has: a name, costs, and an optional failure rule."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")] = Field(
+        description="unique within the arm: letters, digits, _ and -"
+    )
+    failure: Failure | None = Field(default=None, description="repeat after an out-of-spec product")
+    description: str = Field(default="", description="what happens in the stage (text)")
     costs: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")], NonNegative] = Field(
         default={},
         description="EUR (price year) by cost category, each time the stage starts",
@@ -33,28 +41,32 @@ class StageBase(Strict):
 class Activity(StageBase):
     """Seize a resource for a sampled duration (days), then release it."""
 
-    kind: Literal["activity"]
-    resource: str
-    duration: NumberOrDist
+    kind: Literal["activity"] = Field(description="activity: seize a resource for a time")
+    resource: str = Field(description="the resource seized (a name in resources)")
+    duration: StageDays
 
 
 class Delay(StageBase):
     """Time that passes without a limited resource: shipping, QC release, washout (days)."""
 
-    kind: Literal["delay"]
-    duration: NumberOrDist
+    kind: Literal["delay"] = Field(description="delay: time without a limited resource")
+    duration: StageDays
 
 
 class IcuEscalation(Strict):
     """ICU transfer during an inpatient stay, triggered by CRS or ICANS grade."""
 
-    resource: str
-    duration: NumberOrDist = Field(description="ICU length of stay, days")
-    onset_days: Days = Field(
+    resource: str = Field(description="the ICU resource (a name in resources)")
+    duration: StageDays = Field(description="ICU length of stay, days (at most 3650)")
+    onset_days: StageDay = Field(
         default=2.0, description="days after the treatment (or admission) ICU transfer starts"
     )
-    crs_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
-    icans_grade_at_least: Annotated[int, Field(ge=1, le=5)] = 3
+    crs_grade_at_least: Annotated[int, Field(ge=1, le=5)] = Field(
+        default=3, description="CRS grade (1-5) from which patients go to the ICU"
+    )
+    icans_grade_at_least: Annotated[int, Field(ge=1, le=5)] = Field(
+        default=3, description="ICANS grade (1-5) from which patients go to the ICU"
+    )
     probability: Probability = Field(
         default=0.0, description="chance of ICU escalation whatever the CRS/ICANS grade"
     )
@@ -64,13 +76,15 @@ class IcuEscalation(Strict):
 class Inpatient(StageBase):
     """A bed for a length of stay (days), lengthened by CRS grade, with ICU escalation."""
 
-    kind: Literal["inpatient"]
-    resource: str
-    duration: NumberOrDist
-    extra_days_per_crs_grade: Days = 0.0
-    icu: IcuEscalation | None = None
+    kind: Literal["inpatient"] = Field(description="inpatient: a bed for a length of stay")
+    resource: str = Field(description="the bed resource (a name in resources)")
+    duration: StageDays
+    extra_days_per_crs_grade: StageDay = Field(
+        default=0.0, description="days added to the stay per CRS grade"
+    )
+    icu: IcuEscalation | None = Field(default=None, description="ICU transfer during the stay")
     cost_per_day: NonNegative = Field(default=0.0, description="EUR per day in hospital")
-    treatment_day: Days | None = Field(
+    treatment_day: StageDay | None = Field(
         default=None,
         description="the arm's treatment acts this many days into the stay (lymphodepletion or "
         "conditioning in hospital first): the bed is booked before the treatment starts",
@@ -80,7 +94,7 @@ class Inpatient(StageBase):
 class Treatment(StageBase):
     """The moment the therapy acts (infusion, transplant); outcomes are sampled from here."""
 
-    kind: Literal["treatment"]
+    kind: Literal["treatment"] = Field(description="treatment: the therapy acts (no time)")
 
 
 Stage = Annotated[Activity | Delay | Inpatient | Treatment, Field(discriminator="kind")]

@@ -9,6 +9,7 @@ replication alone: the tables are the same whatever the executor and number of w
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -200,22 +201,38 @@ def finish_dsa(
 # ---- capacity sweeps -------------------------------------------------------------------------
 
 
+MAX_GRID = 10_000  # settings of one sweep
+
+
 def parse_vary(assignments: list[str]) -> list[tuple[str, list[str]]]:
-    """``["a.b=1,2", "c=x,y"]`` → ``[("a.b", ["1", "2"]), ("c", ["x", "y"])]``."""
-    out = []
+    """``["a.b=1,2", "c=x,y"]`` → ``[("a.b", ["1", "2"]), ("c", ["x", "y"])]``.
+
+    Each path may be varied once, each value given once; paths must name existing fields, which
+    loading the scenario of each setting checks.
+    """
+    out: list[tuple[str, list[str]]] = []
     for text in assignments:
         if "=" not in text:
             raise ValueError(f"--vary expects dotted.path=v1,v2,..., got {text!r}")
         path, values = text.split("=", 1)
-        items = [v.strip() for v in values.split(",") if v.strip()]
-        if not items:
-            raise ValueError(f"--vary {path}: no values")
+        items = [v.strip() for v in values.split(",")]
+        if not path.strip() or not all(items):
+            raise ValueError(
+                f"--vary expects dotted.path=v1,v2,... with no empty value, got {text!r}"
+            )
+        if len(set(items)) < len(items):
+            raise ValueError(f"--vary {path.strip()}: a value is repeated in {values!r}")
+        if path.strip() in [p for p, _ in out]:
+            raise ValueError(f"--vary {path.strip()}: the same path is varied twice")
         out.append((path.strip(), items))
     return out
 
 
 def sweep_grid(vary: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
-    """Every combination of the varied values (a full grid)."""
+    """Every combination of the varied values (a full grid, at most MAX_GRID settings)."""
+    size = math.prod(len(v) for _, v in vary)
+    if size > MAX_GRID:
+        raise ValueError(f"--vary gives {size:,} settings, more than {MAX_GRID:,}")
     paths = [p for p, _ in vary]
     return [
         dict(zip(paths, combo, strict=True)) for combo in itertools.product(*(v for _, v in vary))
