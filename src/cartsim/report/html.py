@@ -11,7 +11,6 @@ most 2,000 points).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report import plots, text
 from cartsim.report.results import read_manifest, read_table
 from cartsim.report.text import esc
+from cartsim.runs.atomic import write_text
 
 TABLES = (
     "patients",
@@ -99,10 +99,7 @@ def write_report(run_dir: Path) -> Path:
     sections = build_sections(manifest, tables, page)
     html = render(manifest, sections, page.count)
     path = run_dir / "report.html"
-    partial = run_dir / ".report.html.partial"
-    partial.write_text(html, encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    return write_text(path, html)
 
 
 def referred_after(patients: pd.DataFrame | None, warmup_days: float) -> pd.DataFrame | None:
