@@ -79,9 +79,15 @@ def test_atomic_write_replaces_whole_files_and_leaves_no_scratch(tmp_path: Path)
         raise RuntimeError("killed")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.txt"]
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask  # as open() would make it
 
 
-def test_swap_in_replaces_a_whole_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("exchange", [True, False])
+def test_swap_in_replaces_a_whole_folder(tmp_path: Path, monkeypatch, exchange) -> None:
+    if not exchange:  # a file system without renameat2: two renames
+        monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
     target = tmp_path / "run"
     target.mkdir()
     (target / "psa.parquet").write_text("earlier analysis")
@@ -89,6 +95,9 @@ def test_swap_in_replaces_a_whole_folder(tmp_path: Path) -> None:
     (built / "kpis.parquet").write_text("new run")
     atomic.swap_in(built, target)
     assert sorted(p.name for p in target.iterdir()) == ["kpis.parquet"]
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~mask  # as mkdir would make it
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 

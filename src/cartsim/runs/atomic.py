@@ -26,6 +26,13 @@ OLD = ".old-"  # prefix of a replaced folder waiting to be removed
 RENAME_EXCHANGE = 2  # linux/fs.h
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def fsync_dir(folder: Path) -> None:
     """Make the entries of ``folder`` (a rename, a new file) durable."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -44,6 +51,7 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())  # as an ordinary new file
             os.fsync(handle.fileno())
         os.replace(scratch, path)
     except BaseException:
@@ -75,7 +83,9 @@ def remove_tree(path: Path) -> None:
 
 def new_partial(target: Path) -> Path:
     """An empty scratch sibling of ``target`` (unique name, created exclusively)."""
-    return Path(tempfile.mkdtemp(prefix=f"{PARTIAL}{target.name}-", dir=target.parent))
+    folder = Path(tempfile.mkdtemp(prefix=f"{PARTIAL}{target.name}-", dir=target.parent))
+    folder.chmod(0o777 & ~_umask())  # as an ordinary new folder
+    return folder
 
 
 def leftovers(target: Path) -> list[Path]:

@@ -69,6 +69,8 @@ def run_chunked(
     send between processes) and return all rows as one table, in unit order."""
     folder = out / f"{name}-chunks"
     _check_plan(folder, {**plan, "units": len(units), "chunk_size": chunk_size}, resume)
+    for scratch in folder.glob(".chunk-*.tmp"):  # left by a killed run (never followed)
+        scratch.unlink(missing_ok=True)
     chunks = range((len(units) + chunk_size - 1) // chunk_size)
     missing = [c for c in chunks if not chunk_path(folder, c).is_file()]
     if on_unit:
