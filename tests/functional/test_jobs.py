@@ -101,20 +101,22 @@ def test_swap_in_replaces_a_whole_folder(tmp_path: Path, monkeypatch, exchange) 
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
-def test_ctrl_c_prints_the_resume_command_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_prints_the_resume_command_and_exits_130(tmp_path: Path, workers) -> None:
     path = psa_scenario(tmp_path)
     whole = cartsim(*psa_args(path, tmp_path / "whole", "--workers", "1"))
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "stopped"
     process = subprocess.Popen(
-        [*CLI, *psa_args(path, out, "--workers", "1")],
+        [*CLI, *psa_args(path, out, "--workers", workers)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     wait_for_chunks(process, out / "psa-chunks", 2)
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C at a terminal: to every process
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     (line,) = [line for line in stderr.splitlines() if line.strip()]

@@ -44,9 +44,10 @@ def die_with_parent(parent: int) -> None:
 
 
 def _share(shared: tuple[Any, ...], parent: int) -> None:
-    """Worker initialiser: die with the parent; keep the arguments every unit shares."""
+    """Worker initialiser: die with the parent, leave Ctrl-C to it, keep the shared arguments."""
     global _SHARED
     die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _SHARED = shared
 
 
@@ -100,8 +101,11 @@ def _processes(
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(_call, func, nxt[1])] = nxt[0]
-    except BaseException:  # Ctrl-C or a failed unit: do not wait for the units in flight
+    except BaseException:  # Ctrl-C or a failed unit: stop the units in flight, do not wait
+        workers_left = list((pool._processes or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers_left:
+            process.terminate()
         raise
     pool.shutdown()
 
