@@ -1,9 +1,10 @@
-"""The ``cartsim`` command line (typer): parses options, calls the library, prints summaries."""
+"""The ``cartsim`` command line (typer): parses options, shows progress, writes run folders."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,19 +16,14 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from cartsim.decide.head_to_head import incremental_results
-from cartsim.evaluate.kpis import check_metric
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
-from cartsim.inputs.units import DAYS_PER_YEAR
-from cartsim.report.results import manifest, prepare_out_dir, run_id, write_files
-from cartsim.runs import studies
-from cartsim.runs.analyses import cheapest_meeting_target, parse_vary, sweep_grid
+from cartsim.report import console as show
+from cartsim.report.results import manifest, write_files
+from cartsim.runs import folders, studies
 from cartsim.runs.executors import default_workers
-from cartsim.runs.experiment import Tables, run_replications
 
 app = typer.Typer(
     add_completion=False,
@@ -35,8 +31,9 @@ app = typer.Typer(
     help="Simulate CAR-T, aHSCT and standard-of-care pathways: capacity, costs and value.",
 )
 console = Console(stderr=True)
-out_console = Console()
+out_console = show.console
 DEFAULT_SCENARIO = Path("scenarios/baseline.yaml")
+INTERRUPTED = 130  # exit code after Ctrl-C (128 + SIGINT)
 F = TypeVar("F", bound=Callable[..., Any])
 
 ScenarioArg = Annotated[Path, typer.Argument(help="scenario YAML file")]
@@ -53,6 +50,9 @@ SetOpt = Annotated[
 ]
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", min=1, help="local processes (default: all cores)")
+]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="replace a run already in --out (the whole folder)")
 ]
 
 
@@ -99,6 +99,23 @@ def _progress() -> Progress:
     )
 
 
+def _manifest(
+    source: loading.ScenarioSource, model: Scenario, started: dt.datetime, **extra: Any
+) -> dict[str, str]:
+    """The ``manifest.json`` of a run, to write with its tables."""
+    text = manifest(
+        model.model_dump(mode="json"),
+        source.digests(),
+        model.run.seed,
+        model.run.replications,
+        started,
+        dt.datetime.now(),
+        parameters_used=source.used_parameters(),
+        **extra,
+    )
+    return {"manifest.json": text}
+
+
 @app.command()
 @user_errors
 def run(
@@ -110,79 +127,31 @@ def run(
     workers: WorkersOpt = None,
     events: Annotated[bool, typer.Option(help="write events.parquet (the full event log)")] = True,
     report: Annotated[bool, typer.Option(help="write report.html")] = True,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="replace a run already in --out")
-    ] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Simulate a scenario and write its tables (and report) to a run folder."""
     source, model = _load(scenario, set_, seed, replications)
     started = dt.datetime.now()
-    folder = out or Path("outputs") / model.name / run_id(started, model.run.seed)
-    if (folder / "manifest.json").exists() and not overwrite:
-        raise CartsimError(
-            "already holds a run: add --overwrite to replace it, or use another --out",
-            file=str(folder),
-        )
-    prepare_out_dir(folder)
-    reps = model.run.replications
-    with _progress() as progress:
-        task = progress.add_task(f"simulating {model.name}", total=reps)
-        tables = run_replications(
-            model,
-            reps,
-            workers=workers or default_workers(),
-            events=events,
-            on_done=lambda _rep: progress.advance(task),
-        )
-    frames = _write_run(folder, source, model, tables, started)
-    if report:
-        _write_report(folder)
-    else:
-        (folder / "report.html").unlink(missing_ok=True)  # never a report of another run
-    print_summary(model, frames["kpis"])
+    folder = out or folders.default_folder(model.name, model.run.seed, now=started)
+    try:
+        with folders.new_run(folder, overwrite) as scratch, _progress() as progress:
+            task = progress.add_task(f"simulating {model.name}", total=model.run.replications)
+            frames = studies.run(
+                model,
+                workers=workers or default_workers(),
+                events=events,
+                on_done=lambda _rep: progress.advance(task),
+            )
+            write_files(scratch, frames, _manifest(source, model, started))
+            if report:
+                _write_report(scratch)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: {folder} left as it was", err=True)
+        raise typer.Exit(INTERRUPTED) from None
+    show.print_summary(model, frames["kpis"])
     if "incremental" in frames:
-        print_incremental(frames["incremental"], model)
+        show.print_incremental(frames["incremental"], model)
     out_console.print(f"results in {folder}")
-
-
-def _write_run(
-    folder: Path,
-    source: loading.ScenarioSource,
-    model: Scenario,
-    tables: Tables,
-    started: dt.datetime,
-) -> dict[str, pd.DataFrame]:
-    """Write the run's tables and manifest; return the tables written."""
-    from cartsim.decide.stats import summarise
-
-    kpis = summarise(tables.metrics)
-    frames = {
-        "patients": tables.patients,
-        "resources": tables.resources,
-        "kpis": kpis,
-        "metrics": tables.metrics,
-    }
-    if len(tables.events):
-        frames["events"] = tables.events
-    if len(tables.budget):
-        frames["budget"] = tables.budget
-    if model.economics is not None and model.comparison == "head_to_head" and len(model.arms) > 1:
-        economics, patients = model.economics, tables.patients
-        settled = patients[patients["arrival_day"] >= model.run.warmup_days]  # as the KPIs
-        frames["incremental"] = incremental_results(
-            settled, economics.wtp_per_qaly, economics.reference_arm
-        )
-    text = manifest(
-        model.model_dump(mode="json"),
-        source.digests(),
-        model.run.seed,
-        model.run.replications,
-        started,
-        dt.datetime.now(),
-        parameters_used=source.used_parameters(),
-    )
-    write_files(folder, frames, {"manifest.json": text}, replace=True)
-    return frames
 
 
 def _write_report(folder: Path) -> None:
@@ -193,77 +162,6 @@ def _write_report(folder: Path) -> None:
         write_report(folder)
     except Exception as exc:  # noqa: BLE001 - the run's results must survive a report problem
         console.print(f"warning: report.html not written: {exc}", markup=False)
-
-
-def print_summary(model: Scenario, kpis: pd.DataFrame) -> None:
-    """Mean wait per stage, vein-to-vein, utilisation, and deaths and dropouts while waiting."""
-    run = model.run
-    years = (run.arrival_window_days - run.warmup_days) / DAYS_PER_YEAR
-    money = f"{model.currency} {model.price_year}"
-    for arm, group in kpis.groupby("arm", observed=True, sort=False):
-        values = group.set_index("metric")
-        if "referred" in values.index and values.loc["referred", "mean"] == 0:
-            continue  # an arm the referral policy sends nobody to
-        title = (
-            f"{model.name}: arm {arm} — patients referred over {years:.1f} years after the "
-            f"warm-up; mean of {run.replications} replications (money in {money})"
-        )
-        table = Table(title=title, title_justify="left")
-        table.add_column("measure")
-        table.add_column("mean", justify="right")
-        table.add_column("95% CI", justify="right")
-        for metric, label in summary_rows(list(values.index)):
-            row = values.loc[metric]
-            if pd.isna(row["mean"]):
-                continue  # e.g. vein-to-vein in an arm without apheresis
-            low = max(0.0, row["ci_low"])  # every measure here is >= 0
-            ci = f"{low:,.2f} – {row['ci_high']:,.2f}" if pd.notna(row["ci_low"]) else "—"
-            table.add_row(label, f"{row['mean']:,.2f}", ci)
-        out_console.print(table)
-
-
-def print_incremental(table: pd.DataFrame, model: Scenario) -> None:
-    """The fully incremental analysis of all patients: costs, QALYs, ICERs and dominance."""
-    rows = table[(table["population"] == "all") & (table["analysis"] == "fully incremental")]
-    money = f"{model.currency} {model.price_year}"
-    out = Table(title=f"{model.name}: incremental analysis, all patients ({money})")
-    for column in ("arm", "cost", "QALYs", "compared with", "ICER per QALY", "status"):
-        out.add_column(column, justify="left" if column in ("arm", "status") else "right")
-    for _, r in rows.iterrows():
-        icer = f"{r['icer']:,.0f}" if pd.notna(r["icer"]) else "—"
-        comparator = str(r["comparator"]) if pd.notna(r["comparator"]) else "—"
-        out.add_row(
-            str(r["arm"]), f"{r['cost']:,.0f}", f"{r['qaly']:.2f}", comparator, icer, r["status"]
-        )
-    out_console.print(out)
-
-
-def summary_rows(metrics: list[str]) -> list[tuple[str, str]]:
-    """Which KPIs the summary shows, in order, with a label that carries the unit."""
-    rows = [("referred", "patients referred"), ("treated", "patients treated")]
-    rows += [
-        (m, f"wait for {m.removeprefix('mean_wait_').removesuffix('_days')} (days)")
-        for m in metrics
-        if m.startswith("mean_wait_")
-    ]
-    rows += [
-        ("median_vein_to_vein_days", "vein-to-vein, median (days)"),
-        ("p90_vein_to_vein_days", "vein-to-vein, 90th centile (days)"),
-        ("mean_referral_to_treatment_days", "referral to treatment, mean (days)"),
-    ]
-    rows += [
-        (m, f"utilisation of {m.removeprefix('utilisation_')} (share)")
-        for m in metrics
-        if m.startswith("utilisation_")
-    ]
-    rows += [
-        ("died_waiting", "died while waiting (patients)"),
-        ("dropped_out", "dropped out while waiting (patients)"),
-        ("failed", "product failed, untreated (patients)"),
-        ("mean_cost_total", "cost per referred patient (discounted)"),
-        ("mean_qaly_total", "QALYs per referred patient (discounted)"),
-    ]
-    return [(m, label) for m, label in rows if m in metrics]
 
 
 @app.command()
@@ -315,52 +213,56 @@ ResumeOpt = Annotated[bool, typer.Option("--resume", help="complete an interrupt
 ChunkOpt = Annotated[int, typer.Option("--chunk-size", min=1, help="work units per saved chunk")]
 
 
-def _analysis_folder(out: Path | None, model: Scenario, kind: str) -> Path:
-    started = dt.datetime.now()
-    return prepare_out_dir(
-        out or Path("outputs") / model.name / f"{kind}-{run_id(started, model.run.seed)}"
-    )
+def resume_command(argv: list[str], folder: Path) -> str:
+    """The command that completes an interrupted analysis: ``argv`` with ``--out`` and
+    ``--resume`` (and without ``--overwrite``)."""
+    args = [a for a in argv if a != "--overwrite"]
+    if not any(a == "--out" or a.startswith("--out=") for a in args):
+        args += ["--out", str(folder)]
+    if "--resume" not in args:
+        args.append("--resume")
+    return shlex.join(["cartsim", *args])
 
 
 @contextmanager
-def _execution(
-    folder: Path, label: str, workers: int | None, scheduler: str | None, resume: bool, chunk: int
+def _analysis(
+    out: Path | None,
+    model: Scenario,
+    kind: str,
+    options: tuple[int | None, str | None, bool, bool, int],
 ) -> Iterator[studies.Execution]:
-    """Execution options with a progress bar over work units."""
-    with _progress() as progress:
-        task = progress.add_task(label, total=None)
-        yield studies.Execution(
-            folder=folder,
-            workers=workers or default_workers(),
-            scheduler=scheduler,
-            resume=resume,
-            chunk_size=chunk,
-            started=lambda total: progress.update(task, total=total),
-            on_unit=lambda: progress.advance(task),
-        )
+    """Claim the folder of an analysis, show progress over its work units, and on Ctrl-C say
+    how to complete it. ``options``: workers, scheduler, resume, overwrite, chunk size."""
+    workers, scheduler, resume, overwrite, chunk = options
+    target = out or folders.default_folder(model.name, model.run.seed, kind)
+    label = {"psa": "PSA", "dsa": "one-way sensitivity", "sweep": "sweep"}[kind]
+    try:
+        with folders.analysis(target, kind, resume, overwrite) as folder, _progress() as progress:
+            task = progress.add_task(f"{label} of {model.name}", total=None)
+            yield studies.Execution(
+                folder=folder,
+                workers=workers or default_workers(),
+                scheduler=scheduler,
+                resume=resume,
+                chunk_size=chunk,
+                started=lambda total: progress.update(task, total=total),
+                on_unit=lambda: progress.advance(task),
+            )
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: {resume_command(sys.argv[1:], target)}", err=True)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def _finish(
-    folder: Path,
+    run: studies.Execution,
     source: loading.ScenarioSource,
     model: Scenario,
     started: dt.datetime,
     frames: dict[str, pd.DataFrame],
     **extra: Any,
 ) -> None:
-    text = manifest(
-        model.model_dump(mode="json"),
-        source.digests(),
-        model.run.seed,
-        model.run.replications,
-        started,
-        dt.datetime.now(),
-        parameters_used=source.used_parameters(),
-        **extra,
-    )
-    write_files(folder, frames, {"manifest.json": text})
-    _write_report(folder)
-    out_console.print(f"results in {folder}")
+    write_files(run.folder, frames, _manifest(source, model, started, **extra))
+    _write_report(run.folder)
 
 
 @app.command()
@@ -375,30 +277,18 @@ def psa(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 50,
 ) -> None:
     """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
     source, model = _load(scenario, set_, seed, None)
-    started, folder = dt.datetime.now(), _analysis_folder(out, model, "psa")
-    label = f"PSA of {model.name}"
-    with _execution(folder, label, workers, scheduler, resume, chunk_size) as run:
+    started = dt.datetime.now()
+    options = (workers, scheduler, resume, overwrite, chunk_size)
+    with _analysis(out, model, "psa", options) as run:
         frames = studies.psa(source, model, iterations, replications, run)
-    _finish(folder, source, model, started, frames, analysis="psa", iterations=iterations)
-    if "ceac" in frames and model.economics is not None:
-        wtp = model.economics.wtp_per_qaly
-        ceac, evpi = frames["ceac"], frames["evpi"]
-        at = ceac["wtp"].iloc[(ceac["wtp"] - wtp).abs().argmin()]
-        for _, row in ceac[ceac["wtp"] == at].iterrows():
-            chance = row["probability_cost_effective"]
-            out_console.print(f"P(cost-effective at {at:,.0f} per QALY) {row['arm']}: {chance:.2f}")
-        value = evpi.loc[evpi["wtp"] == at, "evpi_per_patient"].iloc[0]
-        money = f"{model.currency} {model.price_year}"
-        years = model.economics.evpi_population_years
-        population = evpi.loc[evpi["wtp"] == at, "evpi_population"].iloc[0]
-        out_console.print(
-            f"EVPI at {at:,.0f} {money} per QALY: {value:,.0f} per patient, "
-            f"{population:,.0f} for {years:g} years of referrals (undiscounted)"
-        )
+        _finish(run, source, model, started, frames, analysis="psa", iterations=iterations)
+    out_console.print(f"results in {run.folder}")
+    show.print_psa(frames, model)
 
 
 @app.command()
@@ -414,23 +304,18 @@ def dsa(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 50,
 ) -> None:
     """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
     source, model = _load(scenario, set_, seed, replications)
-    started, folder = dt.datetime.now(), _analysis_folder(out, model, "dsa")
-    label = f"one-way sensitivity of {model.name}"
-    with _execution(folder, label, workers, scheduler, resume, chunk_size) as run:
+    started = dt.datetime.now()
+    options = (workers, scheduler, resume, overwrite, chunk_size)
+    with _analysis(out, model, "dsa", options) as run:
         table = studies.dsa(source, model, run)
-    _finish(folder, source, model, started, {"dsa": table}, analysis="dsa")
-    money = f"{model.currency} {model.price_year}"
-    for comparison, rows in table.groupby("comparison", sort=False) if len(table) else []:
-        tornado = Table(title=f"{comparison}: incremental net benefit ({money}), widest 5")
-        for column in ("parameter", "at low value", "at high value"):
-            tornado.add_column(column, justify="left" if column == "parameter" else "right")
-        for _, r in rows.head(5).iterrows():
-            tornado.add_row(str(r["parameter"]), f"{r['inmb_low']:,.0f}", f"{r['inmb_high']:,.0f}")
-        out_console.print(tornado)
+        _finish(run, source, model, started, {"dsa": table}, analysis="dsa")
+    out_console.print(f"results in {run.folder}")
+    show.print_dsa(table, model)
 
 
 @app.command()
@@ -447,34 +332,22 @@ def sweep(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 20,
 ) -> None:
     """Capacity sweep over a full grid of settings: sweep.parquet and the cheapest that works."""
     if not vary:
         raise CartsimError("give at least one --vary dotted.path=v1,v2", field="--vary")
-    try:
-        grid = sweep_grid(parse_vary(vary))
-    except ValueError as exc:
-        raise CartsimError(str(exc), field="--vary") from None
     source, model = _load(scenario, set_, seed, replications)
+    grid = studies.sweep_settings(vary, source, model)
     scenarios = studies.sweep_scenarios(scenario, _overrides(set_, seed, replications), grid)
-    if model.target is not None:
-        check_metric(model.target.metric, model, source.path)
-    started, folder = dt.datetime.now(), _analysis_folder(out, model, "sweep")
-    label = f"sweep of {model.name}"
-    with _execution(folder, label, workers, scheduler, resume, chunk_size) as run:
+    started = dt.datetime.now()
+    options = (workers, scheduler, resume, overwrite, chunk_size)
+    with _analysis(out, model, "sweep", options) as run:
         table = studies.sweep(source, scenarios, grid, run)
-    _finish(folder, source, model, started, {"sweep": table}, analysis="sweep", grid=grid)
-    target = model.target
-    if target is not None:
-        best = cheapest_meeting_target(table, model)
-        if best is None:
-            out_console.print(f"no setting meets the target {target.metric} for {target.arm}")
-        else:
-            out_console.print(
-                f"cheapest setting meeting the target: {best['setting']} "
-                f"({target.metric} = {best['mean']:.1f})"
-            )
+        _finish(run, source, model, started, {"sweep": table}, analysis="sweep", grid=grid)
+    out_console.print(f"results in {run.folder}")
+    show.print_sweep(studies.best_setting(table, model), model)
 
 
 @app.command()

@@ -14,7 +14,6 @@ cost-effectiveness plane: at most 2,000 points).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from cartsim.report import plots, text
 from cartsim.report.describe import description
 from cartsim.report.folder import Tables, read_run
 from cartsim.report.plots.common import shown
+from cartsim.runs.atomic import write_text
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 DEFAULT_WTP = 50_000.0  # EUR per QALY, used for the plane only when the scenario states none
@@ -112,10 +112,7 @@ def write_report(run_dir: Path) -> Path:
         manifest=manifest, scenario=manifest["scenario"], sections=sections, figures=page.count
     )
     path = run_dir / "report.html"
-    partial = run_dir / ".report.html.partial"
-    partial.write_text(html, encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    return write_text(path, html)
 
 
 def referred_after(patients: pd.DataFrame | None, warmup_days: float) -> pd.DataFrame | None:

@@ -1,19 +1,15 @@
-"""Run folders: tidy tables as Parquet plus ``manifest.json``, written atomically.
+"""Run folders' files: tidy tables as Parquet plus ``manifest.json``, each written atomically.
 
-Files are first written to a scratch folder beside the run folder and then moved into place one
-by one, so an interrupted or failed run never leaves a half-written table behind, and files
-already in the folder are only replaced by complete ones.
+Which folder a run goes to, and how a whole run replaces an earlier one, is
+:mod:`cartsim.runs.folders`; here are the files themselves, written and read back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import platform
-import shutil
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -21,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from cartsim.inputs.errors import CartsimError
+from cartsim.runs.atomic import atomic_writer, write_text
 
 PACKAGES = ("cartsim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "plotly", "pydantic")
 
@@ -35,54 +32,21 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def run_id(now: dt.datetime, seed: int) -> str:
-    """A folder name for a run: its start time and seed."""
-    return f"{now:%Y%m%d-%H%M%S}-seed{seed}"
+def write_files(out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, str]) -> list[Path]:
+    """Write ``name.parquet`` for each table, then each ``extra`` text file, into ``out``.
 
-
-def prepare_out_dir(out: Path) -> Path:
-    """Create ``out`` if needed; a file in its place is a user error."""
-    if out.exists() and not out.is_dir():
-        raise CartsimError("exists and is not a folder", file=str(out), field="--out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CartsimError(f"cannot create folder: {exc.strerror}", str(out), "--out") from None
-    return out
-
-
-CONTRACT = (
-    "events.parquet", "patients.parquet", "resources.parquet", "kpis.parquet", "metrics.parquet",
-    "budget.parquet", "incremental.parquet",
-)  # fmt: skip
-
-
-def write_files(
-    out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, str], replace: bool = False
-) -> list[Path]:
-    """Write ``name.parquet`` for each table and each ``extra`` text file into ``out``.
-
-    ``replace``: the folder holds one run: tables of the run contract that this run did not
-    write (another scenario's incremental table, say) are removed.
+    Each file is replaced atomically (:mod:`cartsim.runs.atomic`); ``manifest.json`` given in
+    ``extra`` is written last, so a folder with a manifest holds all of its tables.
     """
-    prepare_out_dir(out)
-    scratch = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
-    try:
-        names = []
-        for name, frame in tables.items():
-            frame.to_parquet(scratch / f"{name}.parquet", index=False)
-            names.append(f"{name}.parquet")
-        for name, text in extra.items():
-            (scratch / name).write_text(text, encoding="utf-8")
-            names.append(name)
-        for name in names:
-            os.replace(scratch / name, out / name)
-        if replace:
-            for stale in set(CONTRACT) - set(names):
-                (out / stale).unlink(missing_ok=True)
-        return [out / n for n in names]
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in tables.items():
+        with atomic_writer(out / f"{name}.parquet") as handle:
+            frame.to_parquet(handle, index=False)
+        paths.append(out / f"{name}.parquet")
+    for name, text in extra.items():
+        paths.append(write_text(out / name, text))
+    return paths
 
 
 def manifest(

@@ -2,12 +2,17 @@
 
 A work unit is a picklable callable with its arguments; its random streams come from its own
 arguments (parameter draw, replication), so results are identical whatever the executor and
-however many workers. Results come back as they finish, tagged with the unit's index.
+however many workers. Results come back as they finish, tagged with the unit's index. Local
+worker processes die with the command that started them, even when it is killed.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
@@ -23,11 +28,26 @@ def default_workers() -> int:
 
 
 _SHARED: tuple[Any, ...] = ()
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _share(shared: tuple[Any, ...]) -> None:
-    """Worker initialiser: keep the arguments every unit shares (sent once per worker)."""
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux); exit if it has already."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _share(shared: tuple[Any, ...], parent: int) -> None:
+    """Worker initialiser: die with the parent, leave Ctrl-C to it, keep the shared arguments."""
     global _SHARED
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _SHARED = shared
 
 
@@ -62,7 +82,10 @@ def _processes(
     func: Callable[..., T], units: Sequence[tuple[Any, ...]], workers: int, shared: tuple[Any, ...]
 ) -> Iterator[tuple[int, T]]:
     """A bounded number of units in flight, so memory stays flat however many units there are."""
-    with ProcessPoolExecutor(max_workers=workers, initializer=_share, initargs=(shared,)) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=_share, initargs=(shared, os.getpid())
+    )
+    try:
         pending: dict[Future[T], int] = {}
         queue = iter(enumerate(units))
         limit = workers * MAX_PENDING_PER_WORKER
@@ -78,6 +101,13 @@ def _processes(
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(_call, func, nxt[1])] = nxt[0]
+    except BaseException:  # Ctrl-C or a failed unit: stop the units in flight, do not wait
+        workers_left = list((pool._processes or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers_left:
+            process.terminate()
+        raise
+    pool.shutdown()
 
 
 def _dask(

@@ -1,16 +1,15 @@
 """Long analyses that survive interruption: work units written in chunks, atomically.
 
 The units of an analysis are split into chunks of consecutive units. A chunk is written to
-``<out>/<name>-chunks/`` (to a scratch name, then renamed) as soon as all its units are back, so
-a killed run loses at most the chunks in flight. The same command with ``resume=True`` checks
-that the plan is the same, runs only the missing chunks and returns the same table as an
+``<out>/<name>-chunks/`` (atomically, :mod:`cartsim.runs.atomic`) as soon as all its units are
+back, so a killed run loses at most the chunks in flight. The same command with ``resume=True``
+checks that the plan is the same, runs only the missing chunks and returns the same table as an
 uninterrupted run.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from cartsim.inputs.errors import CartsimError
+from cartsim.runs.atomic import atomic_writer, write_text
 from cartsim.runs.executors import run_units
 
 UNIT = "_unit"
@@ -44,15 +44,12 @@ def _check_plan(folder: Path, plan: dict[str, Any], resume: bool) -> None:
             )
         return
     folder.mkdir(parents=True, exist_ok=True)
-    scratch = plan_file.with_suffix(".tmp")
-    scratch.write_text(text, encoding="utf-8")
-    os.replace(scratch, plan_file)
+    write_text(plan_file, text)
 
 
 def _write_chunk(path: Path, units: list[Rows]) -> None:
-    scratch = path.with_suffix(".tmp")
-    pd.DataFrame([row for rows in units for row in rows]).to_parquet(scratch, index=False)
-    os.replace(scratch, path)
+    with atomic_writer(path) as handle:
+        pd.DataFrame([row for rows in units for row in rows]).to_parquet(handle, index=False)
 
 
 def run_chunked(
@@ -72,6 +69,8 @@ def run_chunked(
     send between processes) and return all rows as one table, in unit order."""
     folder = out / f"{name}-chunks"
     _check_plan(folder, {**plan, "units": len(units), "chunk_size": chunk_size}, resume)
+    for scratch in folder.glob(".chunk-*.tmp"):  # left by a killed run (never followed)
+        scratch.unlink(missing_ok=True)
     chunks = range((len(units) + chunk_size - 1) // chunk_size)
     missing = [c for c in chunks if not chunk_path(folder, c).is_file()]
     if on_unit:

@@ -1,4 +1,4 @@
-"""Whole sensitivity studies: plan the work units, run them in resumable chunks, finish tables.
+"""Whole studies: a run of replications, and sensitivity studies run in resumable chunks.
 
 Each study returns its tables; the command line only parses options, shows progress and writes
 files. A study's plan (scenario digest and options) is stored with its chunks, so ``resume``
@@ -16,19 +16,26 @@ from typing import Any
 
 import pandas as pd
 
+from cartsim.decide.head_to_head import incremental_results
+from cartsim.decide.stats import summarise
+from cartsim.evaluate.kpis import check_metric
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
 from cartsim.runs.analyses import (
+    cheapest_meeting_target,
     dsa_unit,
     dsa_variants,
     finish_dsa,
     finish_psa,
     finish_sweep,
+    parse_vary,
     psa_unit,
     same_model,
+    sweep_grid,
     sweep_unit,
 )
+from cartsim.runs.experiment import Tables, run_replications
 from cartsim.runs.jobs import Rows, run_chunked
 
 
@@ -43,6 +50,41 @@ class Execution:
     chunk_size: int = 50
     started: Callable[[int], None] | None = None  # told the number of units
     on_unit: Callable[[], None] | None = None
+
+
+def run(
+    scenario: Scenario,
+    workers: int = 1,
+    events: bool = True,
+    on_done: Callable[[int], None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every replication of ``scenario``: the run's tables by name (see :func:`run_tables`)."""
+    reps = scenario.run.replications
+    tables = run_replications(scenario, reps, workers=workers, events=events, on_done=on_done)
+    return run_tables(scenario, tables)
+
+
+def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
+    """The tables a run writes: patients, resources, KPIs with 95% CIs, metrics, and when they
+    apply events, budget and (head to head with economics) the incremental analysis."""
+    frames = {
+        "patients": tables.patients,
+        "resources": tables.resources,
+        "kpis": summarise(tables.metrics),
+        "metrics": tables.metrics,
+    }
+    if len(tables.events):
+        frames["events"] = tables.events
+    if len(tables.budget):
+        frames["budget"] = tables.budget
+    economics = scenario.economics
+    if economics is not None and scenario.comparison == "head_to_head" and len(scenario.arms) > 1:
+        patients = tables.patients
+        settled = patients[patients["arrival_day"] >= scenario.run.warmup_days]  # as the KPIs
+        frames["incremental"] = incremental_results(
+            settled, economics.wtp_per_qaly, economics.reference_arm
+        )
+    return frames
 
 
 def _plan(source: loading.ScenarioSource, **options: Any) -> dict[str, Any]:
@@ -102,6 +144,21 @@ def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> p
     return finish_dsa(per_variant, source, scenario)
 
 
+def sweep_settings(
+    vary: list[str], source: loading.ScenarioSource, scenario: Scenario
+) -> list[dict[str, str]]:
+    """The full grid of ``--vary dotted.path=v1,v2`` settings; the target checked as well."""
+    if not vary:
+        raise CartsimError("give at least one --vary dotted.path=v1,v2", field="--vary")
+    try:
+        grid = sweep_grid(parse_vary(vary))
+    except ValueError as exc:
+        raise CartsimError(str(exc), field="--vary") from None
+    if scenario.target is not None:
+        check_metric(scenario.target.metric, scenario, source.path)
+    return grid
+
+
 def sweep_scenarios(path: Path, overrides: list[str], grid: list[dict[str, str]]) -> list[Scenario]:
     """The scenario of every setting of a grid (checked before anything runs)."""
     return [
@@ -122,3 +179,8 @@ def sweep(
     plan = _plan(source, analysis="sweep", grid=grid, replications=reps)
     metrics = _run("sweep", plan, sweep_unit, units, run)
     return finish_sweep(metrics, grid, scenarios)
+
+
+def best_setting(table: pd.DataFrame, scenario: Scenario) -> pd.Series | None:
+    """The setting of a sweep with the lowest capacity cost that meets the target, or None."""
+    return cheapest_meeting_target(table, scenario)
