@@ -58,6 +58,9 @@ class AdverseEvents(Strict):
     serious_infection: Probability = 0.0
     ivig: Probability = Field(default=0.0, description="hypogammaglobulinaemia needing IVIG")
     ivig_days: Days = 0.0
+    ivig_dose_fraction: Probability = Field(
+        default=1.0, description="share of the unit-cost IVIG dose (ivig_per_year) given"
+    )
     bcell_aplasia_days: NumberOrDist = 0.0
     secondary_malignancy: Probability = 0.0
     crs_disutility: NonNegative = Field(default=0.0, description="utility lost while CRS lasts")
@@ -85,6 +88,13 @@ class ArmEconomics(Strict):
 
     follow_up_cost_per_year: NonNegative = 0.0
     follow_up_years: NonNegative = 5.0
+    follow_up_from_years: NonNegative = Field(
+        default=0.0, description="years after treatment that follow-up costing starts"
+    )
+    adverse_event_costs: bool = Field(
+        default=True,
+        description="false: an all-inclusive stage cost already pays adverse-event treatment",
+    )
     relapse_cost: NonNegative = Field(default=0.0, description="one-off treatment of a relapse")
     episode_disutility: NonNegative = 0.0
     episode_disutility_days: Days = 0.0
@@ -114,6 +124,23 @@ class DiseaseCourse(Strict):
         default=0.0, description="standard-of-care drugs, flares"
     )
     cost_remission_per_year: NonNegative = 0.0
+    remission_prob_per_year: Probability = Field(
+        default=0.0, description="chance a year of reaching remission on standard of care"
+    )
+    relapse_hazard_per_year: NonNegative = Field(
+        default=0.0, description="flare hazard from remission reached on standard of care"
+    )
+
+
+class UtilityNorms(Strict):
+    """General-population utility by age and sex: ``intercept + male*[male] + age*a + age2*a^2``
+    (age in years). State utilities hold at the age of referral and are scaled by the norm's
+    ratio as patients age."""
+
+    intercept: float
+    male: float = 0.0
+    age: float = 0.0
+    age_squared: float = 0.0
 
 
 class UnitCosts(Strict):
@@ -139,3 +166,6 @@ class Economics(Strict):
         default=10.0, description="years of referrals the population EVPI covers"
     )
     perspective: str = "health-care payer"
+    utility_age_norms: UtilityNorms | None = Field(
+        default=None, description="None: utilities do not change with age"
+    )
