@@ -75,7 +75,7 @@ def smr_by_patient(scenario: Scenario, cohort: Cohort, state: str) -> np.ndarray
     return np.asarray(values, dtype=float)[cohort.disease]
 
 
-SOC_CYCLES = 8  # remission-flare cycles drawn on standard of care (more are vanishingly rare)
+SOC_CYCLES = 12  # remission-flare cycles drawn on standard of care (more are vanishingly rare)
 
 
 def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: str) -> np.ndarray:
@@ -97,7 +97,8 @@ def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: 
         for k in range(SOC_CYCLES):
             for j, rate in ((2 * k, remit), (2 * k + 1, flare)):
                 u = cohort.draw(f"soc_{tag}_{j}")
-                t = t + np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
+                years = np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
+                t = t + years * DAYS_PER_YEAR
                 out[:, j] = t
     return out
 
