@@ -134,7 +134,7 @@ def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> 
     }
     utility = {
         False: _per_disease(scenario, patients, "utility_active"),
-        True: _per_disease(scenario, patients, "utility_remission"),
+        True: _per_disease(scenario, patients, "remission_utility"),
     }
     ends, remission = patients["_state_end"], patients["_remission"]
     eco = arm.economics

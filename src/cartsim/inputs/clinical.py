@@ -16,19 +16,23 @@ from cartsim.inputs.fields import Days, NonNegative, NumberOrDist, Positive, Pro
 class GradeRisks(Strict):
     """Probabilities of reaching at least grade 1, 2, 3 and 4 of an adverse event.
 
-    A higher grade's probability is capped at the lower grade's when grades are drawn, so that
-    independent draws in probabilistic analysis stay coherent.
+    With ``conditional: true`` each of ``grade2_plus``, ``grade3_plus`` and ``grade4_plus`` is
+    the probability given the grade below, so independent draws in probabilistic analysis keep
+    the grades in order. Otherwise a higher grade's probability is capped at the lower grade's.
     """
 
     any: Probability = 0.0
     grade2_plus: Probability = 0.0
     grade3_plus: Probability = 0.0
     grade4_plus: Probability = 0.0
+    conditional: bool = Field(
+        default=False, description="grade2_plus.. are probabilities given the grade below"
+    )
 
     @model_validator(mode="after")
     def _ordered_in_base_case(self, info: ValidationInfo) -> GradeRisks:
         """Input values must be coherent; drawn values in probabilistic analysis are capped."""
-        if (info.context or {}).get("base_case"):
+        if (info.context or {}).get("base_case") and not self.conditional:
             risks = [self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus]
             names = ["any", "grade2_plus", "grade3_plus", "grade4_plus"]
             for k in range(1, 4):
@@ -41,8 +45,8 @@ class GradeRisks(Strict):
     def cumulative(self) -> list[float]:
         """Non-increasing P(grade >= g) for g = 1..4."""
         out, cap = [], 1.0
-        for p in (self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus):
-            cap = min(cap, p)
+        for k, p in enumerate((self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus)):
+            cap = cap * p if self.conditional and k > 0 else min(cap, p)
             out.append(cap)
         return out
 
@@ -117,7 +121,12 @@ class DiseaseCourse(Strict):
     """Health-state values of one disease, shared by all arms (EUR of the price year)."""
 
     utility_active: Annotated[float, Field(le=1.0)]
-    utility_remission: Annotated[float, Field(le=1.0)]
+    utility_remission: Annotated[float, Field(le=1.0)] | None = Field(
+        default=None, description="or utility_gain_in_remission"
+    )
+    utility_gain_in_remission: NonNegative | None = Field(
+        default=None, description="remission utility = active utility + this gain (at most 1)"
+    )
     smr_active: Positive = 1.0
     smr_remission: Positive = 1.0
     cost_active_per_year: NonNegative = Field(
@@ -130,6 +139,19 @@ class DiseaseCourse(Strict):
     relapse_hazard_per_year: NonNegative = Field(
         default=0.0, description="flare hazard from remission reached on standard of care"
     )
+
+    @model_validator(mode="after")
+    def _one_remission_utility(self) -> DiseaseCourse:
+        if (self.utility_remission is None) == (self.utility_gain_in_remission is None):
+            raise ValueError("give one of utility_remission and utility_gain_in_remission")
+        return self
+
+    @property
+    def remission_utility(self) -> float:
+        """Utility in remission: as given, or active utility plus the gain (at most 1)."""
+        if self.utility_remission is not None:
+            return self.utility_remission
+        return min(1.0, self.utility_active + (self.utility_gain_in_remission or 0.0))
 
 
 class UtilityNorms(Strict):
