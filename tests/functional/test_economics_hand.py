@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from builders import make_scenario, scenario_dict
 from scipy.integrate import quad
 
@@ -207,18 +208,27 @@ def test_bed_days_of_patients_admitted_but_not_treated_are_costed() -> None:
 def test_utilities_follow_the_general_population_norm_for_age() -> None:
     norms = {"intercept": 0.95, "male": 0.02, "age": -0.0003, "age_squared": -0.00003}
     data = pathway(economics={"utility_age_norms": norms})
+    data["demand"]["SLE"].update(female=0.5, age={"dist": "uniform", "low": 20, "high": 70})
     data["arms"]["cart"]["outcomes"]["SLE"]["response"] = 0.0
     data["arms"]["cart"]["adverse_events"] = {}
     data["arms"]["cart"]["economics"] = {}
     p = simulate(make_scenario(data), 0).patients
+    assert 0 < p["female"].sum() < len(p)
 
-    def norm(age: float) -> float:
-        return norms["intercept"] + norms["age"] * age + norms["age_squared"] * age**2
+    def norm(age: float, male: bool) -> float:
+        return (
+            norms["intercept"]
+            + norms["male"] * male
+            + norms["age"] * age
+            + norms["age_squared"] * age**2
+        )
 
     delta = math.log(1 + R_EFFECTS)
-    value = quad(lambda t: 0.5 * norm(40 + t) / norm(40) * math.exp(-delta * t), 0, 10)[0]
-    np.testing.assert_allclose(p["qaly_total"], value, rtol=1e-9)
-    assert value < 0.5 * disc(0, END, R_EFFECTS) - 0.05  # the adjustment matters
+    for age, female, qalys in p[["age", "female", "qaly_total"]].itertuples(index=False):
+        ratio = lambda t: norm(age + t, not female) / norm(age, not female)  # noqa: B023, E731
+        value = quad(lambda t: 0.5 * ratio(t) * math.exp(-delta * t), 0, 10)[0]  # noqa: B023
+        assert qalys == pytest.approx(value, rel=1e-9)
+    assert p["qaly_total"].max() < 0.5 * disc(0, END, R_EFFECTS) - 0.01  # the adjustment matters
 
 
 def test_utility_losses_never_make_qalys_negative() -> None:
