@@ -12,6 +12,8 @@ import pytest
 from builders import make_scenario, scenario_dict
 from scipy.integrate import quad
 
+from cartsim.evaluate.economics import Course, Lump, evaluate
+from cartsim.inputs.clinical import Economics
 from cartsim.inputs.loading import deep_merge
 from cartsim.runs.experiment import simulate
 
@@ -246,3 +248,44 @@ def test_utility_losses_never_make_qalys_negative() -> None:
     lived = 0.05 * (p["treatment_day"] - p["arrival_day"]) / DAYS
     later = pd.Series(p["death_day"] - p["treatment_day"])
     assert (p.loc[later > 0, "qaly_undiscounted"] <= lived[later > 0] + 1e-12).all()
+
+
+def test_budget_spreads_the_undiscounted_spend_over_the_years_of_the_run() -> None:
+    tables = simulate(make_scenario(pathway()), 0)
+    p, budget = tables.patients, tables.budget.set_index("year")
+    a = p["arrival_day"].to_numpy()
+    years = len(budget)
+    edge = years * DAYS  # the budget covers the years of the run only
+    assert (a + 33 < edge).all() and (a + RELAPSE > edge).all()
+
+    def per_year(amount: float, day: np.ndarray) -> np.ndarray:
+        return np.bincount((day // DAYS).astype(int), minlength=years)[:years] * amount
+
+    np.testing.assert_allclose(
+        budget["cost_inpatient"], per_year(1000, a + 10) + per_year(10000, a + 23), rtol=1e-9
+    )
+    np.testing.assert_allclose(budget["cost_relapse"], 0.0)
+    np.testing.assert_allclose(
+        budget["cost_active_disease"].sum(), len(a) * 12000 * RESPONSE / DAYS
+    )
+    follow_up = 4000 * (np.minimum(a + FOLLOW_UP_END, edge) - (a + TREAT)) / DAYS
+    np.testing.assert_allclose(budget["cost_follow_up"].sum(), follow_up.sum(), rtol=1e-9)
+    remission = 1200 * np.clip(edge - (a + FOLLOW_UP_END), 0, None) / DAYS
+    np.testing.assert_allclose(budget["cost_remission_care"].sum(), remission.sum(), rtol=1e-9)
+    parts = budget.drop(columns=["patients_treated", "cost_total", "calendar_year", "arm"])
+    parts = parts.drop(columns=[c for c in parts.columns if not c.startswith("cost_")])
+    np.testing.assert_allclose(budget["cost_total"], parts.sum(axis=1), rtol=1e-12)
+    assert budget["patients_treated"].sum() == len(a)
+
+
+def test_a_subset_of_patients_keeps_each_patients_own_entries() -> None:
+    course = Course(
+        arrival=np.zeros(3),
+        end=np.full(3, 100.0),
+        lumps=[
+            Lump("x", np.array([5.0, 6, 7, 8]), np.array([1.0, 2, 3, 4]), np.array([0, 2, 2, 1]))
+        ],
+    )
+    sub = course.subset(np.array([False, True, True]))
+    costs = evaluate(sub, Economics(discount_rate_costs=0.0, discount_rate_effects=0.0))
+    np.testing.assert_allclose(costs["cost_x"], [4.0, 5.0])  # patient 1: 4; patient 2: 2 + 3
