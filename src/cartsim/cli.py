@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from cartsim.evaluate.kpis import check_metric
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
@@ -362,6 +363,7 @@ def validate(
     targets: Annotated[
         Path | None, typer.Option("--targets", help="targets YAML (default: the shipped file)")
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Compare the model with published figures its inputs were not taken from."""
     from cartsim.decide.validation import load_targets
@@ -370,15 +372,16 @@ def validate(
 
     found = load_targets(targets)
     source, model = _load(scenario, set_, seed, replications)
-    started, folder = dt.datetime.now(), _analysis_folder(out, model, "validate")
-    if (folder / "manifest.json").exists():
-        raise CartsimError("already holds a run: use another --out", str(folder), "--out")
-    with _progress() as progress:
+    started = dt.datetime.now()
+    folder = out or folders.default_folder(model.name, model.run.seed, "validate")
+    with folders.new_run(folder, overwrite) as scratch, _progress() as progress:
         task = progress.add_task(f"validating {model.name}", total=model.run.replications)
         _, table = run_validation(
             model, found, workers or default_workers(), lambda _r: progress.advance(task)
         )
-    _finish(folder, source, model, started, {"validation": table}, analysis="validate")
+        frames = {"validation": table}
+        write_files(scratch, frames, _manifest(source, model, started, analysis="validate"))
+    out_console.print(f"results in {folder}")
     title = f"{model.name}: external validation, {model.run.replications} replications"
     out_console.print(validation_text_table(table, f"{title} (95% t-intervals)"))
 

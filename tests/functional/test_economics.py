@@ -55,14 +55,14 @@ def discounted(a: float, b: float, rate: float = 0.03) -> float:
 def test_fully_fixed_scenario_matches_hand_calculation() -> None:
     patients = simulate(fixed_economics(), 0).patients
     assert len(patients) > 20
-    t, r = 30 / DAYS, 90 / DAYS  # treatment and response, years after referral
-    cost = 1000 + 12000 * discounted(0, t) + 1200 * discounted(r, 10)
+    r = 90 / DAYS  # response, years after referral (treatment on day 30)
+    cost = 1000 + 12000 * discounted(0, r) + 1200 * discounted(r, 10)  # active until response
     qaly = 0.5 * discounted(0, r) + 0.8 * discounted(r, 10)
     np.testing.assert_allclose(patients["cost_total"], cost, rtol=1e-9)
     np.testing.assert_allclose(patients["qaly_total"], qaly, rtol=1e-9)
     np.testing.assert_allclose(patients["qaly_undiscounted"], 0.5 * r + 0.8 * (10 - r), rtol=1e-9)
     np.testing.assert_allclose(patients["life_years"], 10.0)
-    np.testing.assert_allclose(patients["cost_active_disease"], 12000 * discounted(0, t), rtol=1e-9)
+    np.testing.assert_allclose(patients["cost_active_disease"], 12000 * discounted(0, r), rtol=1e-9)
 
 
 def test_constant_stream_matches_closed_form_over_the_horizon() -> None:

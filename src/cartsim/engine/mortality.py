@@ -1,8 +1,10 @@
 """Death times: general-population Gompertz mortality times an SMR for the patient's state.
 
-Used before the simulation (the day a waiting patient would die with active disease) and after it
-(the clinical course), with the same per-patient uniform ``death``, so waiting costs life. Ages
-and times are in years unless named ``*_days``.
+Used before the simulation (the day a waiting patient would die) and after it (the clinical
+course), with the same per-patient uniform ``death``, so waiting costs life. On standard of care
+(waiting, untreated, not responding, after a relapse) the disease remits and flares at the yearly
+rates of its ``disease_course`` (:func:`soc_switch_days`). Ages and times are in years unless
+named ``*_days``.
 """
 
 from __future__ import annotations
@@ -73,14 +75,59 @@ def smr_by_patient(scenario: Scenario, cohort: Cohort, state: str) -> np.ndarray
     return np.asarray(values, dtype=float)[cohort.disease]
 
 
+SOC_CYCLES = 12  # remission-flare cycles drawn on standard of care (more are vanishingly rare)
+
+
+def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: str) -> np.ndarray:
+    """Days (from day 0) the standard-of-care course switches state, from ``start`` in active
+    disease: column ``2k`` is when the ``k``-th remission starts, ``2k+1`` when it ends in a flare.
+
+    Exponential sojourns: remission hazard ``-ln(1 - remission_prob_per_year)``, flare hazard
+    ``relapse_hazard_per_year``; ``inf`` where a rate is 0. Uniforms ``soc_{tag}_*`` are shared
+    by all arms (common random numbers).
+    """
+    course = [scenario.disease_course.get(d) for d in cohort.diseases]
+    p_remit = np.asarray([c.remission_prob_per_year if c else 0.0 for c in course])
+    flare = np.asarray([c.relapse_hazard_per_year if c else 0.0 for c in course])
+    p_remit, flare = p_remit[cohort.disease], flare[cohort.disease]
+    remit = -np.log1p(-np.minimum(p_remit, 1.0 - 1e-12))
+    out = np.empty((cohort.size, 2 * SOC_CYCLES))
+    t = np.asarray(start, dtype=float).copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(SOC_CYCLES):
+            for j, rate in ((2 * k, remit), (2 * k + 1, flare)):
+                u = cohort.draw(f"soc_{tag}_{j}")
+                years = np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
+                t = t + years * DAYS_PER_YEAR
+                out[:, j] = t
+    return out
+
+
+def soc_segments(
+    scenario: Scenario, cohort: Cohort, switches: np.ndarray, until: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(end_years, smr)`` segments (years from referral) of a standard-of-care course whose
+    switch days are ``switches``, cut at day ``until``; for :func:`death_years`."""
+    smr = (
+        smr_by_patient(scenario, cohort, "active"),
+        smr_by_patient(scenario, cohort, "remission"),
+    )
+    ends = np.fmin(switches, until[:, None])
+    return [
+        ((ends[:, j] - cohort.arrival_day) / DAYS_PER_YEAR, smr[j % 2])
+        for j in range(switches.shape[1])
+    ] + [((until - cohort.arrival_day) / DAYS_PER_YEAR, smr[0])]
+
+
 def waiting_death_days(scenario: Scenario, cohort: Cohort) -> np.ndarray:
-    """Days from referral to death if the disease stays active (deaths while waiting)."""
+    """Days from referral to death on standard of care (deaths while waiting)."""
     assert scenario.mortality is not None
+    switches = soc_switch_days(scenario, cohort, cohort.arrival_day, "pre")
     years = death_years(
         scenario.mortality,
         cohort.age,
         cohort.female,
         cohort.draw("death"),
-        [(np.full(cohort.size, np.inf), smr_by_patient(scenario, cohort, "active"))],
+        soc_segments(scenario, cohort, switches, np.full(cohort.size, np.inf)),
     )
     return years * DAYS_PER_YEAR

@@ -16,7 +16,7 @@ import numpy as np
 
 from cartsim.engine.cohort import Cohort
 from cartsim.engine.eventlog import STATUSES
-from cartsim.engine.mortality import death_years, smr_by_patient
+from cartsim.engine.mortality import death_years, smr_by_patient, soc_segments, soc_switch_days
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.units import DAYS_PER_YEAR
@@ -59,20 +59,25 @@ def clinical_course(
         relapse_day = np.where(respond, response_day + rel_years * DAYS_PER_YEAR, np.nan)
     trm = treated & (cohort.draw("trm") < _per_disease(arm, cohort, "trm", 0.0))
     trm_day = t_day + cohort.draw("trm_time") * _per_disease(arm, cohort, "trm_window_days", 1.0)
+    pre = soc_switch_days(scenario, cohort, cohort.arrival_day, "pre")
+    treat_or_inf = np.where(treated, t_day, np.inf)
+    post_start = np.where(respond, relapse_day, treat_or_inf)
+    post = soc_switch_days(scenario, cohort, post_start, "post")
     death_day = np.full(cohort.size, np.nan)
     if scenario.mortality is not None:
-        to_years = 1.0 / DAYS_PER_YEAR
-        remission_from = np.where(respond, response_day - cohort.arrival_day, np.inf) * to_years
-        remission_to = np.where(respond, relapse_day - cohort.arrival_day, np.inf) * to_years
+        active, remission = (smr_by_patient(scenario, cohort, s) for s in ("active", "remission"))
+        from_referral = lambda day: (day - cohort.arrival_day) / DAYS_PER_YEAR  # noqa: E731
+        respond_or_treat = np.where(respond, response_day, treat_or_inf)
         years = death_years(
             scenario.mortality,
             cohort.age,
             cohort.female,
             cohort.draw("death"),
             [
-                (remission_from, smr_by_patient(scenario, cohort, "active")),
-                (remission_to, smr_by_patient(scenario, cohort, "remission")),
-                (np.full(cohort.size, np.inf), smr_by_patient(scenario, cohort, "active")),
+                *soc_segments(scenario, cohort, pre, treat_or_inf),
+                (from_referral(respond_or_treat), active),
+                (from_referral(post_start), remission),
+                *soc_segments(scenario, cohort, post, np.full(cohort.size, np.inf)),
             ],
         )
         death_day = cohort.arrival_day + years * DAYS_PER_YEAR
@@ -101,4 +106,40 @@ def clinical_course(
         "bcell_aplasia_days": np.where(treated, aplasia, np.nan),
         "secondary_malignancy": treated
         & (cohort.draw("secondary_malignancy") < ae.secondary_malignancy),
+        **state_path(pre, post, t_day, response_day, relapse_day),
+    }
+
+
+def state_path(
+    pre: np.ndarray,
+    post: np.ndarray,
+    treatment_day: np.ndarray,
+    response_day: np.ndarray,
+    relapse_day: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The disease states from referral on, as 2-D columns (one row per patient):
+    ``_state_end`` (day each segment ends, in order; NaN: none) and ``_remission`` (whether the
+    segment is remission, else active disease). Standard-of-care course ``pre`` until the
+    treatment; active from treatment to response, remission to relapse, then the standard-of-care
+    course ``post`` (from the treatment for non-responders)."""
+    treated = np.isfinite(treatment_day)
+    inf = np.full(treated.size, np.inf)
+    cut = np.where(treated, treatment_day, inf)
+    respond_or_treat = np.where(np.isfinite(response_day), response_day, cut)
+    relapse = np.where(np.isnan(relapse_day), inf, relapse_day)
+    relapse = np.where(np.isfinite(response_day), relapse, respond_or_treat)
+    ends = [
+        *np.fmin(pre, cut[:, None]).T,
+        cut,
+        respond_or_treat,
+        relapse,
+        *np.fmax(post, relapse[:, None]).T,
+        inf,
+    ]
+    remission = [j % 2 == 1 for j in range(pre.shape[1])] + [False, False, True]
+    remission += [j % 2 == 1 for j in range(post.shape[1])] + [False]
+    n = treated.size
+    return {
+        "_state_end": np.column_stack(ends),
+        "_remission": np.tile(np.asarray(remission), (n, 1)),
     }

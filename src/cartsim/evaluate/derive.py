@@ -140,8 +140,9 @@ def patient_columns(
 
 
 def patients_frame(columns: Columns, diseases: tuple[str, ...] | list[str]) -> pd.DataFrame:
-    """The ``patients`` table: codes become categoricals."""
-    frame: dict[str, object] = dict(columns)
+    """The ``patients`` table: codes become categoricals; 2-D working columns (named ``_*``)
+    stay out."""
+    frame: dict[str, object] = {k: v for k, v in columns.items() if not k.startswith("_")}
     frame["disease"] = codes_to_categorical(columns["disease"], tuple(diseases))
     frame["status"] = codes_to_categorical(columns["status"], STATUSES)
     return pd.DataFrame(frame)
@@ -213,7 +214,9 @@ def events_table(run: ArmRun, stages: list[str], resources: list[str]) -> pd.Dat
 
 
 def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) -> Columns:
-    """``patient_id, stage, time`` of every stage start and treatment (ICU transfers excluded)."""
+    """``patient_id, stage, time`` of every stage start and treatment (ICU transfers excluded),
+    with ``ward_days`` and ``icu_days``: a patient's days in that inpatient stage (ward bed,
+    ICU days included; ICU bed), on their first start of it, else 0."""
     cols = run.log.arrays()
     icu = [
         resources.index(s.icu.resource) for s in arm.stages if isinstance(s, Inpatient) and s.icu
@@ -223,4 +226,20 @@ def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) ->
         (cols["event"] == TREATMENT) & np.isin(cols["stage"], treatment_stages)
     )
     keep = started & (cols["time"] <= horizon) & ~np.isin(cols["resource"], icu)
-    return {name: cols[name][keep] for name in ("patient_id", "stage", "time")}
+    out = {name: cols[name][keep] for name in ("patient_id", "stage", "time")}
+    out["ward_days"], out["icu_days"] = np.zeros(out["time"].size), np.zeros(out["time"].size)
+    log = PatientLog(run, horizon)
+    n = int(cols["patient_id"].max()) + 1 if cols["patient_id"].size else 0
+    is_icu = np.isin(log.resource, icu)
+    for i, spec in enumerate(arm.stages):
+        if not isinstance(spec, Inpatient):
+            continue
+        here = log.stage == i
+        ward = log.occupied_days(here & ~is_icu & (log.resource != NO_CODE), n)
+        icu_days = log.occupied_days(here & is_icu, n)
+        rows = np.flatnonzero(out["stage"] == i)
+        _, first = np.unique(out["patient_id"][rows], return_index=True)
+        rows = rows[first]
+        out["ward_days"][rows] = ward[out["patient_id"][rows]]
+        out["icu_days"][rows] = icu_days[out["patient_id"][rows]]
+    return out

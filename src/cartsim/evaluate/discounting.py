@@ -24,6 +24,7 @@ __all__ = [
     "discount_factor",
     "discounted_integral",
     "discounted_point",
+    "discounted_polynomial_integral",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -160,3 +161,41 @@ def discounted_point(t: ArrayLike, rate: float, amount: ArrayLike) -> float | Fl
     """
     factor = np.asarray(discount_factor(t, rate), dtype=np.float64)
     return _out(np.asarray(np.asarray(amount, dtype=np.float64) * factor, dtype=np.float64))
+
+
+def discounted_polynomial_integral(
+    t0: ArrayLike, t1: ArrayLike, rate: float, coefficients: ArrayLike
+) -> FloatArray:
+    """Present value over ``[t0, t1]`` of a flow ``p(t) = sum_k c_k t**k`` per year.
+
+    Closed form: ``F(t1) - F(t0)`` with ``F(t) = -exp(-delta t) sum_j p^(j)(t) / delta**(j+1)``
+    (``delta = ln(1 + rate)``), or the polynomial's antiderivative when ``rate = 0``.
+    ``coefficients`` has the degree along its first axis (``c_0, c_1, ...``), each broadcasting
+    against ``t0`` and ``t1``; empty or reversed intervals give 0, ``t1`` must be finite when
+    ``rate = 0``.
+    """
+    delta = continuous_rate(rate)
+    a = np.asarray(t0, dtype=np.float64)
+    b = np.asarray(t1, dtype=np.float64)
+    coef = [np.asarray(c, dtype=np.float64) for c in np.asarray(coefficients, dtype=np.float64)]
+    b = np.where(b <= a, a, b)
+
+    def poly(c: list[NDArray[np.float64]], t: FloatArray) -> FloatArray:
+        return np.asarray(sum(ck * t**k for k, ck in enumerate(c)), dtype=np.float64)
+
+    def derivative(c: list[NDArray[np.float64]]) -> list[NDArray[np.float64]]:
+        return [k * ck for k, ck in enumerate(c)][1:]
+
+    if delta == 0.0:
+        integral = [np.zeros_like(coef[0]), *(ck / (k + 1) for k, ck in enumerate(coef))]
+        return np.asarray(poly(integral, b) - poly(integral, a), dtype=np.float64)
+
+    def antiderivative(t: FloatArray) -> FloatArray:
+        total, c, power = np.zeros(np.broadcast(t, coef[0]).shape), coef, delta
+        with np.errstate(invalid="ignore", over="ignore"):
+            while c:
+                total = total + np.where(np.isposinf(t), 0.0, poly(c, t)) / power
+                c, power = derivative(c), power * delta
+            return np.where(np.isposinf(t), 0.0, -np.exp(-delta * t) * total)
+
+    return np.asarray(antiderivative(b) - antiderivative(a), dtype=np.float64)

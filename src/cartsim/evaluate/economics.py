@@ -16,13 +16,18 @@ import numpy as np
 import pandas as pd
 
 from cartsim.evaluate.derive import Columns
-from cartsim.evaluate.discounting import discounted_integral, discounted_point
-from cartsim.inputs.clinical import Economics
+from cartsim.evaluate.discounting import (
+    discounted_integral,
+    discounted_point,
+    discounted_polynomial_integral,
+)
+from cartsim.inputs.clinical import Economics, UtilityNorms
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.stages import Inpatient
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 UTILITY = "utility"
+UTILITY_LOSS = "utility_loss"
 
 
 @dataclass
@@ -60,6 +65,9 @@ class Course:
     end: np.ndarray  # death or horizon, day
     flows: list[Flow] = field(default_factory=list)
     lumps: list[Lump] = field(default_factory=list)
+    age: np.ndarray | None = None  # at referral, years
+    male: np.ndarray | None = None
+    norms: UtilityNorms | None = None
 
     def subset(self, mask: np.ndarray) -> Course:
         """The same course for the patients selected by ``mask`` only."""
@@ -68,6 +76,9 @@ class Course:
             end=self.end[mask],
             flows=[Flow(f.category, f.start[mask], f.end[mask], f.rate[mask]) for f in self.flows],
             lumps=[_subset_lump(x, mask) for x in self.lumps],
+            age=None if self.age is None else self.age[mask],
+            male=None if self.male is None else self.male[mask],
+            norms=self.norms,
         )
 
 
@@ -103,54 +114,67 @@ def _col(patients: Columns, name: str) -> np.ndarray:
 def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> Course:
     """Flows and lumps of one arm's patients (``patients`` in patient order).
 
-    ``starts`` has one row per stage start: ``patient_id, stage`` (index into the arm's stages)
-    and ``time`` (day).
+    ``patients`` carries the disease states (``_state_end``, ``_remission`` of
+    :func:`cartsim.evaluate.course.state_path`): each state is costed and valued as lived, active
+    disease (on standard of care, waiting, between treatment and response, after a relapse) and
+    remission alike. Follow-up after treatment and remission care overlap (both cover routine
+    monitoring): where both apply, the larger of the two is charged, not the sum. ``starts`` has
+    one row per stage start: ``patient_id, stage`` (index into the arm's stages), ``time`` (day)
+    and the ``ward_days``/``icu_days`` of an inpatient stage, charged at its own day rates on
+    admission (also for patients admitted but not treated).
     """
     assert scenario.economics is not None
     max_age = scenario.mortality.max_age if scenario.mortality else np.inf
     arrival, end = _col(patients, "arrival_day"), horizon_end(patients, scenario.economics, max_age)
-    treat, respond = _col(patients, "treatment_day"), _col(patients, "response_day")
-    relapse = _col(patients, "relapse_day")
-    treated, responder = ~np.isnan(treat), ~np.isnan(respond)
-    never = np.full(arrival.size, np.nan)
-    relapsed = np.where(responder, relapse, never)  # active again after a relapse
-    after_treatment = np.where(responder, relapse, treat)  # active, on SoC drugs, from here
-    u_active = _per_disease(scenario, patients, "utility_active")
-    c_active = _per_disease(scenario, patients, "cost_active_per_year")
-    flows = [
-        Flow("active_disease", arrival, np.where(treated, treat, end), c_active),
-        Flow("active_disease", after_treatment, end, c_active),
-        Flow(
-            "remission_care",
-            respond,
-            np.where(np.isnan(relapse), end, relapse),
-            _per_disease(scenario, patients, "cost_remission_per_year"),
-        ),
-        Flow(UTILITY, arrival, np.where(responder, respond, end), u_active),
-        Flow(UTILITY, relapsed, end, u_active),
-        Flow(
-            UTILITY,
-            respond,
-            np.where(np.isnan(relapse), end, relapse),
-            _per_disease(scenario, patients, "utility_remission"),
-        ),
-        Flow(
-            "follow_up",
-            treat,
-            treat + arm.economics.follow_up_years * DAYS_PER_YEAR,
-            np.full(arrival.size, arm.economics.follow_up_cost_per_year),
-        ),
-    ]
-    flows = [Flow(f.category, f.start, np.fmin(f.end, end), f.rate) for f in flows]
-    lumps = [*_stage_lumps(arm, starts), *_treatment_lumps(scenario, arm, patients)]
-    lumps.append(Lump("relapse", relapse, np.full(arrival.size, arm.economics.relapse_cost)))
+    treat, relapse = _col(patients, "treatment_day"), _col(patients, "relapse_day")
     n = arrival.size
+    cost = {
+        False: _per_disease(scenario, patients, "cost_active_per_year"),
+        True: _per_disease(scenario, patients, "cost_remission_per_year"),
+    }
+    utility = {
+        False: _per_disease(scenario, patients, "utility_active"),
+        True: _per_disease(scenario, patients, "remission_utility"),
+    }
+    ends, remission = patients["_state_end"], patients["_remission"]
+    eco = arm.economics
+    fu_start = treat + eco.follow_up_from_years * DAYS_PER_YEAR
+    fu_end = fu_start + eco.follow_up_years * DAYS_PER_YEAR
+    follow_up = np.full(n, eco.follow_up_cost_per_year)
+    flows = [Flow("follow_up", fu_start, fu_end, follow_up)]
+    start = arrival
+    for j in range(ends.shape[1]):
+        stop = np.fmax(ends[:, j], start)
+        rem = remission[:, j]
+        care = np.where(rem, cost[True], cost[False])
+        flows.append(Flow(UTILITY, start, stop, np.where(rem, utility[True], utility[False])))
+        flows.append(Flow("active_disease", start, stop, np.where(rem, 0.0, care)))
+        flows.append(Flow("remission_care", start, stop, np.where(rem, care, 0.0)))
+        overlap = np.where(rem, np.minimum(care, follow_up), 0.0)  # the larger of the two
+        flows.append(
+            Flow("remission_care", np.fmax(start, fu_start), np.fmin(stop, fu_end), -overlap)
+        )
+        start = stop
+    flows = [Flow(f.category, f.start, np.fmin(f.end, end), f.rate) for f in flows]
+    flows += _utility_losses(arm, patients, end)
+    lumps = [*_stage_lumps(arm, starts), *_treatment_lumps(scenario, arm, patients)]
+    lumps.append(Lump("relapse", relapse, np.full(n, eco.relapse_cost)))
     lumps = [x.restricted(np.where(x.day < end[x.owners(n)], x.day, np.nan)) for x in lumps]
-    return Course(arrival=arrival, end=end, flows=flows, lumps=lumps)
+    norms = scenario.economics.utility_age_norms
+    return Course(
+        arrival=arrival,
+        end=end,
+        flows=flows,
+        lumps=lumps,
+        age=_col(patients, "age"),
+        male=~np.asarray(patients["female"], dtype=bool),
+        norms=norms,
+    )
 
 
 def _stage_lumps(arm: Arm, starts: Columns) -> list[Lump]:
-    """One entry per start of a costed stage (twice for a stage repeated after a failure)."""
+    """One entry per start of a costed stage (twice for a stage repeated after a failure), and
+    the ward and ICU days of each inpatient stage at that stage's day rates, on admission."""
     stage, time, patient = starts["stage"], _col(starts, "time"), starts["patient_id"]
     lumps = []
     for index, spec in enumerate(arm.stages):
@@ -158,80 +182,114 @@ def _stage_lumps(arm: Arm, starts: Columns) -> list[Lump]:
         for category, cost in spec.costs.items():
             amount = np.full(int(sel.sum()), cost)
             lumps.append(Lump(category, time[sel], amount, patient[sel]))
+        if isinstance(spec, Inpatient):
+            ward, icu = _col(starts, "ward_days")[sel], _col(starts, "icu_days")[sel]
+            lumps.append(
+                Lump("inpatient", time[sel], (ward - icu) * spec.cost_per_day, patient[sel])
+            )
+            icu_rate = spec.icu.cost_per_day if spec.icu else 0.0
+            lumps.append(Lump("icu", time[sel], icu * icu_rate, patient[sel]))
     return lumps
 
 
 def _treatment_lumps(scenario: Scenario, arm: Arm, patients: Columns) -> list[Lump]:
-    """Hospital days, adverse-event treatment and utility losses, at the treatment day."""
+    """Adverse-event treatment at the treatment day (none where an all-inclusive stage cost
+    already pays for it)."""
     treat = _col(patients, "treatment_day")
-    n = treat.size
     ae, unit = arm.adverse_events, scenario.unit_costs
+    if not arm.economics.adverse_event_costs:
+        return []
     crs = patients["crs_grade"]
-    ward = sum((s.cost_per_day for s in arm.stages if isinstance(s, Inpatient)), 0.0)
-    icu = sum((s.icu.cost_per_day for s in arm.stages if isinstance(s, Inpatient) and s.icu), 0.0)
-    icu_days = _col(patients, "icu_days")
+    ivig_years = ae.ivig_days / DAYS_PER_YEAR
     adverse = (
         (crs >= ae.tocilizumab_from_crs_grade) * ae.tocilizumab_doses * unit.tocilizumab_dose
         + patients["serious_infection"] * unit.serious_infection_episode
-        + patients["ivig"] * unit.ivig_per_year * ae.ivig_days / DAYS_PER_YEAR
+        + patients["ivig"] * unit.ivig_per_year * ae.ivig_dose_fraction * ivig_years
         + patients["secondary_malignancy"] * unit.secondary_malignancy
     )
-    qaly_loss = (
-        (crs >= 1) * ae.crs_disutility * ae.crs_disutility_days
-        + icu_days * ae.icu_disutility_per_day
-        + arm.economics.episode_disutility * arm.economics.episode_disutility_days
-    ) / DAYS_PER_YEAR
+    return [Lump("adverse_events", treat, adverse.astype(float))]
+
+
+def _utility_losses(arm: Arm, patients: Columns, end: np.ndarray) -> list[Flow]:
+    """Utility decrements from the treatment day for their durations, ending at death
+    (CRS, ICU days, the treatment episode): negative utility flows of category ``utility_loss``."""
+    treat = _col(patients, "treatment_day")
+    ae, eco = arm.adverse_events, arm.economics
+    crs = np.asarray(patients["crs_grade"]) >= 1
+    icu_days = _col(patients, "icu_days")
+    losses = [
+        (np.where(crs, ae.crs_disutility, 0.0), ae.crs_disutility_days),
+        (np.full(treat.size, ae.icu_disutility_per_day), icu_days),
+        (np.full(treat.size, eco.episode_disutility), eco.episode_disutility_days),
+    ]
     return [
-        Lump("inpatient", treat, (_col(patients, "inpatient_days") - icu_days) * ward),
-        Lump("icu", treat, icu_days * icu),
-        Lump("adverse_events", treat, adverse.astype(float)),
-        Lump(UTILITY, treat, -qaly_loss * np.ones(n)),
+        Flow(UTILITY_LOSS, treat, np.fmin(treat + days, end), -np.asarray(rate, dtype=float))
+        for rate, days in losses
     ]
 
 
+def _age_polynomial(course: Course) -> np.ndarray | None:
+    """Per patient, coefficients ``(p0, p1, p2)`` in years ``t`` since referral of the
+    general-population norm at age ``age + t`` over the norm at referral (None: no norms)."""
+    norms = course.norms
+    if norms is None or course.age is None:
+        return None
+    assert course.male is not None
+    a = course.age
+    at_referral = norms.intercept + norms.male * course.male + norms.age * a
+    at_referral = at_referral + norms.age_squared * a**2
+    slope = norms.age + 2 * norms.age_squared * a
+    return np.stack([np.ones_like(a), slope / at_referral, norms.age_squared / at_referral])
+
+
 def evaluate(course: Course, economics: Economics) -> Columns:
-    """Per-patient costs by category (discounted), totals, QALYs and life-years."""
+    """Per-patient costs by category (discounted), totals, QALYs and life-years.
+
+    State utilities are scaled by the general-population norm for age (when the scenario gives
+    ``economics.utility_age_norms``); utility losses are not, and they never take away more than
+    the QALYs lived, so QALYs are never negative.
+    """
     years = lambda day: (day - course.arrival) / DAYS_PER_YEAR  # noqa: E731
+    n = course.arrival.size
     out: dict[str, np.ndarray] = {}
-    zeros = np.zeros(course.arrival.size)
-    undiscounted_cost = np.zeros(course.arrival.size)
-    qaly = np.zeros(course.arrival.size)
-    qaly_raw = np.zeros(course.arrival.size)
+    zeros = np.zeros(n)
+    undiscounted_cost = np.zeros(n)
+    r_costs, r_effects = economics.discount_rate_costs, economics.discount_rate_effects
+    lived, lived_raw = np.zeros(n), np.zeros(n)
+    lost, lost_raw = np.zeros(n), np.zeros(n)
+    poly = _age_polynomial(course)
     for flow in course.flows:
         t0, t1 = years(flow.start), years(np.fmax(flow.start, flow.end))
         valid = np.isfinite(t0) & np.isfinite(t1)
         t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
         if flow.category == UTILITY:
-            qaly += discounted_integral(t0, t1, economics.discount_rate_effects, flow.rate)
-            qaly_raw += flow.rate * (t1 - t0)
+            if poly is None:
+                lived += discounted_integral(t0, t1, r_effects, flow.rate)
+                lived_raw += flow.rate * (t1 - t0)
+            else:
+                lived += flow.rate * discounted_polynomial_integral(t0, t1, r_effects, poly)
+                lived_raw += flow.rate * discounted_polynomial_integral(t0, t1, 0.0, poly)
             continue
-        value = discounted_integral(t0, t1, economics.discount_rate_costs, flow.rate)
+        if flow.category == UTILITY_LOSS:
+            lost += discounted_integral(t0, t1, r_effects, flow.rate)
+            lost_raw += flow.rate * (t1 - t0)
+            continue
+        value = discounted_integral(t0, t1, r_costs, flow.rate)
         out[flow.category] = out.get(flow.category, zeros) + value
         undiscounted_cost += flow.rate * (t1 - t0)
-    n = course.arrival.size
     for lump in course.lumps:
         owner = lump.owners(n)
         t = (lump.day - course.arrival[owner]) / DAYS_PER_YEAR
         valid = np.isfinite(t)
         t, amount = np.where(valid, t, 0.0), np.where(valid, lump.amount, 0.0)
-        rate = (
-            economics.discount_rate_effects
-            if lump.category == UTILITY
-            else economics.discount_rate_costs
-        )
-        present = np.bincount(owner, weights=discounted_point(t, rate, amount), minlength=n)
-        raw = np.bincount(owner, weights=amount, minlength=n)
-        if lump.category == UTILITY:
-            qaly += present
-            qaly_raw += raw
-            continue
+        present = np.bincount(owner, weights=discounted_point(t, r_costs, amount), minlength=n)
         out[lump.category] = out.get(lump.category, zeros) + present
-        undiscounted_cost += raw
+        undiscounted_cost += np.bincount(owner, weights=amount, minlength=n)
     table = {f"cost_{k}": v for k, v in sorted(out.items())}
     table["cost_total"] = np.sum(list(table.values()), axis=0) if table else zeros
     table["cost_undiscounted"] = undiscounted_cost
-    table["qaly_total"] = qaly
-    table["qaly_undiscounted"] = qaly_raw
+    table["qaly_total"] = lived + np.maximum(lost, -np.maximum(lived, 0.0))
+    table["qaly_undiscounted"] = lived_raw + np.maximum(lost_raw, -np.maximum(lived_raw, 0.0))
     table["life_years"] = (course.end - course.arrival) / DAYS_PER_YEAR
     return table
 
@@ -241,7 +299,7 @@ def budget(course: Course, treatment_day: np.ndarray, years: int) -> pd.DataFram
     edges = np.arange(years + 1) * DAYS_PER_YEAR
     rows: dict[str, np.ndarray] = {}
     for flow in course.flows:
-        if flow.category == UTILITY:
+        if flow.category in (UTILITY, UTILITY_LOSS):
             continue
         start, stop = np.nan_to_num(flow.start, nan=0.0), np.nan_to_num(flow.end, nan=0.0)
         stop = np.where(np.isnan(flow.start), start, np.fmax(start, stop))

@@ -29,19 +29,23 @@ HorizonDays = Annotated[float | DistSpec, bounded_time(MAX_HORIZON_DAYS, "days")
 class GradeRisks(Strict):
     """Probabilities of reaching at least grade 1, 2, 3 and 4 of an adverse event.
 
-    A higher grade's probability is capped at the lower grade's when grades are drawn, so that
-    independent draws in probabilistic analysis stay coherent.
+    With ``conditional: true`` each of ``grade2_plus``, ``grade3_plus`` and ``grade4_plus`` is
+    the probability given the grade below, so independent draws in probabilistic analysis keep
+    the grades in order. Otherwise a higher grade's probability is capped at the lower grade's.
     """
 
     any: Probability = Field(default=0.0, description="probability of grade 1 or higher")
     grade2_plus: Probability = Field(default=0.0, description="probability of grade 2 or higher")
     grade3_plus: Probability = Field(default=0.0, description="probability of grade 3 or higher")
     grade4_plus: Probability = Field(default=0.0, description="probability of grade 4 or higher")
+    conditional: bool = Field(
+        default=False, description="grade2_plus.. are probabilities given the grade below"
+    )
 
     @model_validator(mode="after")
     def _ordered_in_base_case(self, info: ValidationInfo) -> GradeRisks:
         """Input values must be coherent; drawn values in probabilistic analysis are capped."""
-        if (info.context or {}).get("base_case"):
+        if (info.context or {}).get("base_case") and not self.conditional:
             risks = [self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus]
             names = ["any", "grade2_plus", "grade3_plus", "grade4_plus"]
             for k in range(1, 4):
@@ -54,8 +58,8 @@ class GradeRisks(Strict):
     def cumulative(self) -> list[float]:
         """Non-increasing P(grade >= g) for g = 1..4."""
         out, cap = [], 1.0
-        for p in (self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus):
-            cap = min(cap, p)
+        for k, p in enumerate((self.any, self.grade2_plus, self.grade3_plus, self.grade4_plus)):
+            cap = cap * p if self.conditional and k > 0 else min(cap, p)
             out.append(cap)
         return out
 
@@ -79,6 +83,9 @@ class AdverseEvents(Strict):
         default=0.0, description="probability of hypogammaglobulinaemia needing IVIG"
     )
     ivig_days: Days = Field(default=0.0, description="days of IVIG replacement")
+    ivig_dose_fraction: Probability = Field(
+        default=1.0, description="share of the unit-cost IVIG dose (ivig_per_year) given"
+    )
     bcell_aplasia_days: HorizonDays = Field(
         default=0.0, description="days of B-cell aplasia (a number or a non-negative distribution)"
     )
@@ -118,6 +125,13 @@ class ArmEconomics(Strict):
     follow_up_years: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
         default=5.0, description="years of follow-up after treatment"
     )
+    follow_up_from_years: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
+        default=0.0, description="years after treatment that follow-up costing starts"
+    )
+    adverse_event_costs: bool = Field(
+        default=True,
+        description="false: an all-inclusive stage cost already pays adverse-event treatment",
+    )
     relapse_cost: NonNegative = Field(
         default=0.0, description="EUR, one-off treatment of a relapse"
     )
@@ -154,8 +168,12 @@ class DiseaseCourse(Strict):
     utility_active: Annotated[float, Field(ge=-1.0, le=1.0)] = Field(
         description="utility with active disease (1 = full health, 0 = dead)"
     )
-    utility_remission: Annotated[float, Field(ge=-1.0, le=1.0)] = Field(
-        description="utility in remission (1 = full health, 0 = dead)"
+    utility_remission: Annotated[float, Field(ge=-1.0, le=1.0)] | None = Field(
+        default=None,
+        description="utility in remission (1 = full health); or give utility_gain_in_remission",
+    )
+    utility_gain_in_remission: NonNegative | None = Field(
+        default=None, description="remission utility = active utility + this gain (at most 1)"
     )
     smr_active: Annotated[float, Field(gt=0.0, le=1000.0)] = Field(
         default=1.0, description="standardised mortality ratio with active disease"
@@ -167,6 +185,36 @@ class DiseaseCourse(Strict):
         default=0.0, description="EUR a year with active disease: standard-of-care drugs, flares"
     )
     cost_remission_per_year: NonNegative = Field(default=0.0, description="EUR a year in remission")
+    remission_prob_per_year: Probability = Field(
+        default=0.0, description="chance a year of reaching remission on standard of care"
+    )
+    relapse_hazard_per_year: NonNegative = Field(
+        default=0.0, description="flare hazard from remission reached on standard of care"
+    )
+
+    @model_validator(mode="after")
+    def _one_remission_utility(self) -> DiseaseCourse:
+        if (self.utility_remission is None) == (self.utility_gain_in_remission is None):
+            raise ValueError("give one of utility_remission and utility_gain_in_remission")
+        return self
+
+    @property
+    def remission_utility(self) -> float:
+        """Utility in remission: as given, or active utility plus the gain (at most 1)."""
+        if self.utility_remission is not None:
+            return self.utility_remission
+        return min(1.0, self.utility_active + (self.utility_gain_in_remission or 0.0))
+
+
+class UtilityNorms(Strict):
+    """General-population utility by age and sex: ``intercept + male*[male] + age*a + age2*a^2``
+    (age in years). State utilities hold at the age of referral and are scaled by the norm's
+    ratio as patients age."""
+
+    intercept: float = Field(description="utility at age 0 of a woman (intercept)")
+    male: float = Field(default=0.0, description="added for men")
+    age: float = Field(default=0.0, description="per year of age")
+    age_squared: float = Field(default=0.0, description="per year of age squared")
 
 
 class UnitCosts(Strict):
@@ -202,3 +250,6 @@ class Economics(Strict):
         default=10.0, description="years of referrals the population EVPI covers"
     )
     perspective: str = Field(default="health-care payer", description="whose costs count (text)")
+    utility_age_norms: UtilityNorms | None = Field(
+        default=None, description="None: utilities do not change with age"
+    )

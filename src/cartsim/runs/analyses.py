@@ -64,13 +64,16 @@ def source_seed(source: ScenarioSource) -> int:
 
 
 def arm_summary(scenario: Scenario, replication: int, draw: int) -> Rows:
-    """Mean cost and QALYs per referred patient and the key capacity KPIs, one row per arm."""
+    """Mean cost and QALYs per patient referred after the warm-up (as in the base case) and the
+    key capacity KPIs, one row per arm."""
     rows = []
     for name, result in arm_summaries(scenario, replication, draw).items():
         columns = result.columns
+        settled = columns["arrival_day"] >= scenario.run.warmup_days
         row: dict[str, Any] = {"replication": replication, "arm": name}
         for column, key in (("cost_total", "cost"), ("qaly_total", "qaly")):
             values = columns.get(column)
+            values = values[settled] if values is not None else None
             row[key] = float(values.mean()) if values is not None and values.size else np.nan
         row.update({k: result.measures.get(k, np.nan) for k in PSA_KPIS})
         row.update({k: v for k, v in result.measures.items() if k.startswith("utilisation_")})
