@@ -74,6 +74,11 @@ def description(
         "status_counts": {str(k): int(v) for k, v in counts.items()},
         "estimates": sum(bool(p.get("estimate")) for p in params.values()),
         "horizon": horizon_text(s),
+        "outcomes": [
+            (arm, disease, outcome)
+            for arm, a in s["arms"].items()
+            for disease, outcome in a["outcomes"].items()
+        ],
         "stated": {
             "perspective": stated(s, "perspective"),
             "cost_rate": stated(s, "discount_rate_costs", "cost_discount_rate", unit="share"),

@@ -86,7 +86,6 @@ ENV = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html", "html.j2"]),
     undefined=jinja2.StrictUndefined,
     finalize=shown,  # None and NaN show as nothing, as with plots.common.esc
-    extensions=["jinja2.ext.do"],
     trim_blocks=True,
     lstrip_blocks=True,
 )
