@@ -304,6 +304,7 @@ def dsa(
 ) -> None:
     """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
     source, model = _load(scenario, set_, seed, replications)
+    studies.check_dsa(source, model)
     started = dt.datetime.now()
     options = (workers, scheduler, resume, overwrite, chunk_size)
     with _analysis(out, model, "dsa", options) as run:
