@@ -22,7 +22,7 @@ from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
 from cartsim.report import console as show
-from cartsim.report.results import manifest, write_files
+from cartsim.report.results import run_manifest, write_files
 from cartsim.runs import folders, studies
 from cartsim.runs.executors import default_workers
 
@@ -100,23 +100,6 @@ def _progress() -> Progress:
     )
 
 
-def _manifest(
-    source: loading.ScenarioSource, model: Scenario, started: dt.datetime, **extra: Any
-) -> dict[str, str]:
-    """The ``manifest.json`` of a run, to write with its tables."""
-    text = manifest(
-        model.model_dump(mode="json"),
-        source.digests(),
-        model.run.seed,
-        model.run.replications,
-        started,
-        dt.datetime.now(),
-        parameters_used=source.used_parameters(),
-        **extra,
-    )
-    return {"manifest.json": text}
-
-
 @app.command()
 @user_errors
 def run(
@@ -143,7 +126,7 @@ def run(
                 events=events,
                 on_done=lambda _rep: progress.advance(task),
             )
-            write_files(scratch, frames, _manifest(source, model, started))
+            write_files(scratch, frames, run_manifest(source, model, started))
             if report:
                 _write_report(scratch)
     except KeyboardInterrupt:
@@ -262,7 +245,7 @@ def _finish(
     frames: dict[str, pd.DataFrame],
     **extra: Any,
 ) -> None:
-    write_files(run.folder, frames, _manifest(source, model, started, **extra))
+    write_files(run.folder, frames, run_manifest(source, model, started, **extra))
     _write_report(run.folder)
 
 
@@ -310,6 +293,7 @@ def dsa(
 ) -> None:
     """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
     source, model = _load(scenario, set_, seed, replications)
+    studies.check_dsa(source, model)
     started = dt.datetime.now()
     options = (workers, scheduler, resume, overwrite, chunk_size)
     with _analysis(out, model, "dsa", options) as run:

@@ -41,6 +41,18 @@ def small(tmp_path: Path, replications: int = 1, **changes) -> Path:
     return path
 
 
+def two_arms(tmp_path: Path) -> Path:
+    """``small`` with economics and a second arm (standard of care), for every analysis."""
+    path = small(tmp_path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["economics"] = {"horizon_years": 5, "wtp_per_qaly": 50000}
+    data["disease_course"] = {"SLE": {"utility_active": 0.5, "utility_remission": 0.8}}
+    data["arms"]["cart"]["stages"][1]["costs"] = {"product": 90000}
+    data["arms"]["soc"] = {"stages": [{"name": "continue", "kind": "delay", "duration": 0}]}
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert result.returncode == 2, (result.returncode, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -101,14 +113,36 @@ def test_run_overwrite_leaves_no_table_of_an_earlier_psa(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("command", ["psa", "dsa", "sweep"])
 def test_an_analysis_refuses_a_folder_holding_another_run(tmp_path: Path, command) -> None:
-    scenario, out = small(tmp_path), tmp_path / "out"
+    scenario, out = two_arms(tmp_path), tmp_path / "out"
     first = cartsim("run", str(scenario), "--out", str(out), "--no-report", "--workers", "1")
     assert first.returncode == 0, first.stderr
     before = snapshot(out)
     extra = {"psa": ["--iterations", "1"], "dsa": [], "sweep": ["--vary", "run.seed=1,2"]}
-    result = cartsim(command, str(scenario), "--out", str(out), *extra[command])
-    one_line_error(result, str(out), "--overwrite")
+    args = [command, str(scenario), "--out", str(out), "--workers", "1", *extra[command]]
+    one_line_error(cartsim(*args), str(out), "--overwrite")
     assert snapshot(out) == before
+    replaced = cartsim(*args, "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr
+    assert not (out / "patients.parquet").exists() and (out / f"{command}.parquet").is_file()
+
+
+def test_a_user_error_never_empties_a_folder_given_to_overwrite(tmp_path: Path) -> None:
+    scenario, out = small(tmp_path), tmp_path / "out"  # one arm: no one-way sensitivity
+    first = cartsim("run", str(scenario), "--out", str(out), "--no-report", "--workers", "1")
+    assert first.returncode == 0, first.stderr
+    before = snapshot(out)
+    one_line_error(cartsim("dsa", str(scenario), "--out", str(out), "--overwrite"), "two or more")
+    assert snapshot(out) == before
+
+
+def test_the_resume_command_names_the_folder_and_resumes() -> None:
+    folder = Path("outputs/my run/psa-1")
+    argv = ["psa", "s.yaml", "--iterations", "5", "--overwrite"]
+    assert cli.resume_command(argv, folder) == (
+        "cartsim psa s.yaml --iterations 5 --out 'outputs/my run/psa-1' --resume"
+    )
+    given = ["dsa", "s.yaml", "--out=x", "--resume"]
+    assert cli.resume_command(given, folder) == "cartsim dsa s.yaml --out=x --resume"
 
 
 def test_a_second_writer_into_the_same_folder_is_refused(tmp_path: Path) -> None:

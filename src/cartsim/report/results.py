@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 
 from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.loading import ScenarioSource
+from cartsim.inputs.scenario import Scenario
 from cartsim.runs.atomic import atomic_writer, write_text
 
 PACKAGES = ("cartsim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "plotly", "pydantic")
@@ -72,6 +74,23 @@ def manifest(
         **extra,
     }
     return json.dumps(body, indent=2, default=str)
+
+
+def run_manifest(
+    source: ScenarioSource, scenario: Scenario, started: dt.datetime, **extra: Any
+) -> dict[str, str]:
+    """``{"manifest.json": text}`` of a run of ``scenario`` that started at ``started``."""
+    text = manifest(
+        scenario.model_dump(mode="json"),
+        source.digests(),
+        scenario.run.seed,
+        scenario.run.replications,
+        started,
+        dt.datetime.now(),
+        parameters_used=source.used_parameters(),
+        **extra,
+    )
+    return {"manifest.json": text}
 
 
 def read_table(run_dir: Path, name: str) -> pd.DataFrame | None:

@@ -122,16 +122,21 @@ def psa(
     return finish_psa(results, scenario, source)
 
 
+def check_dsa(source: loading.ScenarioSource, scenario: Scenario) -> None:
+    """Refuse, before anything is written, a scenario one-way sensitivity cannot compare."""
+    if scenario.economics is None or len(scenario.arms) < 2:
+        raise CartsimError(
+            "one-way sensitivity needs economics and two or more arms", file=str(source.path)
+        )
+
+
 def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> pd.DataFrame:
     """One-way sensitivity of incremental net monetary benefit over every parameter range.
 
     A parameter that leaves the model unchanged (not used by it) is not run again: its results
     are the base case's, so its range has zero width.
     """
-    if scenario.economics is None or len(scenario.arms) < 2:
-        raise CartsimError(
-            "one-way sensitivity needs economics and two or more arms", file=str(source.path)
-        )
+    check_dsa(source, scenario)
     reps = scenario.run.replications
     variants = [v for v in dsa_variants(source) if not same_model(source, v, scenario)]
     units = [(i, v, r) for i, v in enumerate(variants) for r in range(reps)]
