@@ -217,3 +217,16 @@ def test_a_misspelt_path_in_set_is_not_a_new_item() -> None:
         loading.load(BASELINE, ["resources.manufactring.capacity=2"])
     source = loading.load(BASELINE, ["resources.manufacturing.capacity=2"])
     assert source.build().resources["manufacturing"].capacity == 2
+
+
+def test_a_parameter_that_analyses_can_draw_out_of_range_is_refused(tmp_path: Path) -> None:
+    param = {"value": 13, "unit": "days", "source": "x", "status": "E",
+             "psa": {"dist": "normal", "mean": 13, "sd": 3}}  # fmt: skip
+    data = scenario_dict(parameters={"mfg": param})
+    data["arms"]["cart"]["stages"][1]["duration"] = "@mfg"
+    line = refused(write(tmp_path, data))
+    assert "@mfg" in line and "lowest" in line and "manufacturing.duration" in line, line
+    data["parameters"]["mfg"]["psa"] = {"dist": "lognormal", "mean": 13, "sd": 3}
+    assert check(write(tmp_path, data))[0] == 0
+    data["parameters"]["mfg"].update(low=-1, high=20)  # a one-way range below 0
+    assert "@mfg = -1" in refused(write(tmp_path, data))

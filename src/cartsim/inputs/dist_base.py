@@ -182,7 +182,8 @@ class EitherPair(BaseDistribution):
         check_one_pair(self.dist, given, self.PAIRS)  # type: ignore[attr-defined]
         try:
             with np.errstate(all="ignore"):
-                finite = math.isfinite(self.mean()) and bool(np.isfinite(self.ppf([0.5])).all())
+                ends = self.ppf([0.0, 0.5, U_MAX])  # the whole range the sampler can draw
+                finite = math.isfinite(self.mean()) and bool(np.isfinite(ends).all())
         except ArithmeticError:
             finite = False
         if not finite:

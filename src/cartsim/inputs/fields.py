@@ -69,8 +69,9 @@ def mass_below_zero(spec: BaseDistribution) -> float:
     return hi
 
 
-def bounded_time(limit: float, unit: str) -> AfterValidator:
-    """A validator: a time (number or distribution) that is never negative, with mean <= limit."""
+def bounded_time(limit: float, unit: str, whole_range: bool = False) -> AfterValidator:
+    """A validator: a time (number or distribution) that is never negative, with mean <= limit
+    (or, with ``whole_range``, every value it can draw <= limit)."""
 
     def check(value: float | BaseDistribution) -> float | BaseDistribution:
         if isinstance(value, BaseDistribution):
@@ -93,6 +94,12 @@ def bounded_time(limit: float, unit: str) -> AfterValidator:
                     f"puts probability {below:.3g} below 0: use a non-negative distribution "
                     "(lognormal, gamma, weibull) or truncate it with low: 0"
                 )
+            top = float(value.ppf(np.array([U_MAX]))[0])
+            if whole_range and not top <= limit:
+                raise ValueError(
+                    f"draws values up to {top:.6g} {unit}, above the maximum of {limit:g} {unit}: "
+                    "truncate it with high"
+                )
             mean = value.mean()
             if not mean <= limit:
                 raise ValueError(f"mean {mean:.6g} {unit} exceeds the maximum of {limit:g} {unit}")
@@ -114,10 +121,10 @@ StageDays = Annotated[
 
 AgeYears = Annotated[
     float | DistSpec,
-    bounded_time(MAX_AGE_YEARS, "years"),
+    bounded_time(MAX_AGE_YEARS, "years", whole_range=True),
     Field(description=f"years (a number or a distribution), at most {MAX_AGE_YEARS:g}"),
 ]
-"""An age in years: a number or a non-negative distribution with mean <= 120."""
+"""An age in years: a number or a distribution of values between 0 and 120."""
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -4,8 +4,10 @@ A scenario file may start with ``extends: [base.yaml, evidence/costs.yaml]``: ea
 (relative to the extending file) is read first and the extending file is deep-merged on top
 (mappings merge, everything else replaces). Any string value ``"@name"`` refers to the parameter
 ``name`` of the composed ``parameters:`` table and is replaced by its value (or by a probabilistic
-draw of it). ``--set dotted.path=value`` overrides any field after composition; a list of named
-items (stages) can be addressed by name.
+draw of it). ``--set dotted.path=value`` overrides a field after composition; the path must name
+a field of the schema or an item the file has (:mod:`cartsim.inputs.overrides`), and a list of
+named items (stages) can be addressed by name. Every error names the file and line that set the
+field at fault.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cartsim.inputs.dist_base import U_MAX
 from cartsim.inputs.errors import ScenarioError
 from cartsim.inputs.overrides import apply_override, describe
 from cartsim.inputs.scenario import Parameter, Scenario
@@ -28,9 +31,8 @@ from cartsim.inputs.yamlsafe import YamlProblem, parse
 ORIGINS = "_origins"  # key of the composed mapping: parameter name -> file that defines it
 LINES = "_lines"  # key of the composed mapping: dotted field path -> (file, line)
 MAX_FILE_BYTES = 5_000_000
+SMALLEST_UNIFORM = 2.0**-53  # the smallest non-zero uniform Generator.random returns
 Lines = dict[str, tuple[str, int]]
-
-__all__ = ["ScenarioSource", "apply_override", "compose", "deep_merge", "load", "validate"]
 
 
 def read_yaml_lines(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
@@ -212,6 +214,40 @@ class ScenarioSource:
                                     exc.file, exc.field)  # fmt: skip
             raise self.locate(exc) from None
 
+    def check_draws(self) -> None:
+        """Every value a probabilistic or one-way analysis can give a parameter must validate.
+
+        The extremes are the one-way range (``low``/``high``) and the smallest and largest values
+        the PSA distribution's sampler can return. All parameters are set to their lowest, then
+        to their highest values; only if that fails is each tried alone, to name the one at fault
+        (a failure of the combination alone is left to the analyses).
+        """
+        ends: dict[str, tuple[float, float]] = {}
+        for name in self.used_parameters():
+            param = self.parameters.get(name)
+            if param is None:
+                continue
+            values = [param.value, *(param.sensitivity_range() or ())]
+            if param.psa is not None:
+                values += [float(v) for v in param.psa.ppf([SMALLEST_UNIFORM, U_MAX])]
+            ends[name] = (min(values), max(values))
+        for side in (0, 1):
+            try:
+                self.build({n: e[side] for n, e in ends.items()})
+                continue
+            except ScenarioError:
+                pass
+            for name, end in ends.items():
+                try:
+                    self.build({name: end[side]})
+                except ScenarioError as exc:
+                    which = ("lowest", "highest")[side]
+                    raise ScenarioError(
+                        f"{exc.message} (with @{name} = {end[side]:.6g}, the {which} value "
+                        "probabilistic or one-way analysis can give it)",
+                        exc.file, exc.field, exc.lineno,
+                    ) from None  # fmt: skip
+
     def used_parameters(self) -> list[str]:
         """Names of the parameters some field refers to (``"@name"``); the others are context."""
         found: set[str] = set()
@@ -329,4 +365,5 @@ def load(path: str | Path, overrides: list[str] | None = None) -> ScenarioSource
             raise source.locate(ScenarioError(err.message, origin, where)) from None
     raw["parameters"] = params_raw
     source.build()
+    source.check_draws()
     return source
