@@ -364,7 +364,7 @@ def validate(
             model, found, workers or default_workers(), lambda _r: progress.advance(task)
         )
         frames = {"validation": table}
-        write_files(scratch, frames, _manifest(source, model, started, analysis="validate"))
+        write_files(scratch, frames, run_manifest(source, model, started, analysis="validate"))
     out_console.print(f"results in {folder}")
     title = f"{model.name}: external validation, {model.run.replications} replications"
     out_console.print(validation_text_table(table, f"{title} (95% t-intervals)"))
