@@ -72,3 +72,13 @@ def cartsim(*args: str, cwd: Path = ROOT, timeout: float = 900) -> subprocess.Co
     return subprocess.run(
         [*CLI, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
     )
+
+
+def assert_user_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """Exit code 2, no traceback, exactly one line on stderr holding every needle."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]

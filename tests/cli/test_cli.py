@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import BASELINE, ROOT, cartsim, scenario_dict
-
-
-def assert_user_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+from builders import BASELINE, ROOT, assert_user_error, cartsim, scenario_dict
 
 
 def test_run_writes_the_output_contract(tmp_path: Path) -> None:

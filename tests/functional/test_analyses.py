@@ -151,7 +151,9 @@ def test_resume_refuses_a_changed_scenario(tmp_path: Path) -> None:
 
 
 def test_ceac_is_a_probability_and_evpi_is_zero_when_one_arm_always_wins(tmp_path: Path) -> None:
-    source = loading.load(psa_scenario(tmp_path))
+    # a product far cheaper than years of standard of care: CAR-T is the cheaper arm in every draw
+    path = psa_scenario(tmp_path)
+    source = loading.load(path, ["arms.cart.stages.manufacturing.costs.product=1000"])
     units = pd.DataFrame([row for i in range(8) for row in psa_unit(source, i, 0)])
     tables = finish_psa(units, source.build(), source)
     ceac = tables["ceac"]

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from cartsim.inputs.errors import CartsimError, ScenarioError
-from cartsim.inputs.loading import ORIGINS, compose, deep_merge
+from cartsim.inputs.loading import LINES, ORIGINS, compose, deep_merge
 
 
 def body(data: dict) -> dict:
     """The composed mapping without its bookkeeping."""
-    return {k: v for k, v in data.items() if k != ORIGINS}
+    return {k: v for k, v in data.items() if k not in (ORIGINS, LINES)}
 
 
 def test_mappings_merge_key_by_key(write_yaml) -> None:
@@ -83,7 +83,9 @@ def test_cycles_are_refused_with_a_clear_error(write_yaml, files: dict[str, list
 
 def test_a_missing_file_names_the_extending_file(write_yaml) -> None:
     top = write_yaml({"extends": ["nowhere.yaml"]})
-    with pytest.raises(ScenarioError, match="extended file not found: nowhere.yaml") as info:
+    with pytest.raises(
+        ScenarioError, match="extended file not found or unreadable: nowhere.yaml"
+    ) as info:
         compose(top)
     assert info.value.file == str(top.resolve())
     assert info.value.field == "extends"

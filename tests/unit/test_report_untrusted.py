@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from builders import cartsim
+from builders import assert_user_error, cartsim
 
 from cartsim.inputs.errors import CartsimError
 from cartsim.report.html import write_report
@@ -151,15 +150,6 @@ def test_a_table_of_the_wrong_kind_is_one_line(
     folder = write_folder(tmp_path / "bad", **tables)
     with pytest.raises(CartsimError, match=re.escape(message)):
         write_report(folder)
-
-
-def assert_user_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def test_the_command_line_refuses_bad_folders_in_one_line(tmp_path: Path) -> None:

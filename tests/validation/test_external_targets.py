@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from builders import ROOT, cartsim
-from test_cli import assert_user_error
+from builders import ROOT, assert_user_error, cartsim
 
 from cartsim.decide.validation import (
     Target,

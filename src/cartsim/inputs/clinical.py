@@ -109,7 +109,7 @@ class DiseaseOutcome(Strict):
     relapse_hazard_per_year: Annotated[float, Field(ge=0.0, le=365.0)] = Field(
         default=0.0, description="relapses per patient-year in remission"
     )
-    relapse_shape: Annotated[float, Field(gt=0.0, le=100.0)] = Field(
+    relapse_shape: Annotated[float, Field(gt=0.0, le=1e8)] = Field(
         default=1.0, description="Weibull shape of relapse (1: exponential)"
     )
     trm: Probability = Field(default=0.0, description="treatment-related mortality")

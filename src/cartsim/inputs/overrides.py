@@ -74,6 +74,9 @@ def check_path(
         for node in (o for n in nodes for o in _options(n)):
             props = node.get("properties", {})
             extra = node.get("additionalProperties")
+            patterns = node.get("patternProperties", {})
+            if extra is None and len(patterns) == 1:  # a mapping whose keys follow one pattern
+                extra = next(iter(patterns.values()))
             if key in props:
                 found.append(props[key])
             elif isinstance(extra, dict):
