@@ -205,6 +205,11 @@ def test_bed_days_of_patients_admitted_but_not_treated_are_costed() -> None:
     assert len(untreated) > 0
     expected = [point(100 * d, 10) for d in untreated["inpatient_days"]]
     np.testing.assert_allclose(untreated["cost_inpatient"], expected, rtol=1e-9)
+    # adverse events of the treatment (all certain here) happen to treated patients only
+    for event in ("serious_infection", "ivig", "secondary_malignancy"):
+        assert not untreated[event].any()
+        assert p.loc[p["treatment_day"].notna(), event].all()
+    np.testing.assert_allclose(untreated["cost_adverse_events"], 0.0)
 
 
 def test_utilities_follow_the_general_population_norm_for_age() -> None:
