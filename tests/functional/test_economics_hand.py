@@ -205,6 +205,11 @@ def test_bed_days_of_patients_admitted_but_not_treated_are_costed() -> None:
     assert len(untreated) > 0
     expected = [point(100 * d, 10) for d in untreated["inpatient_days"]]
     np.testing.assert_allclose(untreated["cost_inpatient"], expected, rtol=1e-9)
+    # adverse events of the treatment (all certain here) happen to treated patients only
+    for event in ("serious_infection", "ivig", "secondary_malignancy"):
+        assert not untreated[event].any()
+        assert p.loc[p["treatment_day"].notna(), event].all()
+    np.testing.assert_allclose(untreated["cost_adverse_events"], 0.0)
 
 
 def test_utilities_follow_the_general_population_norm_for_age() -> None:
@@ -226,10 +231,12 @@ def test_utilities_follow_the_general_population_norm_for_age() -> None:
         )
 
     delta = math.log(1 + R_EFFECTS)
-    for age, female, qalys in p[["age", "female", "qaly_total"]].itertuples(index=False):
+    columns = ["age", "female", "qaly_total", "qaly_undiscounted"]
+    for age, female, qalys, raw in p[columns].itertuples(index=False):
         ratio = lambda t: norm(age + t, not female) / norm(age, not female)  # noqa: B023, E731
         value = quad(lambda t: 0.5 * ratio(t) * math.exp(-delta * t), 0, 10)[0]  # noqa: B023
         assert qalys == pytest.approx(value, rel=1e-9)
+        assert raw == pytest.approx(quad(lambda t: 0.5 * ratio(t), 0, 10)[0], rel=1e-9)  # noqa: B023
     assert p["qaly_total"].max() < 0.5 * disc(0, END, R_EFFECTS) - 0.01  # the adjustment matters
 
 
