@@ -40,6 +40,7 @@ TESTS: dict[str, list[str]] = {
         "tests/regression",
     ],
     "evaluate/derive.py": [
+        "tests/unit/test_derive.py",
         "tests/functional/test_engine.py",
         "tests/regression",
         "tests/validation/test_queueing_theory.py::test_littles_law_on_the_event_log",
@@ -49,6 +50,7 @@ TESTS: dict[str, list[str]] = {
         "tests/unit/test_slots_differential.py",
     ],
     "runs/experiment.py": [
+        "tests/functional/test_tables.py",
         "tests/functional/test_engine.py",
         "tests/functional/test_randomness.py",
         "tests/regression",
