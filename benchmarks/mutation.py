@@ -57,6 +57,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "decide/stats.py": ["tests/unit/test_decision.py", "tests/unit/test_stats.py"],
     "decide/incremental.py": [
+        "tests/unit/test_quadrants.py",
         "tests/unit/test_decision.py",
         "tests/validation/test_incremental_independent.py",
     ],
