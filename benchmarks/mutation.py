@@ -41,6 +41,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "evaluate/derive.py": [
         "tests/unit/test_derive.py",
+        "tests/functional/test_tables.py",
         "tests/functional/test_engine.py",
         "tests/regression",
         "tests/validation/test_queueing_theory.py::test_littles_law_on_the_event_log",

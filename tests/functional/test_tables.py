@@ -40,6 +40,13 @@ def test_budget_years_are_calendar_years_of_the_start_date() -> None:
     years = int(np.ceil(500 / 365.25))
     assert budget["year"].tolist() == list(range(years))
     assert budget["calendar_year"].tolist() == [2027 + y for y in range(years)]
+    assert list(budget.columns[:5]) == [
+        "replication",
+        "arm",
+        "year",
+        "calendar_year",
+        "patients_treated",
+    ]
 
 
 def test_a_treatment_stage_costs_what_it_says_once_per_patient() -> None:

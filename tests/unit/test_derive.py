@@ -18,3 +18,8 @@ def test_a_change_on_a_day_boundary_and_an_open_end() -> None:
     got = step_daily_mean(np.array([1.0, 1.0, 2.0]), np.array([1.0, 1.0, -1.0]), 4)
     np.testing.assert_allclose(got, [0.0, 2.0, 1.0, 1.0])
     np.testing.assert_array_equal(step_daily_mean(np.empty(0), np.empty(0), 3), np.zeros(3))
+
+
+def test_a_day_with_a_single_change_before_its_end() -> None:
+    got = step_daily_mean(np.array([0.5, 1.5]), np.array([1.0, -1.0]), 3)
+    np.testing.assert_allclose(got, [0.5, 0.5, 0.0])
