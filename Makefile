@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/baseline.yaml
 
-.PHONY: run test lint bench clean
+.PHONY: run test seeds mutation lint bench clean
 
 $(BIN)/cartsim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,17 @@ run: $(BIN)/cartsim
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -n 2 -q
+
+# the statistical tests on ten seeds: each must pass for any seed
+seeds: $(VENV)/.dev
+	for s in 1 2 3 4 5 6 7 8 9 10; do \
+	  CARTSIM_TEST_SEED=$$s $(BIN)/python -m pytest -q -p no:cacheprovider -m statistical \
+	    tests/unit tests/validation tests/functional || exit 1; \
+	done
+
+# kill score of sampled one-line mutants of the core modules
+mutation: $(VENV)/.dev
+	$(BIN)/python benchmarks/mutation.py --per-module 8 --seed 1
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

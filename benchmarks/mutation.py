@@ -40,6 +40,8 @@ TESTS: dict[str, list[str]] = {
         "tests/regression",
     ],
     "evaluate/derive.py": [
+        "tests/unit/test_derive.py",
+        "tests/functional/test_tables.py",
         "tests/functional/test_engine.py",
         "tests/regression",
         "tests/validation/test_queueing_theory.py::test_littles_law_on_the_event_log",
@@ -49,12 +51,14 @@ TESTS: dict[str, list[str]] = {
         "tests/unit/test_slots_differential.py",
     ],
     "runs/experiment.py": [
+        "tests/functional/test_tables.py",
         "tests/functional/test_engine.py",
         "tests/functional/test_randomness.py",
         "tests/regression",
     ],
     "decide/stats.py": ["tests/unit/test_decision.py", "tests/unit/test_stats.py"],
     "decide/incremental.py": [
+        "tests/unit/test_quadrants.py",
         "tests/unit/test_decision.py",
         "tests/validation/test_incremental_independent.py",
     ],

@@ -90,3 +90,20 @@ def test_slots_give_the_same_waits_as_simpy_resource() -> None:
     assert max(reference) > 1.0  # the queue did form
     np.testing.assert_allclose(sorted(fast), sorted(reference), atol=1e-9)
     np.testing.assert_allclose(fast, reference, atol=1e-9)
+
+
+def test_calendar_counts_weekdays_from_the_start_date() -> None:
+    wednesday = dt.date(2026, 1, 7)
+    calendar = Calendar(open_days=["mon", "tue", "wed", "thu", "fri"], hours=(8, 16))
+    opening = OpeningTimes.from_calendar(calendar, wednesday)
+    # day 0 is a Wednesday: days 3 and 4 are the weekend, day 5 the next Monday
+    assert [opening.is_open_day(d) for d in range(7)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert opening.next_start(2 + 17 / 24) == pytest.approx(5 + 8 / 24)
