@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cartsim.decide.stats import mean_ci
 from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.units import DAYS_PER_YEAR
 
 MEASURES = ("overall_survival", "event_free_survival", "overall_survival_difference")
 VERDICTS = ("consistent", "outside", "not estimable", "not applicable")
@@ -97,7 +98,7 @@ class Target(_Strict):
 
     @property
     def time_days(self) -> float:
-        return self.time_months * 365.25 / 12.0
+        return self.time_months * DAYS_PER_YEAR / 12.0
 
 
 class TargetFile(_Strict):

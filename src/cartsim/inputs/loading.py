@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cartsim.inputs import tree
 from cartsim.inputs.dist_base import U_MAX
 from cartsim.inputs.errors import ScenarioError
 from cartsim.inputs.overrides import apply_override, describe
@@ -124,18 +125,15 @@ def compose(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], 
 
 def substitute(node: Any, values: Mapping[str, float], where: str = "") -> Any:
     """Replace every ``"@name"`` string in ``node`` by ``values[name]``."""
-    if isinstance(node, dict):
-        return {
-            k: substitute(v, values, f"{where}.{k}" if where else str(k)) for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [substitute(v, values, f"{where}.{i}") for i, v in enumerate(node)]
-    if isinstance(node, str) and node.startswith("@"):
-        name = node[1:]
-        if name not in values:
-            raise KeyError((where, name))
-        return values[name]
-    return node
+
+    def resolve(path: str, leaf: Any) -> Any:
+        if isinstance(leaf, str) and leaf.startswith("@"):
+            if leaf[1:] not in values:
+                raise KeyError((path, leaf[1:]))
+            return values[leaf[1:]]
+        return leaf
+
+    return tree.map_leaves(node, resolve, where)
 
 
 def format_location(loc: tuple[Any, ...], data: Mapping[str, Any]) -> str:
@@ -207,7 +205,7 @@ class ScenarioSource:
         try:
             return validate(resolved, str(self.path), base_case=base_case)
         except ScenarioError as exc:
-            raw = _value_at(body, exc.field)
+            raw = tree.value_at(body, exc.field)
             if isinstance(raw, str) and raw.startswith("@") and raw[1:] in self.origins:
                 origin = self.origins[raw[1:]]
                 exc = ScenarioError(f"{exc.message} (the value of {raw}, set in {origin})",
@@ -250,20 +248,10 @@ class ScenarioSource:
 
     def used_parameters(self) -> list[str]:
         """Names of the parameters some field refers to (``"@name"``); the others are context."""
-        found: set[str] = set()
-
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                for value in node.values():
-                    walk(value)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value)
-            elif isinstance(node, str) and node.startswith("@"):
-                found.add(node[1:])
-
-        walk({k: v for k, v in self.raw.items() if k != "parameters"})
-        return sorted(found)
+        body = {k: v for k, v in self.raw.items() if k != "parameters"}
+        return sorted(
+            {v[1:] for _, v in tree.nodes(body) if isinstance(v, str) and v.startswith("@")}
+        )
 
     def digests(self) -> dict[str, str]:
         return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in self.files}
@@ -322,21 +310,6 @@ UNIT_ERRORS = {
     "int_parsing",
 }
 FIELD_IN_MESSAGE = re.compile(r"^([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-*]+)*): (.+)$", re.S)
-
-
-def _value_at(data: Any, field: str | None) -> Any:
-    """The raw value at a dotted path as :func:`format_location` names it (None if absent)."""
-    node = data
-    for key in (field or "").split("."):
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list):
-            match = [x for x in node if isinstance(x, dict) and x.get("name") == key]
-            index = int(key) if key.isdigit() else len(node)
-            node = match[0] if match else (node[index] if index < len(node) else None)
-        else:
-            return None
-    return node
 
 
 def load(path: str | Path, overrides: list[str] | None = None) -> ScenarioSource:

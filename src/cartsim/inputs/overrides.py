@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from cartsim.inputs.errors import ScenarioError
+from cartsim.inputs.tree import list_index
 from cartsim.inputs.yamlsafe import parse_value
 
 SchemaNode = dict[str, Any]
@@ -33,16 +34,6 @@ def _options(node: SchemaNode) -> list[SchemaNode]:
         if key in node:
             return [o for branch in node[key] for o in _options(branch)]
     return [node]
-
-
-def _list_index(items: list[Any], key: str) -> int | None:
-    if key.lstrip("-").isdigit():
-        index = int(key)
-        return index if -len(items) <= index < len(items) else None
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and item.get("name") == key:
-            return i
-    return None
 
 
 def describe(data: dict[str, Any], dotted: str) -> str | None:
@@ -88,7 +79,7 @@ def check_path(
                 items_list: list[Any] = value if isinstance(value, list) else []
                 named = [str(i.get("name", n)) if isinstance(i, dict) else str(n)
                          for n, i in enumerate(items_list)]  # fmt: skip
-                if _list_index(items_list, key) is not None:
+                if list_index(items_list, key) is not None:
                     found.append(node["items"])
         if not found:
             what = f"no such item (known: {named})" if named is not None else "no such field"
@@ -97,7 +88,7 @@ def check_path(
         if isinstance(value, dict):
             value = value.get(key)
         elif isinstance(value, list):
-            index = _list_index(value, key)
+            index = list_index(value, key)
             value = value[index] if index is not None else None
         else:
             value = None
@@ -125,7 +116,7 @@ def apply_override(data: dict[str, Any], assignment: str, file: str, flag: str =
                 node[key] = {}
             node = node[key]
         elif isinstance(node, list):
-            index = _list_index(node, key)
+            index = list_index(node, key)
             if index is None:
                 raise ScenarioError(f"no such item (from {flag})", file, where)
             if last:

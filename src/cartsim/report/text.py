@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from cartsim.inputs import tree
 from cartsim.report.plots.common import shown
 
 NOT_STATED = "not stated"
@@ -62,16 +63,14 @@ def dist_text(spec: Any) -> str:
     return number(spec)
 
 
-def find(tree: Any, *names: str) -> Any:
-    """The first value stored under any of ``names`` anywhere in ``tree`` (not in parameters)."""
-    if isinstance(tree, Mapping):
-        for name in names:
-            if tree.get(name) is not None:
-                return tree[name]
-        for key, child in tree.items():
-            found = None if key == "parameters" else find(child, *names)
-            if found is not None:
-                return found
+def find(scenario: Any, *names: str) -> Any:
+    """The first value stored under any of ``names`` anywhere in ``scenario``: a mapping's own
+    keys before its children's, children in order, nothing inside ``parameters``."""
+    for path, node in tree.nodes(scenario):
+        if isinstance(node, Mapping) and "parameters" not in path.split("."):
+            for name in names:
+                if node.get(name) is not None:
+                    return node[name]
     return None
 
 
