@@ -48,8 +48,11 @@ def test_value_of_information_is_the_mean_max_minus_the_max_mean() -> None:
     assert value_of_information(np.array([[1.0], [2.0]])) == 0.0  # never a reason to switch
 
 
-def test_single_parameter_matches_the_closed_form_within_five_percent() -> None:
-    psa, params = linear_normal(8000, seed=1)
+@pytest.mark.statistical
+def test_single_parameter_matches_the_closed_form_within_five_percent(seed: int) -> None:
+    # 30,000 iterations: the Monte Carlo error of the estimate is about 1%, so 5% holds for
+    # any seed (over 4 standard errors)
+    psa, params = linear_normal(30000, seed=seed)
     table = evppi(psa, params, wtp=1.0, groups={"p1": ["p1"], "p2": ["p2"]}, bootstrap=0)
     got = table.set_index("group")["evppi_per_patient"]
     for name, sigma in (("p1", B), ("p2", C)):
@@ -57,22 +60,25 @@ def test_single_parameter_matches_the_closed_form_within_five_percent() -> None:
         assert got[name] == pytest.approx(exact, rel=0.05), name
 
 
-def test_a_group_matches_the_closed_form_and_all_parameters_equal_evpi() -> None:
-    psa, params = linear_normal(1500, seed=2)
+@pytest.mark.statistical
+def test_a_group_of_all_parameters_equals_the_evpi_of_the_sample(seed: int) -> None:
+    psa, params = linear_normal(1500, seed=seed)
     table = evppi(
-        psa, params, wtp=1.0, groups={"both": ["p1", "p2"]}, bootstrap=10, max_gp_points=800
+        psa, params, wtp=1.0, groups={"both": ["p1", "p2"]}, bootstrap=50, max_gp_points=800
     )
     row = table.iloc[0]
-    exact = expected_positive_part(A, math.hypot(B, C)) - A
-    assert row["evppi_per_patient"] == pytest.approx(exact, rel=0.05)
     # the model depends on nothing else, so EVPPI of all parameters is the EVPI of the sample
     sample_evpi = evpi(psa, [1.0])["evpi_per_patient"].iloc[0]
-    assert abs(row["evppi_per_patient"] - sample_evpi) < 3 * row["se_per_patient"] + 1e-9
+    assert row["method"] == "Gaussian process"
+    assert abs(row["evppi_per_patient"] - sample_evpi) < 0.02 * sample_evpi
     assert row["se_per_patient"] > 0
+    exact = expected_positive_part(A, math.hypot(B, C)) - A
+    assert abs(row["evppi_per_patient"] - exact) < 4 * row["se_per_patient"]
 
 
-def test_a_parameter_the_model_does_not_use_is_worth_about_nothing() -> None:
-    psa, params = linear_normal(4000, seed=3)
+@pytest.mark.statistical
+def test_a_parameter_the_model_does_not_use_is_worth_about_nothing(seed: int) -> None:
+    psa, params = linear_normal(4000, seed=seed)
     table = evppi(psa, params, wtp=1.0, groups={"unused": ["unused"], "p1": ["p1"]}, bootstrap=20)
     got = table.set_index("group")
     assert got.loc["unused", "evppi_per_patient"] < 0.02 * got.loc["p1", "evppi_per_patient"]
@@ -100,13 +106,15 @@ def test_default_groups_hold_each_parameter_its_prefix_groups_and_all() -> None:
     assert len(groups["group: all parameters"]) == 4
 
 
-def test_a_large_group_is_screened_to_its_most_informative_members() -> None:
-    psa, params = linear_normal(3000, seed=6)
-    rng = np.random.default_rng(7)
+@pytest.mark.statistical
+def test_a_large_group_is_screened_to_its_most_informative_members(seed: int) -> None:
+    psa, params = linear_normal(3000, seed=seed)
+    rng = np.random.default_rng(seed + 1)
     extra = {f"x{i}": rng.standard_normal(len(params)) for i in range(MAX_GP_PARAMETERS)}
     params = params.assign(**extra)
     columns = ["p1", "p2", *extra]
-    table = evppi(psa, params, wtp=1.0, groups={"big": columns}, bootstrap=0)
+    table = evppi(psa, params, wtp=1.0, groups={"big": columns}, bootstrap=0, max_gp_points=800)
     assert f"{MAX_GP_PARAMETERS} of {len(columns)} members" in table["method"].iloc[0]
-    exact = expected_positive_part(A, math.hypot(B, C)) - A
-    assert table["evppi_per_patient"].iloc[0] == pytest.approx(exact, rel=0.05)
+    # the two parameters the model uses survive the screening: all the sample's EVPI is found
+    sample_evpi = evpi(psa, [1.0])["evpi_per_patient"].iloc[0]
+    assert abs(table["evppi_per_patient"].iloc[0] - sample_evpi) < 0.02 * sample_evpi

@@ -38,8 +38,11 @@ def test_fieller_ends_are_where_the_inmb_interval_touches_zero() -> None:
     assert inside[1] < 0.0 < inside[2]
 
 
-def test_fieller_interval_covers_the_true_threshold_about_95_percent_of_the_time() -> None:
-    rng = np.random.default_rng(3)
+@pytest.mark.statistical
+def test_fieller_interval_covers_the_true_threshold_about_95_percent_of_the_time(
+    seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
     trials, n, true = 2000, 10, 150.0
     covered = 0
     for _ in range(trials):
