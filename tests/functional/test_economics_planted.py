@@ -13,7 +13,7 @@ import pytest
 from builders import make_scenario, scenario_dict
 
 from cartsim.engine.resources import OpeningTimes
-from cartsim.inputs.scenario import Calendar
+from cartsim.inputs.capacity import Calendar
 from cartsim.runs.experiment import simulate
 
 DAYS = 365.25

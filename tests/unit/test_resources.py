@@ -10,7 +10,7 @@ import pytest
 import simpy
 
 from cartsim.engine.resources import OpeningTimes, Slots
-from cartsim.inputs.scenario import Calendar
+from cartsim.inputs.capacity import Calendar
 
 MONDAY = dt.date(2026, 1, 5)
 

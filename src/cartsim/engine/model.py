@@ -36,7 +36,7 @@ class ArmRun:
 
     arm: str
     log: EventLog
-    capacity: dict[str, float]
+    capacity: dict[str, float | np.ndarray]  # per day when it changes during the run
     grades: dict[str, np.ndarray]
     routed: np.ndarray | None = None
 
@@ -197,7 +197,10 @@ def run_arms(
 ) -> dict[str, ArmRun]:
     """Simulate ``names`` in ONE environment on shared resources; patient p joins arm_of[p]."""
     env = simpy.Environment()
-    pools = make_pools(env, scenario.resources, scenario.run.start_date)
+    pools = make_pools(
+        env, scenario.resources, scenario.run.start_date, scenario.calendars,
+        scenario.run.horizon_days,
+    )  # fmt: skip
     resource_names = list(scenario.resources)
     codes = {name: i for i, name in enumerate(resource_names)}
     runs, pathways, allowed = {}, [], []
@@ -208,7 +211,8 @@ def run_arms(
         plans = plan_stages(name, arm, cohort, pools, codes, grades)
         pathways.append(Pathway(env, plans, exits, log))
         allowed.append(eligible(arm, scenario, cohort))
-        capacity = {n: pool.capacity for n, pool in pools.items()}
+        days = math.ceil(scenario.run.horizon_days)
+        capacity = {n: pool.daily_capacity(days) for n, pool in pools.items()}
         runs[name] = ArmRun(arm=name, log=log, capacity=capacity, grades=grades)
     start(_referrals(env, pathways, allowed, arm_of, cohort))
     with paused_gc():

@@ -159,7 +159,7 @@ class Pathway:
         pool = plan.pool
         if pool is not None:
             log((p, i, QUEUE, t, code))
-            start = t if pool.always_open else pool.opening.next_start(t)
+            start = t if pool.always_open else pool.next_start(t)
             if start >= limit:
                 log((p, i, LEAVE, limit, code))
                 return limit
@@ -192,7 +192,7 @@ class Pathway:
             else:
                 yield grant
             now = env.now
-        start = now if pool.always_open else pool.opening.next_start(now)
+        start = now if pool.always_open else pool.next_start(now)
         if start >= limit:  # leaves before the resource opens
             yield env.timeout(limit - now)
             if slots is not None:

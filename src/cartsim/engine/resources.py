@@ -5,21 +5,27 @@ Seizing a unit is the only step that can make a patient wait, so it is the step 
 ``simpy.Resource`` (a test holds the two to identical waits), but a seize that does not wait and
 every release cost no event at all, where ``simpy.Resource`` schedules three. A resource with
 ``capacity: unlimited`` has no slots: seizing it never waits.
-Opening calendars decide when service can *start* (apheresis Monday to Friday 8-16 h, say); a
-patient granted a resource while it is closed holds their place until it opens. Time-weighted
-in-use and queue-length series are derived from the event log (:mod:`cartsim.evaluate.derive`).
+Opening calendars decide when service can *start* (apheresis Monday to Friday 8-16 h, say, closed
+on public holidays); a patient granted a resource while it is closed holds their place until it
+opens. Capacity can change on dates (a second device from 2028), and a quota limits how many
+services may start per calendar week or month (booked manufacturing slots): a patient whose
+period is full holds their unit until the next period opens. Time-weighted in-use and
+queue-length series are derived from the event log (:mod:`cartsim.evaluate.derive`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
 import simpy
 
-from cartsim.inputs.scenario import WEEKDAYS, Calendar, Resource
+from cartsim.inputs.capacity import Calendar, Quota, Resource
+from cartsim.inputs.fields import WEEKDAYS
 
 MAX_CLOSED_RUN_DAYS = 3660
 
@@ -35,12 +41,17 @@ class OpeningTimes:
     start_weekday: int
 
     @classmethod
-    def from_calendar(cls, calendar: Calendar, start_date: dt.date) -> OpeningTimes:
+    def from_calendar(
+        cls, calendar: Calendar, start_date: dt.date, horizon_days: float = 0.0
+    ) -> OpeningTimes:
+        closed = set(calendar.closed_dates)
+        if calendar.holidays is not None:
+            closed |= set(public_holidays(calendar, start_date, horizon_days))
         return cls(
             open_weekdays=frozenset(WEEKDAYS.index(d) for d in calendar.open_days),
             open_from=calendar.hours[0] / 24.0,
             open_until=calendar.hours[1] / 24.0,
-            closed_days=frozenset((d - start_date).days for d in calendar.closed_dates),
+            closed_days=frozenset((d - start_date).days for d in closed),
             start_weekday=start_date.weekday(),
         )
 
@@ -69,6 +80,20 @@ class OpeningTimes:
         raise ValueError("the calendar stays closed for more than ten years")
 
 
+def public_holidays(calendar: Calendar, start_date: dt.date, horizon_days: float) -> list[dt.date]:
+    """The calendar's public holidays from the start date to a year beyond the horizon."""
+    import holidays
+
+    assert calendar.holidays is not None
+    last = start_date + dt.timedelta(days=math.ceil(horizon_days) + 366)
+    found = holidays.country_holidays(
+        calendar.holidays.country,
+        subdiv=calendar.holidays.subdivision,
+        years=range(start_date.year, last.year + 1),
+    )
+    return sorted(d for d in found if start_date <= d <= last)
+
+
 class Slots:
     """``capacity`` identical units served first come, first served."""
 
@@ -92,30 +117,117 @@ class Slots:
         self.waiting.remove(event)
 
     def release(self) -> None:
-        """Hand the unit to the longest-waiting patient, or free it."""
-        if self.waiting:
+        """Hand the unit to the longest-waiting patient, or free it (when capacity has fallen
+        below the units in use, the unit is retired instead)."""
+        if self.waiting and self.in_use <= self.capacity:
             self.waiting.popleft().succeed()
         else:
             self.in_use -= 1
 
+    def set_capacity(self, capacity: int) -> None:
+        """From now on ``capacity`` units: new units serve the longest-waiting patients at once;
+        fewer units take effect as units in use are released."""
+        self.capacity = capacity
+        while self.waiting and self.in_use < self.capacity:
+            self.in_use += 1
+            self.waiting.popleft().succeed()
+
+
+class QuotaBook:
+    """How many services started in each calendar week or month (day 0 is ``start_date``)."""
+
+    def __init__(self, quota: Quota, start_date: dt.date) -> None:
+        self.quota = quota
+        self.start_date = start_date
+        self.used: dict[int, int] = {}
+
+    def period(self, day: int) -> int:
+        """The week (from Monday) or month index of simulation day ``day``."""
+        date = self.start_date + dt.timedelta(days=day)
+        if self.quota.per == "week":
+            return (date - dt.timedelta(days=date.weekday()) - dt.date(1970, 1, 5)).days // 7
+        return date.year * 12 + date.month - 1
+
+    def next_period_day(self, day: int) -> int:
+        """The first simulation day of the period after the one holding ``day``."""
+        date = self.start_date + dt.timedelta(days=day)
+        if self.quota.per == "week":
+            first = date + dt.timedelta(days=7 - date.weekday())
+        else:
+            first = dt.date(date.year + date.month // 12, date.month % 12 + 1, 1)
+        return (first - self.start_date).days
+
+    def book(self, day: int) -> bool:
+        """Take one start in the period of ``day``, if any is left."""
+        period = self.period(day)
+        if self.used.get(period, 0) >= self.quota.starts:
+            return False
+        self.used[period] = self.used.get(period, 0) + 1
+        return True
+
 
 class Pool:
-    """One named resource in one simulation: a SimPy resource (or none) and its calendar."""
+    """One named resource in one simulation: a SimPy resource (or none), its calendar, its
+    capacity changes and its quota."""
 
     def __init__(
-        self, env: simpy.Environment, name: str, spec: Resource, start_date: dt.date
+        self,
+        env: simpy.Environment,
+        name: str,
+        spec: Resource,
+        start_date: dt.date,
+        calendars: dict[str, Calendar] | None = None,
+        horizon_days: float = 0.0,
     ) -> None:
         self.name = name
         self.capacity: float = math.inf if spec.capacity == "unlimited" else spec.capacity
         self.slots: Slots | None = (
             None if spec.capacity == "unlimited" else Slots(env, spec.capacity)
         )
-        self.opening = OpeningTimes.from_calendar(spec.calendar, start_date)
-        self.always_open = self.opening.always_open
+        calendar = spec.calendar
+        if isinstance(calendar, str):
+            calendar = (calendars or {})[calendar]
+        self.opening = OpeningTimes.from_calendar(calendar, start_date, horizon_days)
+        self.quota = QuotaBook(spec.quota, start_date) if spec.quota is not None else None
+        self.always_open = self.opening.always_open and self.quota is None
+        self.changes = [((c.date - start_date).days, c.capacity) for c in spec.capacity_changes]
+        if self.slots is not None:
+            for day, capacity in self.changes:
+                env.timeout(day).callbacks.append(functools.partial(_change, self.slots, capacity))
+
+    def next_start(self, t: float) -> float:
+        """The earliest time >= ``t`` (days) at which a service may start, booking a quota
+        place when the resource has a quota."""
+        start = self.opening.next_start(t)
+        if self.quota is None:
+            return start
+        while not self.quota.book(math.floor(start)):
+            start = self.opening.next_start(float(self.quota.next_period_day(math.floor(start))))
+        return start
+
+    def daily_capacity(self, days: int) -> float | np.ndarray:
+        """Capacity on each day (an array when it changes during the run, else one number)."""
+        if not self.changes:
+            return self.capacity
+        out = np.full(days, self.capacity, dtype=float)
+        for day, capacity in self.changes:
+            out[min(day, days) :] = capacity
+        return out
+
+
+def _change(slots: Slots, capacity: int, _event: simpy.Event) -> None:
+    slots.set_capacity(capacity)
 
 
 def make_pools(
-    env: simpy.Environment, resources: dict[str, Resource], start_date: dt.date
+    env: simpy.Environment,
+    resources: dict[str, Resource],
+    start_date: dt.date,
+    calendars: dict[str, Calendar] | None = None,
+    horizon_days: float = 0.0,
 ) -> dict[str, Pool]:
     """One :class:`Pool` per resource of the scenario."""
-    return {name: Pool(env, name, spec, start_date) for name, spec in resources.items()}
+    return {
+        name: Pool(env, name, spec, start_date, calendars, horizon_days)
+        for name, spec in resources.items()
+    }

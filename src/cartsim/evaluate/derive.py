@@ -180,7 +180,10 @@ def resource_series(run: ArmRun, resources: list[str], horizon: float) -> dict[s
         in_use.append(step_daily_mean(time[use], np.where(event[use] == START, 1.0, -1.0), days))
         que = mine & np.isin(event, (QUEUE, START, LEAVE))
         queue.append(step_daily_mean(time[que], np.where(event[que] == QUEUE, 1.0, -1.0), days))
-    capacity = np.repeat([run.capacity[name] for name in resources], days).astype(float)
+    capacity = np.concatenate(
+        [np.broadcast_to(np.asarray(run.capacity[name], dtype=float), days) for name in resources]
+        or [np.empty(0)]
+    )
     use_all = np.concatenate(in_use) if in_use else np.empty(0)
     with np.errstate(invalid="ignore"):
         utilisation = np.where(np.isfinite(capacity), use_all / capacity, np.nan)

@@ -25,6 +25,7 @@ SHARE_TOL = 1e-9
 def check_references(s: Scenario) -> None:
     """Raise ``ValueError("field: problem")`` at the first reference that does not resolve."""
     _check_arms(s)
+    _check_resources(s)
     _check_demand(s)
     _check_policy(s)
     known = sorted(s.demand)
@@ -50,6 +51,22 @@ def check_references(s: Scenario) -> None:
             "waiting.death_hazard_per_day: with a mortality model, deaths while waiting come "
             "from it (mortality and disease_course.*.smr_active); set the hazard to 0"
         )
+
+
+def _check_resources(s: Scenario) -> None:
+    for name, resource in s.resources.items():
+        calendar = resource.calendar
+        if isinstance(calendar, str) and calendar not in s.calendars:
+            raise ValueError(
+                f"resources.{name}.calendar: unknown calendar {calendar!r} "
+                f"(known: {sorted(s.calendars)})"
+            )
+        for change in resource.capacity_changes:
+            if change.date <= s.run.start_date:
+                raise ValueError(
+                    f"resources.{name}.capacity_changes: {change.date} is not after the start "
+                    f"date {s.run.start_date} (set the capacity itself instead)"
+                )
 
 
 def _check_arms(s: Scenario) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from cartsim.inputs.budget import check_budget
+from cartsim.inputs.capacity import Calendar, Resource
 from cartsim.inputs.clinical import (
     AdverseEvents,
     ArmEconomics,
@@ -28,7 +29,6 @@ from cartsim.inputs.distributions import DistSpec
 from cartsim.inputs.fields import (
     MAX_AGE_YEARS,
     MAX_HORIZON_DAYS,
-    WEEKDAYS,
     AgeYears,
     Date,
     Days,
@@ -36,7 +36,6 @@ from cartsim.inputs.fields import (
     Positive,
     Probability,
     Strict,
-    Weekday,
 )
 from cartsim.inputs.references import check_references
 from cartsim.inputs.stages import Stage, Treatment
@@ -126,67 +125,6 @@ class DiseaseDemand(Strict):
     female: Probability = Field(default=0.5, description="share of referred patients who are women")
     flags: dict[str, Probability] = Field(
         default={}, description="share of patients with each named feature (lung_involvement: 0.35)"
-    )
-
-
-def _hours(value: object) -> object:
-    return tuple(value) if isinstance(value, list) else value
-
-
-Hour = Annotated[float, Field(ge=0, le=24)]
-MAX_CLOSED_DAYS = 365
-
-
-class Calendar(Strict):
-    """When a resource can start serving: weekdays, daily hours and closed dates."""
-
-    open_days: list[Weekday] = Field(
-        default=list(WEEKDAYS), description="weekdays it opens (mon..sun)"
-    )
-    hours: Annotated[tuple[Hour, Hour], BeforeValidator(_hours)] = Field(
-        default=(0.0, 24.0),
-        description="opening and closing hour of the day, [from, until], hours 0-24",
-    )
-    closed_dates: list[Date] = Field(default=[], description="dates it stays closed (YYYY-MM-DD)")
-
-    @model_validator(mode="after")
-    def _sane(self) -> Calendar:
-        if not self.open_days:
-            raise ValueError("open_days must name at least one weekday")
-        if self.hours[0] >= self.hours[1]:
-            raise ValueError(f"hours must open before they close, got {list(self.hours)}")
-        closed = sorted({d for d in self.closed_dates if WEEKDAYS[d.weekday()] in self.open_days})
-        run_start = previous = closed[0] if closed else None
-        for day in closed:
-            if previous is not None and self._opens_between(previous, day):
-                run_start = day
-            previous = day
-            if run_start is not None and (day - run_start).days > MAX_CLOSED_DAYS:
-                raise ValueError(
-                    f"closed_dates keep it closed for more than {MAX_CLOSED_DAYS} days in a row "
-                    f"(from {run_start})"
-                )
-        return self
-
-    def _opens_between(self, first: dt.date, last: dt.date) -> bool:
-        """True when an open weekday falls strictly between ``first`` and ``last``."""
-        gap = (last - first).days
-        return gap > 7 or any(
-            WEEKDAYS[(first + dt.timedelta(days=k)).weekday()] in self.open_days
-            for k in range(1, gap)
-        )
-
-
-class Resource(Strict):
-    """A limited resource (apheresis chairs, manufacturing slots, beds, ICU beds)."""
-
-    capacity: Annotated[int, Field(ge=1, le=1_000_000)] | Literal["unlimited"] = Field(
-        description="units that serve at once (count), or unlimited"
-    )
-    calendar: Calendar = Field(default=Calendar(), description="when service may start")
-    description: str = Field(default="", description="what the resource is (text)")
-    cost_per_unit_per_year: NonNegative = Field(
-        default=0.0, description="fixed cost of one unit of capacity, EUR a year (for sweeps)"
     )
 
 
@@ -324,6 +262,9 @@ class Scenario(Strict):
         default=RunSettings(), description="run length (days), replications, seed"
     )
     demand: dict[str, DiseaseDemand] = Field(description="referrals per disease (per year)")
+    calendars: dict[str, Calendar] = Field(
+        default={}, description="named calendars that resources refer to by name"
+    )
     resources: dict[str, Resource] = Field(default={}, description="limited resources by name")
     waiting: Waiting = Field(default=Waiting(), description="hazards per day while waiting")
     arms: Annotated[dict[str, Arm], Field(min_length=1)] = Field(
