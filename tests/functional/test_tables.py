@@ -21,6 +21,7 @@ def costed_scenario():
             "stages": [
                 {"name": "wait", "kind": "delay", "duration": 10},
                 {"name": "infusion", "kind": "treatment", "costs": {"product": 1000}},
+                {"name": "recovery", "kind": "delay", "duration": 5},  # completion logs here
             ]
         }
     }
