@@ -22,6 +22,7 @@ from cartsim.inputs.clinical import (
     DiseaseOutcome,
     Economics,
     Mortality,
+    RelapseRule,
     UnitCosts,
 )
 from cartsim.inputs.distributions import DistSpec
@@ -222,6 +223,12 @@ class Arm(Strict):
     vein_to_vein_from: str | None = Field(
         default=None, description="stage whose first start begins vein-to-vein time (to treatment)"
     )
+    on_relapse: list[RelapseRule] = Field(
+        default=[], description="where relapsing patients are referred again, with probabilities"
+    )
+    rescue_only: bool = Field(
+        default=False, description="true: only a retreatment after relapse, not a compared arm"
+    )
 
     @model_validator(mode="after")
     def _stages_consistent(self) -> Arm:
@@ -358,6 +365,36 @@ class Scenario(Strict):
         check_budget(self)
         return self
 
+    @model_validator(mode="after")
+    def _relapse_rules(self) -> Scenario:
+        """Retreatment arms exist, shares sum to at most 1, rescue arms are not compared."""
+        for name, arm in self.arms.items():
+            for k, rule in enumerate(arm.on_relapse):
+                if rule.arm not in self.arms:
+                    raise ValueError(
+                        f"arms.{name}.on_relapse.{k}.arm: unknown arm {rule.arm!r} "
+                        f"(known: {sorted(self.arms)})"
+                    )
+            total = sum(rule.share for rule in arm.on_relapse)
+            if total > 1.0 + 1e-9:
+                raise ValueError(f"arms.{name}.on_relapse: the shares sum to {total:.6g}, above 1")
+        if not self.compared_arms:
+            raise ValueError("arms: every arm is rescue_only; at least one must be compared")
+        reference = self.economics.reference_arm if self.economics else None
+        if reference is not None and self.arms[reference].rescue_only:
+            raise ValueError(f"economics.reference_arm: {reference!r} is rescue_only")
+        policy = self.referral_policy
+        routed = [policy.default, *(r.arm for r in policy.rules)] if policy else []
+        for target in routed:
+            if self.arms[target].rescue_only:
+                raise ValueError(f"referral_policy: {target!r} is rescue_only, not a referral arm")
+        return self
+
     @property
     def diseases(self) -> list[str]:
         return list(self.demand)
+
+    @property
+    def compared_arms(self) -> list[str]:
+        """Arms that treat referred patients (all but the rescue-only ones)."""
+        return [name for name, arm in self.arms.items() if not arm.rescue_only]
