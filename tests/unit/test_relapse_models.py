@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import make_scenario, scenario_dict
+from builders import assert_user_error, cartsim, make_scenario, scenario_dict
 from pydantic import ValidationError
 
 from cartsim.engine.relapse import relapse_years
@@ -123,3 +123,9 @@ def test_a_rescue_arm_is_not_compared() -> None:
         scenario_dict(arms={"cart": {"on_relapse": [{"arm": "rescue", "share": 0.5}]}, **RESCUE})
     )
     assert scenario.compared_arms == ["cart"]
+
+
+def test_a_wrong_rule_in_a_file_is_one_line_naming_file_field_and_line(write_yaml) -> None:
+    data = scenario_dict(arms={"cart": {"on_relapse": [{"arm": "bcma", "share": 0.5}]}})
+    path = write_yaml(data)
+    assert_user_error(cartsim("check", str(path)), path.name, "on_relapse.0.arm", "'bcma'")

@@ -40,6 +40,7 @@ from cartsim.inputs.fields import (
     Weekday,
 )
 from cartsim.inputs.references import check_references
+from cartsim.inputs.relapse_rules import check_relapse_rules
 from cartsim.inputs.stages import Stage, Treatment
 
 
@@ -367,27 +368,7 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _relapse_rules(self) -> Scenario:
-        """Retreatment arms exist, shares sum to at most 1, rescue arms are not compared."""
-        for name, arm in self.arms.items():
-            for k, rule in enumerate(arm.on_relapse):
-                if rule.arm not in self.arms:
-                    raise ValueError(
-                        f"arms.{name}.on_relapse.{k}.arm: unknown arm {rule.arm!r} "
-                        f"(known: {sorted(self.arms)})"
-                    )
-            total = sum(rule.share for rule in arm.on_relapse)
-            if total > 1.0 + 1e-9:
-                raise ValueError(f"arms.{name}.on_relapse: the shares sum to {total:.6g}, above 1")
-        if not self.compared_arms:
-            raise ValueError("arms: every arm is rescue_only; at least one must be compared")
-        reference = self.economics.reference_arm if self.economics else None
-        if reference is not None and self.arms[reference].rescue_only:
-            raise ValueError(f"economics.reference_arm: {reference!r} is rescue_only")
-        policy = self.referral_policy
-        routed = [policy.default, *(r.arm for r in policy.rules)] if policy else []
-        for target in routed:
-            if self.arms[target].rescue_only:
-                raise ValueError(f"referral_policy: {target!r} is rescue_only, not a referral arm")
+        check_relapse_rules(self)
         return self
 
     @property
