@@ -54,6 +54,9 @@ class Cohort:
     female: np.ndarray
     flags: dict[str, np.ndarray] = field(default_factory=dict)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _parent: Cohort | None = field(default=None, repr=False)
+    _prefix: str = ""
+    _index: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -65,6 +68,9 @@ class Cohort:
 
     def draw(self, name: str) -> np.ndarray:
         """One uniform per patient for the quantity ``name`` (common random numbers)."""
+        if self._parent is not None:
+            values = self._parent.draw(self._prefix + name)
+            return values if self._index is None else values[self._index]
         if name not in self._cache:
             out = np.empty(self.size)
             for code, disease in enumerate(self.diseases):
@@ -74,6 +80,24 @@ class Cohort:
                 ]
             self._cache[name] = out
         return self._cache[name]
+
+    def view(self, prefix: str = "", index: np.ndarray | None = None) -> Cohort:
+        """The same patients (or those at ``index``) drawing ``prefix + name`` for ``name``:
+        a second treatment's own uniforms, still common to every arm."""
+        idx = slice(None) if index is None else index
+        return Cohort(
+            streams=self.streams,
+            diseases=self.diseases,
+            disease=self.disease[idx],
+            rank=self.rank[idx],
+            arrival_day=self.arrival_day[idx],
+            age=self.age[idx],
+            female=self.female[idx],
+            flags={k: v[idx] for k, v in self.flags.items()},
+            _parent=self,
+            _prefix=prefix,
+            _index=index,
+        )
 
 
 def make_cohort(scenario: Scenario, streams: Streams, window_days: float | None = None) -> Cohort:

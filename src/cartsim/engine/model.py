@@ -10,7 +10,7 @@ import gc
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -21,6 +21,7 @@ from cartsim.engine.eventlog import EVENT_CODE, NO_CODE, EventLog
 from cartsim.engine.mortality import waiting_death_days
 from cartsim.engine.pathway import Journey, Pathway, PatientPlan, StagePlan, start
 from cartsim.engine.resources import Pool, make_pools
+from cartsim.engine.retreatment import RETREAT, Retreatment
 from cartsim.engine.streams import Streams
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, Scenario
@@ -39,6 +40,7 @@ class ArmRun:
     capacity: dict[str, float | np.ndarray]  # per day when it changes during the run
     grades: dict[str, np.ndarray]
     routed: np.ndarray | None = None
+    retreat: list[ArmRun] = field(default_factory=list)  # per on_relapse rule: second journeys
 
 
 @dataclass
@@ -160,10 +162,13 @@ def paused_gc() -> Iterator[None]:
 
 
 def merged_run(runs: list[ArmRun]) -> ArmRun:
-    """One log of several arms that shared resources (stage codes lose their meaning)."""
+    """One log of several arms that shared resources, second journeys after relapse included
+    (stage codes lose their meaning)."""
     log = EventLog([], runs[0].log.resources)
     for run in runs:
         log.flat.extend(run.log.flat)
+        for second in run.retreat:
+            log.flat.extend(second.log.flat)
     return ArmRun(arm="service", log=log, capacity=runs[0].capacity, grades={})
 
 
@@ -214,9 +219,40 @@ def run_arms(
         days = math.ceil(scenario.run.horizon_days)
         capacity = {n: pool.daily_capacity(days) for n, pool in pools.items()}
         runs[name] = ArmRun(arm=name, log=log, capacity=capacity, grades=grades)
+        if arm.on_relapse:
+            runs[name].retreat = _retreat_runs(scenario, arm, cohort, env, pools, pathways[-1])
     start(_referrals(env, pathways, allowed, arm_of, cohort))
     with paused_gc():
         env.run(until=scenario.run.horizon_days)
+    return runs
+
+
+def _retreat_runs(
+    scenario: Scenario,
+    arm: Arm,
+    cohort: Cohort,
+    env: simpy.Environment,
+    pools: dict[str, Pool],
+    first: Pathway,
+) -> list[ArmRun]:
+    """Pathways of the arms relapsing patients of ``arm`` are referred to, in the same
+    environment, with uniforms of their own (``retreat.*``); ``first`` refers them."""
+    view = cohort.view(RETREAT)
+    resources = list(scenario.resources)
+    codes = {name: i for i, name in enumerate(resources)}
+    never = PatientPlan(
+        exit_day=np.full(cohort.size, math.inf), exit_event=np.full(cohort.size, DIED)
+    )
+    runs, targets = [], []
+    for rule in arm.on_relapse:
+        target = scenario.arms[rule.arm]
+        grades = adverse_event_grades(target, view)
+        log = EventLog([s.name for s in target.stages], resources)
+        plans = plan_stages(rule.arm, target, view, pools, codes, grades)
+        targets.append(Pathway(env, plans, never, log))
+        capacity = {n: pool.capacity for n, pool in pools.items()}
+        runs.append(ArmRun(arm=rule.arm, log=log, capacity=capacity, grades=grades))
+    first.on_treatment = Retreatment(scenario, arm, cohort, targets, env)
     return runs
 
 
@@ -246,6 +282,8 @@ def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> Repl
 
     Head-to-head, each arm runs the whole cohort in an environment of its own; in a service
     mix, the referral policy splits the cohort and the arms share one environment's resources.
+    Rescue-only arms run only as second journeys after relapse, inside the relapsing arm's
+    environment (:mod:`cartsim.engine.retreatment`).
     """
     streams = Streams(scenario.run.seed, replication=replication, draw=draw)
     cohort = make_cohort(scenario, streams)
@@ -256,7 +294,11 @@ def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> Repl
         arms = run_arms(scenario, names, cohort, exits, arm_of)
         for k, name in enumerate(names):
             arms[name].routed = arm_of == k
+        arms = {name: arms[name] for name in scenario.compared_arms}
     else:
         everyone = np.zeros(cohort.size, dtype=np.int64)
-        arms = {name: run_arms(scenario, [name], cohort, exits, everyone)[name] for name in names}
+        arms = {
+            name: run_arms(scenario, [name], cohort, exits, everyone)[name]
+            for name in scenario.compared_arms
+        }
     return ReplicationRun(replication=replication, cohort=cohort, arms=arms)

@@ -10,7 +10,7 @@ draws no random numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +115,7 @@ class Pathway:
         self.exit_day = patients.exit_day.tolist()
         self.exit_event = patients.exit_event.tolist()
         self.log = log
+        self.on_treatment: Callable[[int, float], None] | None = None  # called as it acts
 
     def journey(self, p: int) -> Journey:
         """The generator SimPy runs for patient ``p`` from referral to the end of the arm."""
@@ -132,6 +133,8 @@ class Pathway:
             if mode == TREAT:
                 log((p, i, TREATMENT, t, NO_CODE))
                 limit = math.inf
+                if self.on_treatment is not None:
+                    self.on_treatment(p, t)
             elif mode == UNTIMED:
                 t = self._untimed(p, i, plan, t, plan.durations[visit][p], limit)
             else:  # a limited resource: the only place a patient can wait
@@ -205,6 +208,8 @@ class Pathway:
             anchor = start + plan.treat_after
             log((p, i, TREATMENT, anchor, NO_CODE))
             limit = math.inf
+            if self.on_treatment is not None:
+                self.on_treatment(p, anchor)
         end = start + duration
         if end > limit:
             end = limit

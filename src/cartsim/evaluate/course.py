@@ -16,23 +16,37 @@ import numpy as np
 
 from cartsim.engine.cohort import Cohort
 from cartsim.engine.eventlog import STATUSES
-from cartsim.engine.mortality import death_years, smr_by_patient, soc_segments, soc_switch_days
+from cartsim.engine.mortality import soc_switch_days
+from cartsim.engine.relapse import Effect, Second, outcome, treatment_effect, weibull_years
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, Scenario
-from cartsim.inputs.units import DAYS_PER_YEAR
+
+relapse_years = weibull_years  # years from response to relapse of a Weibull (the shorthand)
 
 
-def _per_disease(arm: Arm, cohort: Cohort, field: str, default: float) -> np.ndarray:
-    values = [
-        getattr(arm.outcomes[d], field) if d in arm.outcomes else default for d in cohort.diseases
-    ]
-    return np.asarray(values, dtype=float)[cohort.disease]
-
-
-def relapse_years(hazard: np.ndarray, shape: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Years from response to relapse: Weibull with cumulative hazard ``(hazard*t)**shape``."""
-    with np.errstate(divide="ignore", over="ignore"):
-        return np.where(hazard > 0, (-np.log1p(-u)) ** (1.0 / shape) / hazard, np.inf)
+def second_effect(
+    scenario: Scenario, arm: Arm, cohort: Cohort, patients: Mapping[str, np.ndarray]
+) -> Effect:
+    """The retreatment's effect per patient: each retreated patient (``_retreat_rule``: index
+    into ``arm.on_relapse``, -1: none) gets the target arm's effect on the day it treats
+    (``retreatment_day``), with the rule's response probability where it gives one; uniforms
+    ``retreat.*`` of their own."""
+    rule_of = np.asarray(patients["_retreat_rule"])
+    t2 = np.asarray(patients["retreatment_day"], dtype=float)
+    view = cohort.view("retreat.")
+    parts = []
+    for k, rule in enumerate(arm.on_relapse):
+        target = scenario.arms[rule.arm]
+        mine = rule_of == k
+        response = None if rule.response is None else np.full(cohort.size, rule.response)
+        parts.append((mine, treatment_effect(target, view, np.where(mine, t2, np.nan), response)))
+    nothing = treatment_effect(arm, view, np.full(cohort.size, np.nan))
+    fields = ("treatment_day", "treated", "response", "response_day", "relapse_day", "trm")
+    merged = {f: getattr(nothing, f) for f in (*fields, "trm_day")}
+    for mine, effect in parts:
+        for f in (*fields, "trm_day"):
+            merged[f] = np.where(mine, getattr(effect, f), merged[f])
+    return Effect(**merged)
 
 
 def clinical_course(
@@ -42,72 +56,66 @@ def clinical_course(
 
     Adds ``response``, ``response_day``, ``relapse_day``, ``trm_death``, ``death_day`` (NaN when
     no mortality model), ``serious_infection``, ``ivig``, ``bcell_aplasia_days`` and
-    ``secondary_malignancy``; all days since day 0, NaN where the event does not happen.
+    ``secondary_malignancy``; all days since day 0, NaN where the event does not happen. For an
+    arm with ``on_relapse`` rules (``patients`` then has ``retreatment_day`` and
+    ``_retreat_rule``), also ``retreat_response``, ``retreat_response_day``,
+    ``retreat_relapse_day`` and ``retreat_trm_death`` of the second treatment: after it, the
+    course is the target arm's (its response, relapse model and TRM); a second relapse returns
+    to standard of care (no third treatment).
     """
     t_day = np.asarray(patients["treatment_day"], dtype=float)
     treated = ~np.isnan(t_day)
-    respond = treated & (cohort.draw("response") < _per_disease(arm, cohort, "response", 0.0))
-    response_day = np.where(
-        respond, t_day + _per_disease(arm, cohort, "response_days", 0.0), np.nan
-    )
-    rel_years = relapse_years(
-        _per_disease(arm, cohort, "relapse_hazard_per_year", 0.0),
-        _per_disease(arm, cohort, "relapse_shape", 1.0),
-        cohort.draw("relapse"),
-    )
-    with np.errstate(over="ignore"):
-        relapse_day = np.where(respond, response_day + rel_years * DAYS_PER_YEAR, np.nan)
-    trm = treated & (cohort.draw("trm") < _per_disease(arm, cohort, "trm", 0.0))
-    trm_day = t_day + cohort.draw("trm_time") * _per_disease(arm, cohort, "trm_window_days", 1.0)
-    pre = soc_switch_days(scenario, cohort, cohort.arrival_day, "pre")
-    treat_or_inf = np.where(treated, t_day, np.inf)
-    post_start = np.where(respond, relapse_day, treat_or_inf)
-    post = soc_switch_days(scenario, cohort, post_start, "post")
-    death_day = np.full(cohort.size, np.nan)
-    if scenario.mortality is not None:
-        active, remission = (smr_by_patient(scenario, cohort, s) for s in ("active", "remission"))
-        from_referral = lambda day: (day - cohort.arrival_day) / DAYS_PER_YEAR  # noqa: E731
-        respond_or_treat = np.where(respond, response_day, treat_or_inf)
-        years = death_years(
-            scenario.mortality,
-            cohort.age,
-            cohort.female,
-            cohort.draw("death"),
-            [
-                *soc_segments(scenario, cohort, pre, treat_or_inf),
-                (from_referral(respond_or_treat), active),
-                (from_referral(post_start), remission),
-                *soc_segments(scenario, cohort, post, np.full(cohort.size, np.inf)),
-            ],
+    effect = treatment_effect(arm, cohort, t_day)
+    exit_death = np.asarray(patients["status"]) == STATUSES.index("died_waiting")
+    died_waiting = np.where(exit_death, np.asarray(patients["exit_day"], dtype=float), np.nan)
+    second = None
+    if arm.on_relapse:
+        e2 = second_effect(scenario, arm, cohort, patients)
+        start2 = np.where(
+            e2.response, e2.relapse_day, np.where(e2.treated, e2.treatment_day, np.inf)
         )
-        death_day = cohort.arrival_day + years * DAYS_PER_YEAR
-        # deaths while waiting were simulated: keep the simulated day
-        exit_death = np.asarray(patients["status"]) == STATUSES.index("died_waiting")
-        death_day = np.where(exit_death, np.asarray(patients["exit_day"], dtype=float), death_day)
-    death_day = np.where(trm, np.fmin(death_day, trm_day), death_day)
-    alive_at_response = np.isnan(death_day) | (response_day < death_day)
-    respond &= alive_at_response
-    response_day = np.where(respond, response_day, np.nan)
-    relapse_day = np.where(
-        respond & np.isfinite(relapse_day) & (np.isnan(death_day) | (relapse_day < death_day)),
-        relapse_day,
-        np.nan,
-    )
+        post2 = soc_switch_days(scenario, cohort, start2, "post2")
+        t2 = np.where(e2.treated, e2.treatment_day, np.inf)
+        second = Second(t2, e2, post2)
+    out = outcome(scenario, effect, cohort, died_waiting, second)
     ae = arm.adverse_events
     aplasia = to_dist(ae.bcell_aplasia_days).ppf(cohort.draw("bcell_aplasia"))
-    return {
-        "response": respond,
-        "response_day": response_day,
-        "relapse_day": relapse_day,
-        "trm_death": trm & (death_day == trm_day),
-        "death_day": death_day,
+    columns = {
+        "response": out["response"],
+        "response_day": out["response_day"],
+        "relapse_day": out["relapse_day"],
+        "trm_death": out["trm_death"],
+        "death_day": out["death_day"],
         "serious_infection": treated & (cohort.draw("serious_infection") < ae.serious_infection),
         "ivig": treated & (cohort.draw("ivig") < ae.ivig),
         "bcell_aplasia_days": np.where(treated, aplasia, np.nan),
         "secondary_malignancy": treated
         & (cohort.draw("secondary_malignancy") < ae.secondary_malignancy),
-        **state_path(pre, post, t_day, response_day, relapse_day),
     }
+    if second is None:
+        columns.update(
+            state_path(out["_pre"], out["_post"], t_day, out["response_day"], out["relapse_day"])
+        )
+        return columns
+    columns.update(
+        {
+            "retreat_response": out["response2"],
+            "retreat_response_day": out["response_day2"],
+            "retreat_relapse_day": out["relapse_day2"],
+            "retreat_trm_death": out["trm_death2"],
+        }
+    )
+    columns.update(
+        state_path(
+            out["_pre"],
+            out["_post"],
+            t_day,
+            out["response_day"],
+            out["relapse_day"],
+            (second, out["response_day2"], out["relapse_day2"]),
+        )
+    )
+    return columns
 
 
 def state_path(
@@ -116,27 +124,34 @@ def state_path(
     treatment_day: np.ndarray,
     response_day: np.ndarray,
     relapse_day: np.ndarray,
+    second: tuple[Second, np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The disease states from referral on, as 2-D columns (one row per patient):
     ``_state_end`` (day each segment ends, in order; NaN: none) and ``_remission`` (whether the
     segment is remission, else active disease). Standard-of-care course ``pre`` until the
     treatment; active from treatment to response, remission to relapse, then the standard-of-care
-    course ``post`` (from the treatment for non-responders)."""
+    course ``post`` (from the treatment for non-responders). With ``second`` (a second
+    treatment, its response and relapse days), ``post`` is cut at the second treatment, then
+    active to its response, remission to its relapse and the course ``second.post``."""
     treated = np.isfinite(treatment_day)
     inf = np.full(treated.size, np.inf)
     cut = np.where(treated, treatment_day, inf)
     respond_or_treat = np.where(np.isfinite(response_day), response_day, cut)
     relapse = np.where(np.isnan(relapse_day), inf, relapse_day)
     relapse = np.where(np.isfinite(response_day), relapse, respond_or_treat)
-    ends = [
-        *np.fmin(pre, cut[:, None]).T,
-        cut,
-        respond_or_treat,
-        relapse,
-        *np.fmax(post, relapse[:, None]).T,
-        inf,
-    ]
+    ends = [*np.fmin(pre, cut[:, None]).T, cut, respond_or_treat, relapse]
     remission = [j % 2 == 1 for j in range(pre.shape[1])] + [False, False, True]
+    if second is not None:
+        plan, response2, relapse2 = second
+        t2 = plan.treatment_day
+        ends += [*np.fmin(np.fmax(post, relapse[:, None]), t2[:, None]).T, np.fmax(t2, relapse)]
+        remission += [j % 2 == 1 for j in range(post.shape[1])] + [False]
+        resp2 = np.where(np.isfinite(response2), response2, t2)
+        rel2 = np.where(np.isfinite(response2), np.where(np.isnan(relapse2), inf, relapse2), resp2)
+        ends += [np.fmax(resp2, t2), np.fmax(rel2, t2)]
+        remission += [False, True]
+        post, relapse = plan.post, np.fmax(rel2, t2)
+    ends += [*np.fmax(post, relapse[:, None]).T, inf]
     remission += [j % 2 == 1 for j in range(post.shape[1])] + [False]
     n = treated.size
     return {

@@ -6,7 +6,7 @@ Rates are per year, durations in days, money in the scenario's currency and pric
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
@@ -101,8 +101,43 @@ class AdverseEvents(Strict):
     )
 
 
+class Relapse(Strict):
+    """Time from response to relapse, a structural choice.
+
+    ``constant``: exponential, hazard ``hazard_per_year``; ``weibull``: cumulative hazard
+    ``(hazard_per_year * t) ** shape`` (t in years); ``mixture_cure``: a share ``cure_fraction``
+    never relapses, the rest relapse with the Weibull (``shape`` 1: exponential). The share
+    relapse-free ``t`` years after response is ``cure + (1 - cure) * exp(-(hazard * t) ** shape)``.
+    """
+
+    model: Literal["constant", "weibull", "mixture_cure"] = Field(
+        description="constant hazard, Weibull, or mixture cure (a cured share plus a Weibull)"
+    )
+    hazard_per_year: Annotated[float, Field(ge=0.0, le=365.0)] = Field(
+        description="relapse rate (Weibull scale) per year in remission"
+    )
+    shape: Annotated[float, Field(gt=0.0, le=1e8)] = Field(
+        default=1.0, description="Weibull shape (1: exponential; count, no unit)"
+    )
+    cure_fraction: Probability = Field(
+        default=0.0, description="share of responders who never relapse (mixture_cure only)"
+    )
+
+    @model_validator(mode="after")
+    def _fits_model(self) -> Relapse:
+        if self.model == "constant" and self.shape != 1.0:
+            raise ValueError("shape: a constant hazard has shape 1 (use model: weibull)")
+        if self.model != "mixture_cure" and self.cure_fraction != 0.0:
+            raise ValueError("cure_fraction: only a mixture_cure model has a cured share")
+        return self
+
+
 class DiseaseOutcome(Strict):
-    """What the treatment stage of an arm does for one disease."""
+    """What the treatment stage of an arm does for one disease.
+
+    Relapse is given either by ``relapse`` (a model) or by the shorthand
+    ``relapse_hazard_per_year`` and ``relapse_shape`` (a Weibull), not both.
+    """
 
     response: Probability = Field(description="remission or major clinical response")
     response_days: Days = Field(default=90.0, description="treatment to response, days")
@@ -112,9 +147,42 @@ class DiseaseOutcome(Strict):
     relapse_shape: Annotated[float, Field(gt=0.0, le=1e8)] = Field(
         default=1.0, description="Weibull shape of relapse (1: exponential)"
     )
+    relapse: Relapse | None = Field(
+        default=None, description="relapse model (rates per year); None: the Weibull shorthand"
+    )
     trm: Probability = Field(default=0.0, description="treatment-related mortality")
     trm_window_days: Annotated[float, Field(gt=0.0, le=MAX_STAGE_DAYS)] = Field(
         default=100.0, description="TRM deaths fall uniformly in this"
+    )
+
+    @model_validator(mode="after")
+    def _one_relapse_model(self) -> DiseaseOutcome:
+        shorthand = self.relapse_hazard_per_year != 0.0 or self.relapse_shape != 1.0
+        if self.relapse is not None and shorthand:
+            raise ValueError("give relapse or relapse_hazard_per_year/relapse_shape, not both")
+        return self
+
+    @property
+    def relapse_model(self) -> Relapse:
+        """The relapse model, the shorthand read as a Weibull."""
+        if self.relapse is not None:
+            return self.relapse
+        return Relapse(
+            model="weibull", hazard_per_year=self.relapse_hazard_per_year, shape=self.relapse_shape
+        )
+
+
+class RelapseRule(Strict):
+    """On relapse, a share of the arm's relapsing patients is referred again into ``arm``."""
+
+    arm: str = Field(description="the arm relapsing patients are referred to (text)")
+    share: Probability = Field(
+        description="probability that a relapsing patient takes this route; the shares of an "
+        "arm's rules sum to at most 1, the rest stay on standard of care"
+    )
+    response: Probability | None = Field(
+        default=None,
+        description="response probability of the retreatment; None: that arm's own (by disease)",
     )
 
 

@@ -23,6 +23,7 @@ from cartsim.inputs.clinical import (
     DiseaseOutcome,
     Economics,
     Mortality,
+    RelapseRule,
     UnitCosts,
 )
 from cartsim.inputs.distributions import DistSpec
@@ -38,6 +39,7 @@ from cartsim.inputs.fields import (
     Strict,
 )
 from cartsim.inputs.references import check_references
+from cartsim.inputs.relapse_rules import check_relapse_rules
 from cartsim.inputs.stages import Stage, Treatment
 
 
@@ -159,6 +161,12 @@ class Arm(Strict):
     )
     vein_to_vein_from: str | None = Field(
         default=None, description="stage whose first start begins vein-to-vein time (to treatment)"
+    )
+    on_relapse: list[RelapseRule] = Field(
+        default=[], description="where relapsing patients are referred again, with probabilities"
+    )
+    rescue_only: bool = Field(
+        default=False, description="true: only a retreatment after relapse, not a compared arm"
     )
 
     @model_validator(mode="after")
@@ -299,6 +307,16 @@ class Scenario(Strict):
         check_budget(self)
         return self
 
+    @model_validator(mode="after")
+    def _relapse_rules(self) -> Scenario:
+        check_relapse_rules(self)
+        return self
+
     @property
     def diseases(self) -> list[str]:
         return list(self.demand)
+
+    @property
+    def compared_arms(self) -> list[str]:
+        """Arms that treat referred patients (all but the rescue-only ones)."""
+        return [name for name, arm in self.arms.items() if not arm.rescue_only]

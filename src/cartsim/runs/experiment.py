@@ -27,6 +27,7 @@ from cartsim.evaluate.derive import (
 )
 from cartsim.evaluate.economics import budget, course, evaluate
 from cartsim.evaluate.kpis import metric_rows, patient_metrics, resource_metrics
+from cartsim.evaluate.retreatment import add_retreatment_costs, retreatment_columns
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.runs.executors import run_units
@@ -85,11 +86,15 @@ def arm_result(
     arm, arm_run, cohort = scenario.arms[name], run.arms[name], run.cohort
     resources, horizon = list(scenario.resources), scenario.run.horizon_days
     columns = patient_columns(cohort, arm_run, arm, resources, horizon)
+    if arm.on_relapse:
+        columns.update(retreatment_columns(scenario, arm, arm_run, cohort, horizon))
     columns.update(clinical_course(scenario, arm, cohort, columns))
     mine = arm_run.routed if arm_run.routed is not None else np.ones(cohort.size, dtype=bool)
     result = ArmResult(columns=columns, measures={})
     if scenario.economics is not None:
         course_ = course(scenario, arm, columns, stage_starts(arm_run, arm, resources, horizon))
+        if arm.on_relapse:
+            add_retreatment_costs(scenario, arm, arm_run, cohort, course_, columns)
         columns.update(evaluate(course_, scenario.economics))
         if detail:
             years = int(np.ceil(horizon / DAYS_PER_YEAR))
@@ -103,7 +108,8 @@ def arm_result(
     settled = result.columns["arrival_day"] >= warmup
     result.measures = patient_metrics(select(result.columns, settled))
     if scenario.comparison == "head_to_head":
-        result.series = resource_series(arm_run, resources, horizon)
+        used = merged_run([arm_run]) if arm_run.retreat else arm_run  # with second journeys
+        result.series = resource_series(used, resources, horizon)
         result.measures.update(resource_metrics(result.series, resources, warmup, window))
     if events and detail:
         result.events = events_table(arm_run, [s.name for s in arm.stages], resources)
@@ -126,7 +132,7 @@ def simulate(
     """
     run = run_replication(scenario, replication, draw)
     resources = list(scenario.resources)
-    results = {name: arm_result(scenario, run, name, detail, events) for name in scenario.arms}
+    results = {name: arm_result(scenario, run, name, detail, events) for name in run.arms}
     series = {name: r.series for name, r in results.items() if r.series is not None}
     metrics = [metric_rows(replication, name, r.measures) for name, r in results.items()]
     if scenario.comparison == "service_mix":
@@ -135,7 +141,7 @@ def simulate(
         service = resource_metrics(series[SERVICE], resources, warmup, window)
         metrics.append(metric_rows(replication, SERVICE, service))
 
-    arms = [*scenario.arms, *([SERVICE] if SERVICE in series else [])]
+    arms = [*run.arms, *([SERVICE] if SERVICE in series else [])]
 
     def tagged(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
         return _concat(
@@ -159,7 +165,7 @@ def simulate(
 def arm_summaries(scenario: Scenario, replication: int, draw: int = 0) -> dict[str, ArmResult]:
     """Every arm's patients and KPIs of one replication, without the tables' detail."""
     run = run_replication(scenario, replication, draw)
-    return {name: arm_result(scenario, run, name, False, False) for name in scenario.arms}
+    return {name: arm_result(scenario, run, name, False, False) for name in run.arms}
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
