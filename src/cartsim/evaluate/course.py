@@ -16,7 +16,12 @@ import numpy as np
 
 from cartsim.engine.cohort import Cohort
 from cartsim.engine.eventlog import STATUSES
-from cartsim.engine.mortality import death_years, smr_by_patient, soc_segments, soc_switch_days
+from cartsim.engine.mortality import (
+    death_years,
+    hazard_by_patient,
+    soc_segments,
+    soc_switch_days,
+)
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.units import DAYS_PER_YEAR
@@ -65,7 +70,9 @@ def clinical_course(
     post = soc_switch_days(scenario, cohort, post_start, "post")
     death_day = np.full(cohort.size, np.nan)
     if scenario.mortality is not None:
-        active, remission = (smr_by_patient(scenario, cohort, s) for s in ("active", "remission"))
+        active, remission = (
+            hazard_by_patient(scenario, cohort, s) for s in ("active", "remission")
+        )
         from_referral = lambda day: (day - cohort.arrival_day) / DAYS_PER_YEAR  # noqa: E731
         respond_or_treat = np.where(respond, response_day, treat_or_inf)
         years = death_years(
@@ -75,8 +82,8 @@ def clinical_course(
             cohort.draw("death"),
             [
                 *soc_segments(scenario, cohort, pre, treat_or_inf),
-                (from_referral(respond_or_treat), active),
-                (from_referral(post_start), remission),
+                (from_referral(respond_or_treat), *active),
+                (from_referral(post_start), *remission),
                 *soc_segments(scenario, cohort, post, np.full(cohort.size, np.inf)),
             ],
         )
