@@ -4,8 +4,9 @@ The CAR-T response and adverse-event inputs are taken from these 15 patients (8 
 4 SSc), so agreement here checks that the inputs are implemented as intended; it is not
 validation (external validation against data the inputs were not taken from is in
 ``tests/validation/test_external_targets.py``). The series is simulated 1,000 times with the
-baseline scenario's parameters; each observed count must fall inside the simulated 90%
-predictive interval.
+Erlangen scenario's parameters; each observed count must fall inside the simulated 90%
+predictive interval. Since the pooled SLE series became the base case, the Erlangen values are
+the scenario ``cart_vs_asct_erlangen.yaml``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from builders import BASELINE, TEST_SEED
+from builders import ROOT, TEST_SEED
 
 from cartsim.engine.adverse_events import adverse_event_grades
 from cartsim.engine.cohort import Cohort
@@ -49,7 +50,7 @@ def series_cohort(streams: Streams, diseases: tuple[str, ...]) -> Cohort:
 
 
 def simulate_series(replications: int) -> pd.DataFrame:
-    scenario = loading.load(BASELINE).build()
+    scenario = loading.load(ROOT / "scenarios" / "cart_vs_asct_erlangen.yaml").build()
     arm = scenario.arms["cart"]
     rows = []
     for rep in range(replications):

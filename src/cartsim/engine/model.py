@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from cartsim.engine.adverse_events import adverse_event_grades
+from cartsim.engine.adverse_events import adverse_event_grades, licats_extra_days, treated_stay
 from cartsim.engine.cohort import Cohort, make_cohort
 from cartsim.engine.eventlog import EVENT_CODE, NO_CODE, EventLog
 from cartsim.engine.mortality import waiting_death_days
@@ -106,7 +106,8 @@ def plan_stages(
     visits = max_visits(arm)
     names = [s.name for s in arm.stages]
     plans = []
-    for stage in arm.stages:
+    licats_stay = treated_stay(arm)
+    for index, stage in enumerate(arm.stages):
         prefix = f"{arm_name}.{stage.name}"
         if isinstance(stage, Treatment):
             durations = np.zeros((1, cohort.size))
@@ -117,6 +118,8 @@ def plan_stages(
             ).clip(min=0.0)
         if isinstance(stage, Inpatient):
             durations = durations + stage.extra_days_per_crs_grade * grades["crs"]
+            if index == licats_stay:
+                durations = durations + licats_extra_days(arm, grades["licats"])
         resource = getattr(stage, "resource", None)
         plan = StagePlan(
             kind=type(stage),
@@ -250,7 +253,8 @@ def _retreat_runs(
         log = EventLog([s.name for s in target.stages], resources)
         plans = plan_stages(rule.arm, target, view, pools, codes, grades)
         targets.append(Pathway(env, plans, never, log))
-        capacity = {n: pool.capacity for n, pool in pools.items()}
+        days = math.ceil(scenario.run.horizon_days)
+        capacity = {n: pool.daily_capacity(days) for n, pool in pools.items()}
         runs.append(ArmRun(arm=rule.arm, log=log, capacity=capacity, grades=grades))
     first.on_treatment = Retreatment(scenario, arm, cohort, targets, env)
     return runs

@@ -1,4 +1,5 @@
-"""Death times: general-population Gompertz mortality times an SMR for the patient's state.
+"""Death times: general-population Gompertz mortality times an SMR for the patient's state, plus
+an optional excess (additive) hazard per year for that state.
 
 Used before the simulation (the day a waiting patient would die) and after it (the clinical
 course), with the same per-patient uniform ``death``, so waiting costs life. On standard of care
@@ -8,6 +9,8 @@ named ``*_days``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -25,17 +28,52 @@ def gompertz_parameters(mortality: Mortality, female: np.ndarray) -> tuple[np.nd
 
 
 def cumulative_hazard(
-    a: np.ndarray, b: np.ndarray, smr: np.ndarray, age0: np.ndarray, age1: np.ndarray
+    a: np.ndarray,
+    b: np.ndarray,
+    smr: np.ndarray,
+    age0: np.ndarray,
+    age1: np.ndarray,
+    excess: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """Cumulative hazard between two ages: ``smr * a/b * (exp(b*age1) - exp(b*age0))``."""
-    return smr * a / b * (np.exp(b * age1) - np.exp(b * age0))
+    """Cumulative hazard between two ages:
+    ``smr * a/b * (exp(b*age1) - exp(b*age0)) + excess * (age1 - age0)``."""
+    return smr * a / b * (np.exp(b * age1) - np.exp(b * age0)) + excess * (age1 - age0)
+
+
+NEWTON_STEPS = 60  # Newton steps for the age with an excess hazard (converges in far fewer)
 
 
 def age_at_hazard(
-    a: np.ndarray, b: np.ndarray, smr: np.ndarray, age0: np.ndarray, target: np.ndarray
+    a: np.ndarray,
+    b: np.ndarray,
+    smr: np.ndarray,
+    age0: np.ndarray,
+    target: np.ndarray,
+    excess: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """The age at which the cumulative hazard from ``age0`` reaches ``target``."""
-    return np.log(np.exp(b * age0) + b * target / (smr * a)) / b
+    """The age at which the cumulative hazard from ``age0`` reaches ``target``.
+
+    Closed form without an excess hazard; with one, Newton's method from an age at or beyond
+    the root (the cumulative hazard is increasing and convex, so the steps fall monotonically
+    onto it).
+    """
+    gompertz = np.log(np.exp(b * age0) + b * target / (smr * a)) / b
+    excess = np.broadcast_to(np.asarray(excess, dtype=float), np.shape(gompertz))
+    if not np.any(excess > 0):
+        return gompertz
+    with np.errstate(divide="ignore"):
+        additive = np.where(excess > 0, age0 + target / excess, np.inf)
+    x = np.minimum(gompertz, additive)
+    for _ in range(NEWTON_STEPS):
+        f = cumulative_hazard(a, b, smr, age0, x, excess) - target
+        step = f / (smr * a * np.exp(b * x) + excess)
+        x = x - step
+        if np.all(np.abs(step) < 1e-12 * np.maximum(1.0, np.abs(x))):
+            break
+    return np.where(excess > 0, x, gompertz)
+
+
+Segment = tuple[np.ndarray, ...]  # (end_years, smr) or (end_years, smr, excess_per_year)
 
 
 def death_years(
@@ -43,24 +81,26 @@ def death_years(
     age: np.ndarray,
     female: np.ndarray,
     u: np.ndarray,
-    segments: list[tuple[np.ndarray, np.ndarray]],
+    segments: Sequence[Segment],
 ) -> np.ndarray:
-    """Years from referral to death under piecewise-constant SMRs.
+    """Years from referral to death under piecewise-constant SMRs and excess hazards.
 
-    ``segments`` lists ``(end_years, smr)`` in order; the last segment should end at infinity.
-    Death is capped at ``mortality.max_age``.
+    ``segments`` lists ``(end_years, smr)`` or ``(end_years, smr, excess_per_year)`` in order;
+    the last segment should end at infinity. Death is capped at ``mortality.max_age``.
     """
     a, b = gompertz_parameters(mortality, female)
     remaining = -np.log1p(-u)
     out = np.full(age.size, np.nan)
     start = np.zeros(age.size)
-    for end, smr in segments:
+    for segment in segments:
+        end, smr = segment[0], segment[1]
+        excess = segment[2] if len(segment) > 2 else np.zeros(age.size)
         cap_end = np.minimum(end, mortality.max_age - age)
         pending = np.isnan(out)
-        h = cumulative_hazard(a, b, smr, age + start, age + np.maximum(cap_end, start))
+        h = cumulative_hazard(a, b, smr, age + start, age + np.maximum(cap_end, start), excess)
         dies_here = pending & (remaining < h)
         if dies_here.any():
-            at = age_at_hazard(a, b, smr, age + start, remaining)
+            at = age_at_hazard(a, b, smr, age + start, remaining, excess)
             out[dies_here] = at[dies_here] - age[dies_here]
         remaining = np.where(pending & ~dies_here, remaining - h, remaining)
         start = np.maximum(start, cap_end)
@@ -73,6 +113,20 @@ def smr_by_patient(scenario: Scenario, cohort: Cohort, state: str) -> np.ndarray
     """The SMR of each patient's disease in ``state`` (``active`` or ``remission``)."""
     values = [getattr(scenario.disease_course[d], f"smr_{state}") for d in cohort.diseases]
     return np.asarray(values, dtype=float)[cohort.disease]
+
+
+def excess_by_patient(scenario: Scenario, cohort: Cohort, state: str) -> np.ndarray:
+    """The excess hazard per year of each patient's disease in ``state`` (0 if none given)."""
+    values = [
+        getattr(scenario.disease_course[d], f"excess_hazard_{state}_per_year")
+        for d in cohort.diseases
+    ]
+    return np.asarray(values, dtype=float)[cohort.disease]
+
+
+def hazard_by_patient(scenario: Scenario, cohort: Cohort, state: str) -> tuple[np.ndarray, ...]:
+    """``(smr, excess_per_year)`` of each patient's disease in ``state``: a segment's tail."""
+    return smr_by_patient(scenario, cohort, state), excess_by_patient(scenario, cohort, state)
 
 
 SOC_CYCLES = 12  # remission-flare cycles drawn on standard of care (more are vanishingly rare)
@@ -105,18 +159,19 @@ def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: 
 
 def soc_segments(
     scenario: Scenario, cohort: Cohort, switches: np.ndarray, until: np.ndarray
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``(end_years, smr)`` segments (years from referral) of a standard-of-care course whose
-    switch days are ``switches``, cut at day ``until``; for :func:`death_years`."""
-    smr = (
-        smr_by_patient(scenario, cohort, "active"),
-        smr_by_patient(scenario, cohort, "remission"),
+) -> list[Segment]:
+    """``(end_years, smr, excess_per_year)`` segments (years from referral) of a
+    standard-of-care course whose switch days are ``switches``, cut at day ``until``; for
+    :func:`death_years`."""
+    state = (
+        hazard_by_patient(scenario, cohort, "active"),
+        hazard_by_patient(scenario, cohort, "remission"),
     )
     ends = np.fmin(switches, until[:, None])
     return [
-        ((ends[:, j] - cohort.arrival_day) / DAYS_PER_YEAR, smr[j % 2])
+        ((ends[:, j] - cohort.arrival_day) / DAYS_PER_YEAR, *state[j % 2])
         for j in range(switches.shape[1])
-    ] + [((until - cohort.arrival_day) / DAYS_PER_YEAR, smr[0])]
+    ] + [((until - cohort.arrival_day) / DAYS_PER_YEAR, *state[0])]
 
 
 def waiting_death_days(scenario: Scenario, cohort: Cohort) -> np.ndarray:

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from cartsim.engine.cohort import Cohort
-from cartsim.engine.mortality import death_years, smr_by_patient, soc_segments, soc_switch_days
+from cartsim.engine.mortality import (
+    death_years,
+    hazard_by_patient,
+    soc_segments,
+    soc_switch_days,
+)
 from cartsim.inputs.clinical import Relapse
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.units import DAYS_PER_YEAR
@@ -116,7 +121,9 @@ def outcome(
     t2 = inf if second is None else second.treatment_day
     death_day = np.full(n, np.nan)
     if scenario.mortality is not None:
-        active, remission = (smr_by_patient(scenario, cohort, s) for s in ("active", "remission"))
+        active, remission = (
+            hazard_by_patient(scenario, cohort, s) for s in ("active", "remission")
+        )
 
         def years(day: np.ndarray) -> np.ndarray:
             return (day - cohort.arrival_day) / DAYS_PER_YEAR
@@ -124,15 +131,15 @@ def outcome(
         respond_or_treat = np.where(effect.response, effect.response_day, t1)
         segments = [
             *soc_segments(scenario, cohort, pre, t1),
-            (years(respond_or_treat), active),
-            (years(post_start), remission),
+            (years(respond_or_treat), *active),
+            (years(post_start), *remission),
             *soc_segments(scenario, cohort, post, t2),
         ]
         if second is not None:
             e2 = second.effect
             segments += [
-                (years(np.where(e2.response, e2.response_day, t2)), active),
-                (years(np.where(e2.response, e2.relapse_day, t2)), remission),
+                (years(np.where(e2.response, e2.response_day, t2)), *active),
+                (years(np.where(e2.response, e2.relapse_day, t2)), *remission),
                 *soc_segments(scenario, cohort, second.post, inf),
             ]
         death_years_ = death_years(

@@ -65,11 +65,21 @@ class GradeRisks(Strict):
 
 
 class AdverseEvents(Strict):
-    """Adverse events of an arm. CRS and ICANS grades are drawn before the inpatient stage and
-    drive its length and ICU escalation; the others act on costs, utility and the report."""
+    """Adverse events of an arm. CRS, ICANS and LICATS grades are drawn before the inpatient
+    stage: CRS and ICANS drive its length and ICU escalation, LICATS of grade 3 or higher (a
+    prolonged or new hospital stay) lengthens the stay in which the treatment acts by
+    ``licats_grade3_extra_days``; the others act on costs, utility and the report."""
 
     crs: GradeRisks = Field(default=GradeRisks(), description="cytokine release syndrome by grade")
     icans: GradeRisks = Field(default=GradeRisks(), description="neurotoxicity (ICANS) by grade")
+    licats: GradeRisks = Field(
+        default=GradeRisks(),
+        description="local immune effector cell-associated toxicity syndrome (LICATS) by grade",
+    )
+    licats_grade3_extra_days: Annotated[float, Field(ge=0.0, le=MAX_STAGE_DAYS)] = Field(
+        default=0.0,
+        description="inpatient days added by LICATS of grade 3 or higher (prolonged stay), days",
+    )
     tocilizumab_from_crs_grade: Annotated[int, Field(ge=1, le=5)] = Field(
         default=2, description="CRS grade (1-5) from which tocilizumab is given"
     )
@@ -248,6 +258,16 @@ class DiseaseCourse(Strict):
     )
     smr_remission: Annotated[float, Field(gt=0.0, le=1000.0)] = Field(
         default=1.0, description="standardised mortality ratio in remission"
+    )
+    excess_hazard_active_per_year: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        default=0.0,
+        description="deaths per person-year with active disease added to smr_active times the "
+        "general-population hazard (additive excess hazard)",
+    )
+    excess_hazard_remission_per_year: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        default=0.0,
+        description="deaths per person-year in remission added to smr_remission times the "
+        "general-population hazard (additive excess hazard)",
     )
     cost_active_per_year: NonNegative = Field(
         default=0.0, description="EUR a year with active disease: standard-of-care drugs, flares"

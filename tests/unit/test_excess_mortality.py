@@ -1,0 +1,105 @@
+"""An excess (additive) hazard per year on top of SMR x Gompertz: death times against an
+independent root finder, the pure-excess limit, segments, and the scenario wiring."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import optimize
+
+from cartsim.engine.mortality import age_at_hazard, cumulative_hazard, death_years
+from cartsim.inputs.clinical import DiseaseCourse, Gompertz, Mortality
+
+MORTALITY = Mortality(
+    female=Gompertz(a=2e-5, b=0.095), male=Gompertz(a=4e-5, b=0.09), max_age=100.0
+)
+U = np.array([1e-6, 1e-3, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99])
+
+
+def hazard(t: float, age: float, smr: float, excess: float, g: Gompertz) -> float:
+    """H(t) = smr a/b (e^{b(age+t)} - e^{b age}) + excess t, written out."""
+    return smr * g.a / g.b * (math.exp(g.b * (age + t)) - math.exp(g.b * age)) + excess * t
+
+
+@pytest.mark.parametrize(
+    ("female", "age", "smr", "excess"),
+    [(True, 45.0, 1.0, 0.021), (False, 30.0, 2.5, 0.005), (True, 60.0, 0.5, 0.3)],
+)
+def test_death_time_solves_the_cumulative_hazard(
+    female: bool, age: float, smr: float, excess: float
+) -> None:
+    n = U.size
+    segments = [(np.full(n, np.inf), np.full(n, smr), np.full(n, excess))]
+    years = death_years(MORTALITY, np.full(n, age), np.full(n, female), U, segments)
+    g = MORTALITY.female if female else MORTALITY.male
+    for t, u in zip(years, U, strict=True):
+        root = optimize.brentq(
+            lambda x, h: hazard(x, age, smr, excess, g) - h, 0.0, 200.0, args=(-math.log1p(-u),)
+        )
+        assert t == pytest.approx(min(root, 100.0 - age), rel=1e-9, abs=1e-12)
+
+
+def test_excess_shortens_every_life_that_ends_before_the_cap() -> None:
+    n = U.size
+    age, female = np.full(n, 45.0), np.ones(n, dtype=bool)
+    plain = death_years(MORTALITY, age, female, U, [(np.full(n, np.inf), np.ones(n))])
+    zero = [(np.full(n, np.inf), np.ones(n), np.zeros(n))]
+    np.testing.assert_array_equal(death_years(MORTALITY, age, female, U, zero), plain)
+    extra = [(np.full(n, np.inf), np.ones(n), np.full(n, 0.02))]
+    shorter = death_years(MORTALITY, age, female, U, extra)
+    capped = plain >= 100.0 - 45.0
+    assert capped.sum() == 1 and (shorter[~capped] < plain[~capped]).all()
+
+
+def test_a_dominant_excess_gives_exponential_death_times() -> None:
+    tiny = Mortality(female=Gompertz(a=1e-15, b=0.05), male=Gompertz(a=1e-15, b=0.05))
+    n = U.size
+    segments = [(np.full(n, np.inf), np.ones(n), np.full(n, 0.04))]
+    years = death_years(tiny, np.full(n, 20.0), np.ones(n, dtype=bool), U, segments)
+    expected = np.minimum(-np.log1p(-U) / 0.04, 80.0)
+    np.testing.assert_allclose(years, expected, rtol=1e-9)
+
+
+def test_excess_acts_only_in_its_own_segment() -> None:
+    """Excess in years 0-5 only, then none: the root of the piecewise hazard."""
+    n, age, cut, excess = U.size, 50.0, 5.0, 0.1
+    g = MORTALITY.male
+    segments = [
+        (np.full(n, cut), np.ones(n), np.full(n, excess)),
+        (np.full(n, np.inf), np.ones(n), np.zeros(n)),
+    ]
+    years = death_years(MORTALITY, np.full(n, age), np.zeros(n, dtype=bool), U, segments)
+
+    def total(t: float) -> float:
+        return hazard(t, age, 1.0, 0.0, g) + excess * min(t, cut)
+
+    for t, u in zip(years, U, strict=True):
+        root = optimize.brentq(lambda x, h: total(x) - h, 0.0, 200.0, args=(-math.log1p(-u),))
+        assert t == pytest.approx(min(root, 100.0 - age), rel=1e-9, abs=1e-12)
+    assert ((years < cut) == (total(cut) > -np.log1p(-U))).all()
+
+
+def test_age_at_hazard_inverts_cumulative_hazard_elementwise() -> None:
+    a, b = np.full(4, 3e-5), np.full(4, 0.09)
+    smr, age0 = np.array([1.0, 4.0, 1.0, 2.0]), np.array([30.0, 45.0, 60.0, 70.0])
+    excess = np.array([0.0, 0.02, 0.5, 0.001])
+    target = np.array([0.05, 0.3, 2.0, 0.01])
+    age1 = age_at_hazard(a, b, smr, age0, target, excess)
+    np.testing.assert_allclose(cumulative_hazard(a, b, smr, age0, age1, excess), target, rtol=1e-10)
+
+
+def test_disease_course_takes_excess_hazards_per_state() -> None:
+    course = DiseaseCourse(
+        utility_active=0.5,
+        utility_remission=0.8,
+        excess_hazard_active_per_year=0.021,
+        excess_hazard_remission_per_year=0.005,
+    )
+    assert course.excess_hazard_active_per_year == 0.021
+    assert (
+        DiseaseCourse(utility_active=0.5, utility_remission=0.8).excess_hazard_active_per_year == 0
+    )
+    with pytest.raises(ValueError, match="excess_hazard_active_per_year"):
+        DiseaseCourse(utility_active=0.5, utility_remission=0.8, excess_hazard_active_per_year=-0.1)
