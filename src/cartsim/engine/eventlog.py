@@ -10,8 +10,12 @@ here aggregates.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COMPACT_EVERY = 4096  # referrals between two calls of ``EventLog.compact`` in a run
 
@@ -86,4 +90,6 @@ def codes_to_categorical(
     codes: np.ndarray, names: list[str] | tuple[str, ...]
 ) -> pd.Categorical[str]:
     """Integer codes (``-1`` for none) as a pandas categorical with the given names."""
+    import pandas as pd
+
     return pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(list(names)))
