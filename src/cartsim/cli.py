@@ -9,22 +9,55 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
+from importlib import import_module
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cartsim.evaluate.kpis import check_metric
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
-from cartsim.report import console as show
-from cartsim.report.results import run_manifest, write_files
-from cartsim.runs import folders, studies
-from cartsim.runs.executors import default_workers
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.progress import Progress
+
+
+class _Lazy:
+    """A module imported on first use: commands that do not need it start faster."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(import_module(self._name), attr)
+
+
+show: Any = _Lazy("cartsim.report.console")
+studies: Any = _Lazy("cartsim.runs.studies")
+folders: Any = _Lazy("cartsim.runs.folders")
+_results: Any = _Lazy("cartsim.report.results")
+_kpis: Any = _Lazy("cartsim.evaluate.kpis")
+_executors: Any = _Lazy("cartsim.runs.executors")
+
+
+def check_metric(*args: Any) -> Any:
+    return _kpis.check_metric(*args)
+
+
+def run_manifest(*args: Any, **kwargs: Any) -> Any:
+    return _results.run_manifest(*args, **kwargs)
+
+
+def write_files(*args: Any, **kwargs: Any) -> Any:
+    return _results.write_files(*args, **kwargs)
+
+
+def default_workers() -> int:
+    return int(_executors.default_workers())
+
 
 app = typer.Typer(
     add_completion=False,
@@ -89,6 +122,8 @@ def _load(
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

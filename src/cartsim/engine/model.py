@@ -17,7 +17,7 @@ import simpy
 
 from cartsim.engine.adverse_events import adverse_event_grades, licats_extra_days, treated_stay
 from cartsim.engine.cohort import Cohort, make_cohort
-from cartsim.engine.eventlog import EVENT_CODE, NO_CODE, EventLog
+from cartsim.engine.eventlog import COMPACT_EVERY, EVENT_CODE, NO_CODE, EventLog
 from cartsim.engine.mortality import waiting_death_days
 from cartsim.engine.pathway import Journey, Pathway, PatientPlan, StagePlan, start
 from cartsim.engine.resources import Pool, make_pools
@@ -169,9 +169,9 @@ def merged_run(runs: list[ArmRun]) -> ArmRun:
     (stage codes lose their meaning)."""
     log = EventLog([], runs[0].log.resources)
     for run in runs:
-        log.flat.extend(run.log.flat)
+        log.extend(run.log)
         for second in run.retreat:
-            log.flat.extend(second.log.flat)
+            log.extend(second.log)
     return ArmRun(arm="service", log=log, capacity=runs[0].capacity, grades={})
 
 
@@ -272,6 +272,9 @@ def _referrals(
     ok = [a.tolist() for a in allowed]
     days, arms = cohort.arrival_day.tolist(), arm_of.tolist()
     for p, (day, k) in enumerate(zip(days, arms, strict=True)):
+        if p % COMPACT_EVERY == 0:
+            for pathway in pathways:
+                pathway.log.compact()
         if day > env.now:
             yield env.timeout(day - env.now)
         if ok[k][p]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from cartsim.engine.eventlog import STATUSES
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _stats(values: np.ndarray, name: str, out: dict[str, float]) -> None:
@@ -63,6 +66,8 @@ def resource_metrics(
 
 def metric_rows(replication: int, arm: str, metrics: dict[str, float]) -> pd.DataFrame:
     """The long ``replication, arm, metric, value`` rows of one arm."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "replication": replication,

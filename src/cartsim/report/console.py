@@ -6,9 +6,13 @@ price year).
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.units import DAYS_PER_YEAR
@@ -18,6 +22,8 @@ console = Console()
 
 def print_summary(model: Scenario, kpis: pd.DataFrame) -> None:
     """Mean wait per stage, vein-to-vein, utilisation, and deaths and dropouts while waiting."""
+    import pandas as pd
+
     run = model.run
     years = (run.arrival_window_days - run.warmup_days) / DAYS_PER_YEAR
     money = f"{model.currency} {model.price_year}"
@@ -45,6 +51,8 @@ def print_summary(model: Scenario, kpis: pd.DataFrame) -> None:
 
 def print_incremental(table: pd.DataFrame, model: Scenario) -> None:
     """The fully incremental analysis of all patients: costs, QALYs, ICERs and dominance."""
+    import pandas as pd
+
     rows = table[(table["population"] == "all") & (table["analysis"] == "fully incremental")]
     money = f"{model.currency} {model.price_year}"
     out = Table(title=f"{model.name}: incremental analysis, all patients ({money})")

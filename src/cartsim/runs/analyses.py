@@ -59,6 +59,46 @@ def draw_parameters(source: ScenarioSource, iteration: int) -> dict[str, float]:
     return {str(k).removeprefix("param_"): float(v) for k, v in row.items() if k != "iteration"}
 
 
+DRAW_BLOCK = 64  # iterations whose parameters a worker draws at once
+
+
+class PsaDraws:
+    """A worker's parameter draws of one scenario, drawn a block of iterations at a time (one
+    vectorised ppf call per parameter and block), and the scenario of the last draw built, so
+    the replications of an iteration (consecutive units) validate it once."""
+
+    def __init__(self, source: ScenarioSource) -> None:
+        self.source = source
+        self.blocks: dict[int, pd.DataFrame] = {}
+        self.built: tuple[int, Scenario] | None = None
+
+    def values(self, iteration: int) -> dict[str, float]:
+        block = iteration // DRAW_BLOCK
+        table = self.blocks.get(block)
+        if table is None:
+            start = block * DRAW_BLOCK
+            table = parameter_draws(self.source, range(start, start + DRAW_BLOCK))
+            self.blocks = {block: table}  # one block held: memory flat in the iterations
+        row = table.iloc[iteration - block * DRAW_BLOCK]
+        return {str(k).removeprefix("param_"): float(v) for k, v in row.items() if k != "iteration"}
+
+    def scenario(self, iteration: int) -> Scenario:
+        if self.built is None or self.built[0] != iteration:
+            self.built = (iteration, self.source.build(self.values(iteration)))
+        return self.built[1]
+
+
+_DRAWS: PsaDraws | None = None
+
+
+def psa_draws(source: ScenarioSource) -> PsaDraws:
+    """The draws of ``source`` in this process (kept while the same source object is in use)."""
+    global _DRAWS
+    if _DRAWS is None or _DRAWS.source is not source:
+        _DRAWS = PsaDraws(source)
+    return _DRAWS
+
+
 def source_seed(source: ScenarioSource) -> int:
     return int(source.raw.get("run", {}).get("seed", 0) or 0)
 
@@ -83,7 +123,7 @@ def arm_summary(scenario: Scenario, replication: int, draw: int) -> Rows:
 
 def psa_unit(source: ScenarioSource, iteration: int, replication: int) -> Rows:
     """One PSA work unit: draw the parameters of ``iteration``, run ``replication``."""
-    scenario = source.build(draw_parameters(source, iteration))
+    scenario = psa_draws(source).scenario(iteration)
     return [
         {"iteration": iteration, **row} for row in arm_summary(scenario, replication, iteration)
     ]

@@ -4,6 +4,10 @@ A work unit is a picklable callable with its arguments; its random streams come 
 arguments (parameter draw, replication), so results are identical whatever the executor and
 however many workers. Results come back as they finish, tagged with the unit's index. Local
 worker processes die with the command that started them, even when it is killed.
+
+Units travel in batches of consecutive units (one task, one message each way), so the cost of a
+task is paid once per batch rather than once per unit; at most ``MAX_PENDING_PER_WORKER`` batches
+per worker are in flight with either executor, so memory stays flat however many units there are.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from cartsim.inputs.errors import CartsimError
 
 T = TypeVar("T")
 MAX_PENDING_PER_WORKER = 4
+MAX_BATCH = 16  # units per task at most
 
 
 def default_workers() -> int:
@@ -55,6 +60,29 @@ def _call(func: Callable[..., T], args: tuple[Any, ...]) -> T:
     return func(*_SHARED, *args)
 
 
+def _call_batch(func: Callable[..., T], batch: Sequence[tuple[Any, ...]]) -> list[T]:
+    return [func(*_SHARED, *args) for args in batch]
+
+
+def _call_batch_with(
+    func: Callable[..., T], batch: Sequence[tuple[Any, ...]], *shared: Any
+) -> list[T]:
+    return [func(*shared, *args) for args in batch]
+
+
+def batch_size(units: int, workers: int) -> int:
+    """Units per task: a few tasks per worker's share of the window, at most ``MAX_BATCH``."""
+    per_worker = units // max(1, workers * MAX_PENDING_PER_WORKER * 2)
+    return max(1, min(MAX_BATCH, per_worker))
+
+
+def _batches(
+    units: Sequence[tuple[Any, ...]], size: int
+) -> Iterator[tuple[int, Sequence[tuple[Any, ...]]]]:
+    for start in range(0, len(units), size):
+        yield start, units[start : start + size]
+
+
 def run_units(
     func: Callable[..., T],
     units: Sequence[tuple[Any, ...]],
@@ -86,21 +114,22 @@ def _processes(
         max_workers=workers, initializer=_share, initargs=(shared, os.getpid())
     )
     try:
-        pending: dict[Future[T], int] = {}
-        queue = iter(enumerate(units))
+        pending: dict[Future[list[T]], int] = {}
+        queue = _batches(units, batch_size(len(units), workers))
         limit = workers * MAX_PENDING_PER_WORKER
-        for index, args in queue:
-            pending[pool.submit(_call, func, args)] = index
+        for start, batch in queue:
+            pending[pool.submit(_call_batch, func, batch)] = start
             if len(pending) >= limit:
                 break
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                index = pending.pop(future)
-                yield index, future.result()
+                start = pending.pop(future)
+                for offset, result in enumerate(future.result()):
+                    yield start + offset, result
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending[pool.submit(_call, func, nxt[1])] = nxt[0]
+                    pending[pool.submit(_call_batch, func, nxt[1])] = nxt[0]
     except BaseException:  # Ctrl-C or a failed unit: stop the units in flight, do not wait
         workers_left = list((pool._processes or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
@@ -139,11 +168,30 @@ def _dask(
         raise CartsimError(f"cannot reach the Dask scheduler: {exc}", field="--scheduler") from None
     try:
         common = [client.scatter(value, broadcast=True) for value in shared]
-        futures = {}
-        for index, args in enumerate(units):
-            futures[client.submit(func, *common, *args, pure=False)] = index
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        size = max(1, workers) if scheduler == "local" else len(client.scheduler_info()["workers"])
+        queue = _batches(units, batch_size(len(units), size))
+        starts: dict[Any, int] = {}
+        window = as_completed()
+
+        def submit() -> bool:
+            item = next(queue, None)
+            if item is None:
+                return False
+            future = client.submit(_call_batch_with, func, item[1], *common, pure=False)
+            starts[future] = item[0]
+            window.add(future)
+            return True
+
+        for _ in range(max(1, size) * MAX_PENDING_PER_WORKER):
+            if not submit():
+                break
+        for future in window:
+            start = starts.pop(future)
+            results = future.result()
+            future.release()
+            for offset, result in enumerate(results):
+                yield start + offset, result
+            submit()
     finally:
         client.close()
         if cluster is not None:
