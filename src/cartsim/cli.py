@@ -22,6 +22,7 @@ from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
 from cartsim.report import console as show
+from cartsim.report.export import ExportKind, export_tables
 from cartsim.report.results import run_manifest, write_files
 from cartsim.runs import folders, studies
 from cartsim.runs.executors import default_workers
@@ -52,6 +53,13 @@ SetOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", min=1, help="local processes (default: all cores)")
 ]
+ExportOpt = Annotated[
+    ExportKind | None, typer.Option(help="also write every table as CSV files or one workbook")
+]
+MaxRepsOpt = Annotated[
+    int | None, typer.Option(min=1, help="replications an unclear setting may grow to")
+]
+ConfidenceOpt = Annotated[float, typer.Option(min=0.5, max=0.999, help="level of target CIs")]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="replace a run already in --out (the whole folder)")
 ]
@@ -112,6 +120,7 @@ def run(
     events: Annotated[bool, typer.Option(help="write events.parquet (the full event log)")] = True,
     report: Annotated[bool, typer.Option(help="write report.html")] = True,
     overwrite: OverwriteOpt = False,
+    export: ExportOpt = None,
 ) -> None:
     """Simulate a scenario and write its tables (and report) to a run folder."""
     source, model = _load(scenario, set_, seed, replications)
@@ -132,7 +141,10 @@ def run(
     except KeyboardInterrupt:
         typer.echo(f"interrupted: {folder} left as it was", err=True)
         raise typer.Exit(INTERRUPTED) from None
+    export_tables(folder, export, console.print, out_console.print)
     show.print_summary(model, frames["kpis"])
+    if "kpis_by_year" in frames:
+        show.print_worst_years(frames["kpis_by_year"])
     if "incremental" in frames:
         show.print_incremental(frames["incremental"], model)
     out_console.print(f"results in {folder}")
@@ -263,6 +275,7 @@ def psa(
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 50,
+    export: ExportOpt = None,
 ) -> None:
     """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
     source, model = _load(scenario, set_, seed, None)
@@ -271,6 +284,7 @@ def psa(
     with _analysis(out, model, "psa", options) as run:
         frames = studies.psa(source, model, iterations, replications, run)
         _finish(run, source, model, started, frames, analysis="psa", iterations=iterations)
+    export_tables(run.folder, export, console.print, out_console.print)
     out_console.print(f"results in {run.folder}")
     show.print_psa(frames, model)
 
@@ -290,6 +304,7 @@ def dsa(
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 50,
+    export: ExportOpt = None,
 ) -> None:
     """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
     source, model = _load(scenario, set_, seed, replications)
@@ -299,6 +314,7 @@ def dsa(
     with _analysis(out, model, "dsa", options) as run:
         table = studies.dsa(source, model, run)
         _finish(run, source, model, started, {"dsa": table}, analysis="dsa")
+    export_tables(run.folder, export, console.print, out_console.print)
     out_console.print(f"results in {run.folder}")
     show.print_dsa(table, model)
 
@@ -311,6 +327,8 @@ def sweep(
         list[str], typer.Option("--vary", help="dotted.path=v1,v2,... (repeatable)")
     ] = [],  # noqa: B006
     replications: RepsOpt = None,
+    max_replications: MaxRepsOpt = None,
+    confidence: ConfidenceOpt = 0.95,
     out: OutOpt = None,
     seed: SeedOpt = None,
     set_: SetOpt = None,
@@ -319,20 +337,22 @@ def sweep(
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 20,
+    export: ExportOpt = None,
 ) -> None:
-    """Capacity sweep over a full grid of settings: sweep.parquet and the cheapest that works."""
-    if not vary:
-        raise CartsimError("give at least one --vary dotted.path=v1,v2", field="--vary")
+    """Capacity sweep over a grid: KPIs, verdicts on the targets (with CIs), the setting chosen."""
     source, model = _load(scenario, set_, seed, replications)
     grid = studies.sweep_settings(vary, source, model)
     scenarios = studies.sweep_scenarios(scenario, _overrides(set_, seed, replications), grid)
     started = dt.datetime.now()
     options = (workers, scheduler, resume, overwrite, chunk_size)
+    decision = studies.Decision(confidence, max_replications)
     with _analysis(out, model, "sweep", options) as run:
-        table = studies.sweep(source, scenarios, grid, run)
-        _finish(run, source, model, started, {"sweep": table}, analysis="sweep", grid=grid)
+        frames = studies.sweep(source, scenarios, grid, run, decision)
+        _finish(run, source, model, started, frames, analysis="sweep", grid=grid,
+                confidence=confidence, max_replications=max_replications)  # fmt: skip
+    export_tables(run.folder, export, console.print, out_console.print)
     out_console.print(f"results in {run.folder}")
-    show.print_sweep(studies.best_setting(table, model), model)
+    show.print_sweep(frames, model, studies.unpriced(grid, model), confidence)
 
 
 @app.command()
