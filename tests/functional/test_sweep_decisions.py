@@ -14,6 +14,7 @@ from scipy import stats
 from cartsim.decide.capacity import AT_CAP, FAILS, MEETS, UNCLEAR, bound_verdict, decide, judge
 from cartsim.decide.stats import summarise
 from cartsim.inputs import loading
+from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import PlanningTarget
 from cartsim.runs import studies
 
@@ -153,3 +154,15 @@ def test_a_sweep_chooses_the_smallest_capacity_whose_bounds_meet_every_target(
     assert (smaller["verdict"] != MEETS).all()
     assert studies.unpriced(grid, model) == []
     assert studies.unpriced([{"resources.ward_bed.capacity": "1"}], model) == ["ward_bed"]
+
+
+def test_a_target_per_year_must_be_a_measure_of_each_year(write_yaml) -> None:
+    target = {"metric": "utilisation_manufacturing", "arm": "cart", "at_most": 0.9}
+    path = write_yaml(scenario_dict(targets=[{**target, "per_year": True}]))
+    source = loading.load(path)
+    with pytest.raises(CartsimError, match="not measured per year"):
+        studies.sweep_settings(["resources.manufacturing.capacity=1,2"], source, source.build())
+    path = write_yaml(scenario_dict(targets=[target]))  # pooled over the years: fine
+    source = loading.load(path)
+    assert len(studies.sweep_settings(["resources.manufacturing.capacity=1,2"], source,
+                                      source.build())) == 2  # fmt: skip

@@ -104,6 +104,10 @@ def check_metric(metric: str, scenario: Scenario, file: object) -> None:
 PERIOD_KINDS = ("referral_year", "calendar_year")
 PERIOD_COUNTS = ("referred", "treated", "died_waiting", "dropped_out")
 PERIOD_TIMES = ("vein_to_vein_days", "referral_to_treatment_days")
+PERIOD_METRICS = (
+    *PERIOD_COUNTS,
+    *(f"{stat}_{time}" for time in PERIOD_TIMES for stat in ("mean", "median", "p90")),
+)  # the measures of each year (a target per year may judge only these)
 
 
 def _period_values(group: pd.DataFrame) -> dict[str, float]:

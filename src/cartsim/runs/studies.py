@@ -21,7 +21,7 @@ import pandas as pd
 from cartsim.decide.capacity import UNCLEAR, decide, judge
 from cartsim.decide.head_to_head import incremental_results
 from cartsim.decide.stats import summarise
-from cartsim.evaluate.kpis import check_metric, period_metrics
+from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
@@ -208,6 +208,13 @@ def sweep_settings(
         raise CartsimError(str(exc), field="--vary") from None
     for target in scenario.planning_targets:
         check_metric(target.metric, scenario, source.path)
+        if target.per_year and target.metric not in PERIOD_METRICS:
+            raise CartsimError(
+                f"{target.metric!r} is not measured per year (per year: "
+                f"{', '.join(PERIOD_METRICS)})",
+                file=str(source.path),
+                field="target.per_year",
+            )
         if target.arm not in scenario.arms:
             raise CartsimError(
                 f"target arm {target.arm!r} is not an arm of the scenario "
