@@ -13,6 +13,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 
@@ -41,6 +42,7 @@ folders: Any = _Lazy("cartsim.runs.folders")
 _results: Any = _Lazy("cartsim.report.results")
 _kpis: Any = _Lazy("cartsim.evaluate.kpis")
 _executors: Any = _Lazy("cartsim.runs.executors")
+_export: Any = _Lazy("cartsim.report.export")
 
 
 def check_metric(*args: Any) -> Any:
@@ -57,6 +59,10 @@ def write_files(*args: Any, **kwargs: Any) -> Any:
 
 def default_workers() -> int:
     return int(_executors.default_workers())
+
+
+def export_tables(*args: Any) -> Any:
+    return _export.export_tables(*args)
 
 
 app = typer.Typer(
@@ -85,6 +91,17 @@ SetOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", min=1, help="local processes (default: all cores)")
 ]
+ExportOpt = Annotated[
+    str | None,
+    typer.Option(
+        click_type=click.Choice(["csv", "xlsx"]),
+        help="also write every table as CSV files or one workbook",
+    ),
+]
+MaxRepsOpt = Annotated[
+    int | None, typer.Option(min=1, help="replications an unclear setting may grow to")
+]
+ConfidenceOpt = Annotated[float, typer.Option(min=0.5, max=0.999, help="level of target CIs")]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="replace a run already in --out (the whole folder)")
 ]
@@ -147,6 +164,7 @@ def run(
     events: Annotated[bool, typer.Option(help="write events.parquet (the full event log)")] = True,
     report: Annotated[bool, typer.Option(help="write report.html")] = True,
     overwrite: OverwriteOpt = False,
+    export: ExportOpt = None,
 ) -> None:
     """Simulate a scenario and write its tables (and report) to a run folder."""
     source, model = _load(scenario, set_, seed, replications)
@@ -167,7 +185,10 @@ def run(
     except KeyboardInterrupt:
         typer.echo(f"interrupted: {folder} left as it was", err=True)
         raise typer.Exit(INTERRUPTED) from None
+    export_tables(folder, export, console.print, out_console.print)
     show.print_summary(model, frames["kpis"])
+    if "kpis_by_year" in frames:
+        show.print_worst_years(frames["kpis_by_year"])
     if "incremental" in frames:
         show.print_incremental(frames["incremental"], model)
     out_console.print(f"results in {folder}")
@@ -298,6 +319,7 @@ def psa(
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 50,
+    export: ExportOpt = None,
 ) -> None:
     """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
     source, model = _load(scenario, set_, seed, None)
@@ -306,6 +328,7 @@ def psa(
     with _analysis(out, model, "psa", options) as run:
         frames = studies.psa(source, model, iterations, replications, run)
         _finish(run, source, model, started, frames, analysis="psa", iterations=iterations)
+    export_tables(run.folder, export, console.print, out_console.print)
     out_console.print(f"results in {run.folder}")
     show.print_psa(frames, model)
 
@@ -325,6 +348,7 @@ def dsa(
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 50,
+    export: ExportOpt = None,
 ) -> None:
     """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
     source, model = _load(scenario, set_, seed, replications)
@@ -334,6 +358,7 @@ def dsa(
     with _analysis(out, model, "dsa", options) as run:
         table = studies.dsa(source, model, run)
         _finish(run, source, model, started, {"dsa": table}, analysis="dsa")
+    export_tables(run.folder, export, console.print, out_console.print)
     out_console.print(f"results in {run.folder}")
     show.print_dsa(table, model)
 
@@ -346,6 +371,8 @@ def sweep(
         list[str], typer.Option("--vary", help="dotted.path=v1,v2,... (repeatable)")
     ] = [],  # noqa: B006
     replications: RepsOpt = None,
+    max_replications: MaxRepsOpt = None,
+    confidence: ConfidenceOpt = 0.95,
     out: OutOpt = None,
     seed: SeedOpt = None,
     set_: SetOpt = None,
@@ -354,20 +381,22 @@ def sweep(
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 20,
+    export: ExportOpt = None,
 ) -> None:
-    """Capacity sweep over a full grid of settings: sweep.parquet and the cheapest that works."""
-    if not vary:
-        raise CartsimError("give at least one --vary dotted.path=v1,v2", field="--vary")
+    """Capacity sweep over a grid: KPIs, verdicts on the targets (with CIs), the setting chosen."""
     source, model = _load(scenario, set_, seed, replications)
     grid = studies.sweep_settings(vary, source, model)
     scenarios = studies.sweep_scenarios(scenario, _overrides(set_, seed, replications), grid)
     started = dt.datetime.now()
     options = (workers, scheduler, resume, overwrite, chunk_size)
+    decision = studies.Decision(confidence, max_replications)
     with _analysis(out, model, "sweep", options) as run:
-        table = studies.sweep(source, scenarios, grid, run)
-        _finish(run, source, model, started, {"sweep": table}, analysis="sweep", grid=grid)
+        frames = studies.sweep(source, scenarios, grid, run, decision)
+        _finish(run, source, model, started, frames, analysis="sweep", grid=grid,
+                confidence=confidence, max_replications=max_replications)  # fmt: skip
+    export_tables(run.folder, export, console.print, out_console.print)
     out_console.print(f"results in {run.folder}")
-    show.print_sweep(studies.best_setting(table, model), model)
+    show.print_sweep(frames, model, studies.unpriced(grid, model), confidence)
 
 
 @app.command()

@@ -213,8 +213,13 @@ def test_sweep_finds_the_cheapest_setting_meeting_the_target(tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     sweep = pd.read_parquet(tmp_path / "sweep" / "sweep.parquet")
-    p90 = sweep[(sweep["arm"] == "cart") & (sweep["metric"] == "p90_referral_to_treatment_days")]
+    pooled = sweep[sweep["referral_year"].isna()]  # not per year of referral
+    p90 = pooled[(pooled["arm"] == "cart") & (pooled["metric"] == "p90_referral_to_treatment_days")]
     means = p90.set_index("resources.manufacturing.capacity")["mean"]
-    assert means["1"] > means["4"]  # more slots, shorter waits
-    meets = means[means <= 60]
-    assert f"resources.manufacturing.capacity={meets.index.min()}" in result.stdout
+    assert means[1] > means[4]  # more slots, shorter waits (grid values keep their type)
+    decision = pd.read_parquet(tmp_path / "sweep" / "sweep_decision.parquet")
+    chosen = decision.loc[decision["chosen"], "setting"]
+    if len(chosen):  # three replications may leave every setting unclear
+        assert chosen.item() in result.stdout
+    else:
+        assert "no setting meets every target" in result.stdout

@@ -203,6 +203,11 @@ class PlanningTarget(Strict):
     at_least: float | None = Field(
         default=None, description="lower bound, in the unit of the metric"
     )
+    per_year: bool = Field(
+        default=False,
+        description="judge the metric of the patients referred in each year of the run; "
+        "the worst year counts (true/false)",
+    )
 
     @model_validator(mode="after")
     def _one_bound(self) -> PlanningTarget:
@@ -297,6 +302,9 @@ class Scenario(Strict):
     target: PlanningTarget | None = Field(
         default=None, description="what a capacity sweep must meet"
     )
+    targets: list[PlanningTarget] = Field(
+        default=[], description="further targets a capacity sweep must meet, all at once"
+    )
     parameters: dict[str, Parameter] = Field(
         default={}, description='evidence values referred to as "@name", each with unit and source'
     )
@@ -311,6 +319,11 @@ class Scenario(Strict):
     def _relapse_rules(self) -> Scenario:
         check_relapse_rules(self)
         return self
+
+    @property
+    def planning_targets(self) -> list[PlanningTarget]:
+        """``target`` and ``targets`` together: what a capacity sweep must meet, all at once."""
+        return [*([self.target] if self.target is not None else []), *self.targets]
 
     @property
     def diseases(self) -> list[str]:

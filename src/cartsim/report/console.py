@@ -127,15 +127,67 @@ def print_dsa(table: pd.DataFrame, model: Scenario) -> None:
         console.print(tornado)
 
 
-def print_sweep(best: pd.Series | None, model: Scenario) -> None:
-    """The cheapest setting of a sweep that meets the scenario's target."""
-    target = model.target
-    if target is None:
+def print_sweep(
+    frames: dict[str, pd.DataFrame], model: Scenario, unpriced: list[str], level: float = 0.95
+) -> None:
+    """The whole grid with each setting's verdict on every target, and the setting chosen."""
+    import pandas as pd
+
+    decision, judged = frames.get("sweep_decision"), frames.get("sweep_targets")
+    if decision is None or judged is None:
         return
-    if best is None:
-        console.print(f"no setting meets the target {target.metric} for {target.arm}")
+    money = f"{model.currency} {model.price_year}"
+    out = Table(title=f"{model.name}: sweep verdicts ({level:.0%} CIs; worst year where per year)")
+    for column in ("setting", "reps", "capacity", f"capacity cost a year ({money})"):
+        out.add_column(column, justify="left" if column == "setting" else "right")
+    labels = list(pd.unique(judged["target"]))
+    for label in labels:
+        out.add_column(f"{label}: mean (CI)", justify="right")
+    out.add_column("verdict")
+    by_setting = judged.set_index(["setting_id", "target"])
+    for _, row in decision.iterrows():
+        cells = []
+        for label in labels:
+            r = by_setting.loc[(row["setting_id"], label)]
+            year = f" y{r['worst_referral_year']:.0f}" if pd.notna(r["worst_referral_year"]) else ""
+            cells.append(f"{r['mean']:,.1f} ({r['ci_low']:,.1f}–{r['ci_high']:,.1f}){year}")
+        verdict = str(row["verdict"]) + (" ← chosen" if row["chosen"] else "")
+        out.add_row(
+            short(str(row["setting"])), str(row["replications"]), str(row["capacity"]),
+            f"{row['capacity_cost_per_year']:,.0f}", *cells, verdict,
+        )  # fmt: skip
+    console.print(out)
+    chosen = decision[decision["chosen"]]
+    if len(chosen):
+        console.print(f"chosen setting (smallest capacity meeting every target): "
+                      f"{chosen['setting'].iloc[0]}")  # fmt: skip
     else:
+        console.print("no setting meets every target with the stated confidence")
+    if unpriced:
         console.print(
-            f"cheapest setting meeting the target: {best['setting']} "
-            f"({target.metric} = {best['mean']:.1f})"
+            f"warning: {', '.join(unpriced)} ha{'s' if len(unpriced) == 1 else 've'} no "
+            "cost_per_unit_per_year: ties are broken by capacity alone"
+        )
+
+
+def short(setting: str) -> str:
+    """``resources.manufacturing.capacity=2`` → ``manufacturing.capacity=2`` (each path)."""
+    return ", ".join(".".join(part.split(".")[-2:]) for part in setting.split(", "))
+
+
+def print_worst_years(by_year: pd.DataFrame) -> None:
+    """The worst referral year of the 90th-centile vein-to-vein time of each arm, with its CI."""
+    import numpy as np
+
+    rows = by_year[
+        (by_year["period_kind"] == "referral_year")
+        & (by_year["metric"] == "p90_vein_to_vein_days")
+        & by_year["mean"].notna()
+    ]
+    for arm, group in rows.groupby("arm", sort=False):
+        worst = group.iloc[int(np.argmax(group["mean"].to_numpy()))]
+        console.print(
+            f"arm {arm}: worst year of referral is year {worst['period']} of the run: "
+            f"vein-to-vein 90th centile "
+            f"{worst['mean']:,.1f} days (95% CI {worst['ci_low']:,.1f}–{worst['ci_high']:,.1f})"
         )

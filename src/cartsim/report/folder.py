@@ -28,6 +28,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "evpi": ("wtp", "evpi_per_patient"),
     "dsa": ("parameter", "low_value", "high_value", "inmb_low", "inmb_high", "inmb_base"),
     "sweep": ("setting", "arm", "metric", "mean"),
+    "sweep_decision": ("setting_id", "setting", "verdict", "chosen", "capacity_cost_per_year"),
+    "sweep_targets": ("setting_id", "target", "metric", "per_year", "mean", "ci_low", "ci_high"),
+    "kpis_by_year": ("arm", "period_kind", "period", "metric", "mean", "ci_low", "ci_high"),
     "events": ("replication", "patient_id", "stage", "event", "time"),
 }
 NUMERIC_NAMES = frozenset(

@@ -183,12 +183,76 @@ def capacity_section(t: Tables, page: Page, currency: str) -> Section:
             f"Mean spend per year by category ({currency}, undiscounted) and patients "
             "treated per year.",
         ),
-        page.figure(
-            plots.plot_sweep(t["sweep"], sweep_metrics(t["sweep"])),
-            "Headline results across the settings of the sweep (all metrics: sweep.parquet).",
-        ),
+        *year_blocks(t.get("kpis_by_year")),
+        *sweep_blocks(t, page),
     ]
     return Section("capacity", "Capacity", blocks)
+
+
+YEAR_METRICS = ("referred", "treated", "median_vein_to_vein_days", "p90_vein_to_vein_days")
+
+
+def year_blocks(by_year: pd.DataFrame | None) -> list[Block]:
+    """Per year of referral: patients referred and treated, vein-to-vein median and 90th
+    centile (days), each a mean over replications with its 95% CI."""
+    if by_year is None:
+        return []
+    rows = by_year[(by_year["period_kind"] == "referral_year")]
+    rows = rows[rows["metric"].isin(YEAR_METRICS)]
+    if not len(rows):
+        return []
+    values = rows.set_index(["arm", "period", "metric"])[["mean", "ci_low", "ci_high"]]
+    wide = values.unstack("metric")  # keeps intervals missing with one replication
+    table = pd.DataFrame(index=wide.index)
+    for metric in [m for m in YEAR_METRICS if ("mean", m) in wide.columns]:
+        table[metric] = wide[("mean", metric)]
+        table[f"{metric}_ci_low"] = wide[("ci_low", metric)]
+        table[f"{metric}_ci_high"] = wide[("ci_high", metric)]
+    table = table.reset_index().rename(columns={"period": "year of referral"})
+    title = "Per year of referral (mean per replication, 95% CI; kpis_by_year.parquet)"
+    return [{"kind": "incremental", "title": title, "table": text.frame_table(table)}]
+
+
+def sweep_blocks(t: Tables, page: Page) -> list[Block]:
+    """The sweep's figure (pooled over years) with the targets drawn, and its verdicts."""
+    sweep, decision = t["sweep"], t.get("sweep_decision")
+    pooled = sweep
+    if sweep is not None and "referral_year" in sweep:
+        pooled = sweep[sweep["referral_year"].isna()]  # the grid's (numeric) order on the axis
+        pooled = pooled.assign(setting_id=pd.factorize(pooled["setting"])[0])
+    metrics = sweep_metrics(pooled)
+    figure = plots.plot_sweep(pooled, metrics)
+    caption = "Headline results across the settings of the sweep (all metrics: sweep.parquet)."
+    judged = t.get("sweep_targets")
+    if figure is not None and judged is not None:
+        for target in judged.drop_duplicates("target").itertuples():
+            if str(target.metric) in metrics and not target.per_year:
+                k = metrics.index(str(target.metric))
+                bound = float(str(target.target).rsplit(" ", 1)[-1])
+                figure.add_hline(y=bound, line_dash="dot", row=k // 2 + 1, col=k % 2 + 1)
+        caption += " Dotted: the targets pooled over all years."
+    if decision is not None and decision["chosen"].any():
+        caption += f" Chosen: {decision.loc[decision['chosen'], 'setting'].iloc[0]}."
+    blocks = [page.figure(figure, caption)]
+    if decision is not None and judged is not None:
+        blocks.append(
+            {"kind": "incremental", "title": "Sweep verdicts", "table": text.frame_table(
+                verdict_table(decision, judged))}
+        )  # fmt: skip
+    return blocks
+
+
+def verdict_table(decision: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting: capacity, its cost, replications, the deciding value of each
+    target with its CI (the worst year for a target per year) and the verdict."""
+    table = decision[["setting_id", "setting", "replications", "capacity"]].copy()
+    table["capacity_cost_per_year"] = decision["capacity_cost_per_year"]
+    for label, rows in judged.groupby("target", sort=False):
+        mine = rows.set_index("setting_id")
+        for column, suffix in (("mean", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high")):
+            table[f"{label}{suffix}"] = table["setting_id"].map(mine[column])
+    table["verdict"] = decision["verdict"].where(~decision["chosen"], "meets (chosen)")
+    return table.drop(columns="setting_id")
 
 
 def sweep_metrics(sweep: pd.DataFrame | None) -> list[str]:

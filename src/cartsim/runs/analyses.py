@@ -20,6 +20,7 @@ import pandas as pd
 from cartsim.decide.psa import ceac, evpi, noise_share
 from cartsim.decide.stats import nmb, summarise
 from cartsim.engine.streams import Streams
+from cartsim.evaluate.kpis import period_metrics
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.scenario import Scenario
 from cartsim.runs.experiment import arm_summaries, simulate
@@ -283,8 +284,14 @@ def sweep_grid(vary: list[tuple[str, list[str]]]) -> list[dict[str, str]]:
 
 
 def sweep_unit(scenario: Scenario, setting_id: int, replication: int) -> Rows:
-    """KPIs of one setting and replication (long: metric, value per arm)."""
-    rows = simulate(scenario, replication, detail=False).metrics.to_dict("records")
+    """KPIs of one setting and replication (long: metric, value per arm), pooled and per year of
+    referral (``referral_year``, see :func:`cartsim.evaluate.kpis.period_metrics`)."""
+    tables = simulate(scenario, replication, detail=False)
+    rows = tables.metrics.to_dict("records")
+    run = scenario.run
+    years = period_metrics(tables.patients, run.warmup_days, run.start_date, ("referral_year",))
+    years = years.drop(columns="period_kind").rename(columns={"period": "referral_year"})
+    rows += years.to_dict("records")
     return [{"setting_id": setting_id, **{str(k): v for k, v in row.items()}} for row in rows]
 
 
@@ -297,40 +304,85 @@ def capacity_cost(scenario: Scenario) -> float:
     )
 
 
+def total_capacity(scenario: Scenario) -> int:
+    """Units of all limited resources together (count)."""
+    return sum(r.capacity for r in scenario.resources.values() if r.capacity != "unlimited")
+
+
+def typed(value: str) -> int | float | str:
+    """A grid value as the number it spells (``"2"`` → 2, ``"0.5"`` → 0.5), else the text."""
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def grid_order(settings: list[dict[str, str]]) -> list[int]:
+    """Setting numbers sorted by their values, numbers as numbers (2 before 10), text last."""
+
+    def key(number: int) -> tuple[tuple[int, float, str], ...]:
+        out = []
+        for value in map(typed, settings[number].values()):
+            text = isinstance(value, str)
+            out.append((int(text), 0.0 if text else float(value), str(value) if text else ""))
+        return tuple(out)
+
+    return sorted(range(len(settings)), key=key)
+
+
+def grid_columns(settings: list[dict[str, str]]) -> dict[str, list[int | float | str]]:
+    """Each varied path's values per setting, numeric when every value of the path is a number."""
+    out: dict[str, list[int | float | str]] = {}
+    for path in settings[0] if settings else {}:
+        values = [typed(s[path]) for s in settings]
+        out[path] = (
+            values if not any(isinstance(v, str) for v in values) else [s[path] for s in settings]
+        )
+    return out
+
+
 def finish_sweep(
-    metrics: pd.DataFrame, settings: list[dict[str, str]], scenarios: list[Scenario]
+    metrics: pd.DataFrame,
+    settings: list[dict[str, str]],
+    scenarios: list[Scenario],
+    level: float = 0.95,
 ) -> pd.DataFrame:
-    """One row per setting, arm and metric with mean and 95% CI across replications."""
+    """One row per setting, arm and metric (pooled, then per ``referral_year``) with the mean and
+    its ``level`` t-interval across replications; settings in grid order, values typed."""
+    if "referral_year" not in metrics:
+        metrics = metrics.assign(referral_year=np.nan)
+    columns = grid_columns(settings)
     frames = []
-    for setting_id, group in metrics.groupby("setting_id", sort=True):
-        number = int(str(setting_id))
-        table = summarise(group.drop(columns="setting_id"))
-        setting = settings[number]
-        table.insert(0, "setting", ", ".join(f"{k}={v}" for k, v in setting.items()))
-        table.insert(0, "setting_id", number)
-        for path, value in setting.items():
-            table[path] = value
-        table["capacity_cost_per_year"] = capacity_cost(scenarios[number])
-        frames.append(table)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    groups = dict(list(metrics.groupby("setting_id", sort=True)))
+    for number in grid_order(settings):
+        if number not in groups:
+            continue
+        group = groups[number]
+        for year, part in group.groupby("referral_year", sort=True, dropna=False):
+            table = summarise(part.drop(columns=["setting_id", "referral_year"]), level)
+            table.insert(0, "referral_year", year)
+            table.insert(0, "setting", ", ".join(f"{k}={v}" for k, v in settings[number].items()))
+            table.insert(0, "setting_id", number)
+            for path, values in columns.items():
+                table[path] = values[number]
+            table["capacity"] = total_capacity(scenarios[number])
+            table["capacity_cost_per_year"] = capacity_cost(scenarios[number])
+            frames.append(table)
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    pooled = out["referral_year"].isna()
+    return pd.concat([out[pooled], out[~pooled]], ignore_index=True)
 
 
-def cheapest_meeting_target(sweep: pd.DataFrame, scenario: Scenario) -> pd.Series | None:
-    """The setting with the lowest capacity cost (then mean cost per patient) meeting the target."""
-    target = scenario.target
-    if target is None or not len(sweep):
-        return None
-    rows = sweep[(sweep["arm"] == target.arm) & (sweep["metric"] == target.metric)]
-    ok = (
-        rows["mean"] <= target.at_most
-        if target.at_most is not None
-        else rows["mean"] >= target.at_least
-    )
-    meeting = rows[ok].copy()
-    if not len(meeting):
-        return None
-    cost = sweep[(sweep["arm"] == target.arm) & (sweep["metric"] == "mean_cost_total")]
-    per_patient = cost.set_index("setting_id")["mean"]
-    meeting["mean_cost_total"] = meeting["setting_id"].map(per_patient)
-    order = meeting.sort_values(["capacity_cost_per_year", "mean_cost_total", "setting_id"])
-    return order.iloc[0]
+def unpriced_resources(settings: list[dict[str, str]], scenario: Scenario) -> list[str]:
+    """Resources whose capacity the grid varies but that have no ``cost_per_unit_per_year``."""
+    names = {
+        p.split(".")[1] for p in (settings[0] if settings else {}) if p.startswith("resources.")
+    }
+    return sorted(
+        n for n in names if n in scenario.resources and
+        scenario.resources[n].cost_per_unit_per_year == 0
+    )  # fmt: skip

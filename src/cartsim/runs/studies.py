@@ -8,22 +8,26 @@ refuses to mix the work of two different studies.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from cartsim.decide.capacity import UNCLEAR, decide, judge
 from cartsim.decide.head_to_head import incremental_results
 from cartsim.decide.stats import summarise
-from cartsim.evaluate.kpis import check_metric
+from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.runs.analyses import (
-    cheapest_meeting_target,
+    capacity_cost,
     dsa_unit,
     dsa_variants,
     finish_dsa,
@@ -34,8 +38,9 @@ from cartsim.runs.analyses import (
     same_model,
     sweep_grid,
     sweep_unit,
+    unpriced_resources,
 )
-from cartsim.runs.experiment import Tables, run_replications
+from cartsim.runs.experiment import SERVICE, Tables, run_replications
 from cartsim.runs.jobs import Rows, run_chunked
 
 
@@ -75,8 +80,11 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
     }
     if len(tables.events):
         frames["events"] = tables.events
+    by_year = period_metrics(tables.patients, scenario.run.warmup_days, scenario.run.start_date)
+    if len(by_year):
+        frames["kpis_by_year"] = period_kpis(by_year)
     if len(tables.budget):
-        frames["budget"] = tables.budget
+        frames["budget"] = with_capacity_costs(tables.budget, scenario)
     economics = scenario.economics
     if economics is not None and scenario.comparison == "head_to_head" and len(scenario.arms) > 1:
         patients = tables.patients
@@ -85,6 +93,45 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
             settled, economics.wtp_per_qaly, economics.reference_arm
         )
     return frames
+
+
+def period_kpis(metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """``arm, period_kind, period, metric, mean, ci_low, ci_high, n_replications``: the per-year
+    measures of :func:`cartsim.evaluate.kpis.period_metrics` with t-intervals over replications."""
+    frames = []
+    for (kind, period), group in metrics.groupby(["period_kind", "period"], sort=True):
+        table = summarise(group.drop(columns=["period_kind", "period"]), level)
+        table.insert(1, "period_kind", str(kind))
+        table.insert(2, "period", int(str(period)))
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
+def with_capacity_costs(budget: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The budget with the fixed cost of the service's limited capacity (``capacity`` ×
+    ``cost_per_unit_per_year``, EUR a year, prorated over a last part year of the run) as the
+    category ``cost_fixed_capacity`` of rows of the arm ``service``, one per replication and
+    year. Nothing is added when no capacity has a cost."""
+    yearly = capacity_cost(scenario)
+    if yearly <= 0:
+        return budget
+    years = np.unique(budget["year"].to_numpy())
+    covered = np.clip(scenario.run.horizon_days / DAYS_PER_YEAR - years, 0.0, 1.0)
+    rows = pd.DataFrame(
+        [
+            {"replication": rep, "arm": SERVICE, "year": int(year), "cost_fixed_capacity": cost}
+            for rep in pd.unique(budget["replication"])
+            for year, cost in zip(years, yearly * covered, strict=True)
+        ]
+    )
+    rows["calendar_year"] = scenario.run.start_date.year + rows["year"]
+    rows["patients_treated"] = 0
+    rows["cost_total"] = rows["cost_fixed_capacity"]
+    out = pd.concat([budget.astype({"arm": str}), rows], ignore_index=True)
+    costs = [c for c in out.columns if c.startswith("cost_")]
+    out[costs] = out[costs].fillna(0.0)
+    columns = [c for c in budget.columns if c != "cost_total"]
+    return out[[*columns, "cost_fixed_capacity", "cost_total"]]
 
 
 def _plan(source: loading.ScenarioSource, **options: Any) -> dict[str, Any]:
@@ -152,15 +199,29 @@ def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> p
 def sweep_settings(
     vary: list[str], source: loading.ScenarioSource, scenario: Scenario
 ) -> list[dict[str, str]]:
-    """The full grid of ``--vary dotted.path=v1,v2`` settings; the target checked as well."""
+    """The full grid of ``--vary dotted.path=v1,v2`` settings; the targets checked as well."""
     if not vary:
         raise CartsimError("give at least one --vary dotted.path=v1,v2", field="--vary")
     try:
         grid = sweep_grid(parse_vary(vary))
     except ValueError as exc:
         raise CartsimError(str(exc), field="--vary") from None
-    if scenario.target is not None:
-        check_metric(scenario.target.metric, scenario, source.path)
+    for target in scenario.planning_targets:
+        check_metric(target.metric, scenario, source.path)
+        if target.per_year and target.metric not in PERIOD_METRICS:
+            raise CartsimError(
+                f"{target.metric!r} is not measured per year (per year: "
+                f"{', '.join(PERIOD_METRICS)})",
+                file=str(source.path),
+                field="target.per_year",
+            )
+        if target.arm not in scenario.arms:
+            raise CartsimError(
+                f"target arm {target.arm!r} is not an arm of the scenario "
+                f"(arms: {', '.join(scenario.arms)})",
+                file=str(source.path),
+                field="target.arm",
+            )
     return grid
 
 
@@ -172,20 +233,70 @@ def sweep_scenarios(path: Path, overrides: list[str], grid: list[dict[str, str]]
     ]
 
 
+@dataclass(frozen=True)
+class Decision:
+    """How a sweep decides: the confidence level of its intervals and the replication cap."""
+
+    confidence: float = 0.95
+    max_replications: int | None = None  # default: no more than the scenario's
+
+
 def sweep(
     source: loading.ScenarioSource,
     scenarios: list[Scenario],
     grid: list[dict[str, str]],
     run: Execution,
-) -> pd.DataFrame:
-    """KPIs of every setting of a full grid, with 95% CIs across replications."""
+    decision: Decision = Decision(),
+) -> dict[str, pd.DataFrame]:
+    """KPIs of every setting of a full grid with intervals across replications (``sweep``), and
+    with planning targets the verdict of each setting on each (``sweep_targets``) and on all
+    (``sweep_decision``, with the chosen setting).
+
+    A setting whose verdict is unclear (an interval straddles a target) is run again with twice
+    its replications, up to ``max_replications``, until it is clear or the cap is reached. The
+    replications added are the next ones of the same streams, so the result does not depend on
+    how the work was split.
+    """
     reps = scenarios[0].run.replications
+    cap = max(reps, decision.max_replications or reps)
+    targets = scenarios[0].planning_targets
+    done = dict.fromkeys(range(len(scenarios)), reps)
     units = [(s, i, r) for i, s in enumerate(scenarios) for r in range(reps)]
-    plan = _plan(source, analysis="sweep", grid=grid, replications=reps)
-    metrics = _run("sweep", plan, sweep_unit, units, run)
-    return finish_sweep(metrics, grid, scenarios)
+    plan = _plan(source, analysis="sweep", grid=grid, replications=reps, max_replications=cap,
+                 confidence=decision.confidence)  # fmt: skip
+    parts = [_run("sweep", plan, sweep_unit, units, run)]
+    total = len(units)
+    for round_ in itertools.count(1):
+        table = finish_sweep(pd.concat(parts, ignore_index=True), grid, scenarios,
+                             decision.confidence)  # fmt: skip
+        if not targets:
+            return {"sweep": table}
+        judged = judge(table, targets)
+        verdicts = decide(table, judged, done, cap)
+        more = verdicts.loc[verdicts["verdict"] == UNCLEAR, "setting_id"].tolist()
+        if not more:
+            return {"sweep": table, "sweep_targets": judged, "sweep_decision": verdicts}
+        units = []
+        for number in more:
+            n = min(cap, 2 * done[number])
+            units += [(scenarios[number], number, r) for r in range(done[number], n)]
+            done[number] = n
+        total += len(units)
+        step = Execution(**{**run.__dict__, "started": None})
+        if run.started:
+            run.started(total)
+        parts.append(_run(f"sweep-more{round_}", {**plan, "round": round_, "settings": more},
+                          sweep_unit, units, step))  # fmt: skip
+    raise AssertionError("unreachable")
 
 
-def best_setting(table: pd.DataFrame, scenario: Scenario) -> pd.Series | None:
-    """The setting of a sweep with the lowest capacity cost that meets the target, or None."""
-    return cheapest_meeting_target(table, scenario)
+def unpriced(grid: list[dict[str, str]], scenario: Scenario) -> list[str]:
+    """Resources the grid varies that have no capacity cost (ties then go by capacity only)."""
+    return unpriced_resources(grid, scenario)
+
+
+def best_setting(decision: pd.DataFrame | None) -> pd.Series | None:
+    """The chosen setting of a sweep (smallest capacity meeting every target), or None."""
+    if decision is None or not decision["chosen"].any():
+        return None
+    return decision[decision["chosen"]].iloc[0]
