@@ -13,13 +13,13 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
+from cartsim.report.export import ExportKind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,11 +92,7 @@ WorkersOpt = Annotated[
     int | None, typer.Option("--workers", min=1, help="local processes (default: all cores)")
 ]
 ExportOpt = Annotated[
-    str | None,
-    typer.Option(
-        click_type=click.Choice(["csv", "xlsx"]),
-        help="also write every table as CSV files or one workbook",
-    ),
+    ExportKind | None, typer.Option(help="also write every table as CSV files or one workbook")
 ]
 MaxRepsOpt = Annotated[
     int | None, typer.Option(min=1, help="replications an unclear setting may grow to")

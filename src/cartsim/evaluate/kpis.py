@@ -142,6 +142,8 @@ def period_metrics(
     patients referred after the warm-up count. A year in which a replication referred nobody
     counts 0 patients there and has no times (missing).
     """
+    import pandas as pd
+
     settled = patients[patients["arrival_day"] >= warmup_days]
     if not len(settled):
         return pd.DataFrame(

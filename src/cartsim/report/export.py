@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
-import pandas as pd
+if TYPE_CHECKING:
+    pass
 
 from cartsim.runs.atomic import atomic_writer
 
@@ -41,6 +42,8 @@ def export_tables(
 ) -> Path | None:
     """Write the tables of ``folder`` as ``csv`` files or one ``xlsx`` workbook; None for no
     export. Returns the folder of CSV files or the workbook."""
+    import pandas as pd
+
     if kind is None:
         return None
     tables = run_tables(folder)
