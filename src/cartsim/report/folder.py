@@ -28,6 +28,14 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "evpi": ("wtp", "evpi_per_patient"),
     "dsa": ("parameter", "low_value", "high_value", "inmb_low", "inmb_high", "inmb_base"),
     "sweep": ("setting", "arm", "metric", "mean"),
+    "psa_parameters": ("iteration",),
+    "psa_noise": ("comparison", "replications", "noise_share"),
+    "evppi": ("group", "method", "evppi_per_patient", "se_per_patient", "wtp"),
+    "threshold": ("comparator", "threshold", "threshold_ci_low", "threshold_ci_high", "method"),
+    "threshold_grid": ("parameter", "value", "by", "by_value", "preferred_arm"),
+    "validation": ("target", "description", "simulated", "simulated_low", "simulated_high")
+    + ("target_value", "target_low", "target_high", "interval_kind", "verdict", "position")
+    + ("source", "shares_source_with"),
     "events": ("replication", "patient_id", "stage", "event", "time"),
 }
 NUMERIC_NAMES = frozenset(
