@@ -212,7 +212,7 @@ def test_report_sections_of_decision_tables_render_escaped(tmp_path) -> None:
         and "capacity and delivery: 45 GBP 2024 per patient" in html
     )
     assert "EVPI at 30,000 GBP 2024 per QALY" in html
-    outside = html.split('class="outside"')
-    assert len(outside) == 2 and "out_target" in outside[1].split("</tr>")[0]
+    assert "<td><b>out_target</b>" in html and "<td>in_target</td>" in html
+    assert "<b>outside (above)</b>" in html and "<b>consistent" not in html
     assert "D4 (partly dependent data)" in html and "D5 (independent data)" in html
     assert "TECH-VER" in html

@@ -1,5 +1,5 @@
-"""Report sections of decision uncertainty: value of further information, thresholds and how
-far a PSA has converged.
+"""Report sections of decision uncertainty: value of further information, thresholds, how far
+a PSA has converged, and validation against published figures.
 
 Each builder takes the run's checked tables (:mod:`cartsim.report.folder`) and the page that
 numbers figures, and returns ``(key, title, blocks)``, or None when the run has no such
@@ -156,10 +156,15 @@ def validation_section(t: Tables) -> Built:
         return "validation", "Validation", [missing]
     outside = sum(r["verdict"].startswith("outside") for r in rows)
     note = (
-        f"{len(rows)} published targets; {outside} outside their interval (highlighted). "
+        f"{len(rows)} published targets; {outside} outside their interval (in bold red). "
         "Simulated: mean and 95% t-interval over replications; consistent: the intervals "
         "overlap. " + TECH_VER
     )
     header = list(rows[0]) if rows else []
-    block = {"kind": "validation", "header": header, "rows": rows}
+    cells = [
+        [{"kind": "bold", "text": r[h]} if r["verdict"].startswith("outside") else r[h]
+         for h in header]
+        for r in rows
+    ]  # fmt: skip
+    block = {"kind": "validation", "header": header, "rows": cells}
     return "validation", "Validation", [{"kind": "note", "text": note}, block]
