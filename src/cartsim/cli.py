@@ -316,6 +316,9 @@ def psa(
     overwrite: OverwriteOpt = False,
     chunk_size: ChunkOpt = 50,
     export: ExportOpt = None,
+    evppi_: Annotated[
+        bool, typer.Option("--evppi", help="then EVPPI of every parameter: evppi.parquet")
+    ] = False,
 ) -> None:
     """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
     source, model = _load(scenario, set_, seed, None)
@@ -327,6 +330,9 @@ def psa(
     export_tables(run.folder, export, console.print, out_console.print)
     out_console.print(f"results in {run.folder}")
     show.print_psa(frames, model)
+    show.print_noise_guidance(frames.get("psa_noise"))
+    if evppi_:
+        _evppi_of_folder(run.folder, None, [], None)
 
 
 @app.command()
@@ -425,9 +431,96 @@ def validate(
         )
         frames = {"validation": table}
         write_files(scratch, frames, run_manifest(source, model, started, analysis="validate"))
+        _write_report(scratch)
     out_console.print(f"results in {folder}")
     title = f"{model.name}: external validation, {model.run.replications} replications"
     out_console.print(validation_text_table(table, f"{title} (95% t-intervals)"))
+
+
+# ---- decision analyses: value of further information and thresholds ------------------------
+
+
+def _evppi_of_folder(
+    run_dir: Path, wtp: float | None, groups: list[str], bootstrap: int | None
+) -> None:
+    """EVPPI of a PSA folder into evppi.parquet; the report rebuilt; the top rows printed."""
+    from cartsim.report.information import evppi_of_folder
+
+    table, money = evppi_of_folder(run_dir, wtp, groups, bootstrap)
+    _write_report(run_dir)
+    show.print_evppi(table, money)
+    out_console.print(f"EVPPI in {run_dir / 'evppi.parquet'}")
+
+
+@app.command()
+@user_errors
+def evppi(
+    run_dir: Annotated[Path, typer.Argument(help="a PSA run folder")],
+    wtp: Annotated[
+        float | None, typer.Option("--wtp", min=0, help="money per QALY (default: scenario)")
+    ] = None,
+    group: Annotated[
+        list[str] | None, typer.Option("--group", help="NAME=p1,p2: a group (repeatable)")
+    ] = None,
+    bootstrap: Annotated[
+        int | None,
+        typer.Option("--bootstrap", min=0, help="resamples for the standard error (200)"),
+    ] = None,
+) -> None:
+    """Value of further information on each parameter and group of a PSA: evppi.parquet."""
+    _evppi_of_folder(run_dir, wtp, list(group or []), bootstrap)
+
+
+def _floats(text: str | None, option: str) -> list[float]:
+    try:
+        values = [float(v) for v in (text or "").split(",") if v.strip()]
+    except ValueError:
+        raise CartsimError(f"expected numbers v1,v2,..., got {text!r}", field=option) from None
+    if not values:
+        raise CartsimError("give at least one value", field=option)
+    return values
+
+
+@app.command()
+@user_errors
+def threshold(
+    scenario: ScenarioArg,
+    parameter: Annotated[str, typer.Option("--parameter", help="parameter to vary")],
+    arm: Annotated[str, typer.Option("--arm", help="arm whose parameter it is")],
+    by: Annotated[
+        str | None, typer.Option("--by", help="two-way: 'wtp' or another parameter")
+    ] = None,
+    values: Annotated[str | None, typer.Option("--values", help="v1,v2,.. of --parameter")] = None,
+    by_values: Annotated[str | None, typer.Option("--by-values", help="v1,v2,.. of --by")] = None,
+    replications: RepsOpt = None,
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Value of a parameter at which each comparison breaks even: threshold.parquet."""
+    from cartsim.runs.threshold import ThresholdStudy, threshold_table, two_way_grid
+
+    source, model = _load(scenario, set_, seed, replications)
+    study = ThresholdStudy(parameter, arm, model.run.replications, workers or default_workers())
+    grid_values = None
+    if by is not None:
+        if by != "wtp" and by not in source.parameters:
+            raise CartsimError(f"unknown parameter {by!r}", file=str(scenario), field="--by")
+        grid_values = (_floats(values, "--values"), _floats(by_values, "--by-values"))
+    started = dt.datetime.now()
+    folder = out or folders.default_folder(model.name, model.run.seed, "threshold")
+    with folders.new_run(folder, overwrite) as scratch:
+        frames = {"threshold": threshold_table(source, study)}
+        if grid_values is not None and by is not None:
+            frames["threshold_grid"] = two_way_grid(source, study, *grid_values[:1], by,
+                                                    grid_values[1])  # fmt: skip
+        extra = {"analysis": "threshold", "parameter": parameter, "arm": arm, "by": by}
+        write_files(scratch, frames, run_manifest(source, model, started, **extra))
+        _write_report(scratch)
+    out_console.print(f"results in {folder}")
+    show.print_threshold(frames["threshold"], f"{model.currency} {model.price_year}")
 
 
 def main() -> None:

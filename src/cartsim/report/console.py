@@ -6,6 +6,7 @@ price year).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -191,3 +192,61 @@ def print_worst_years(by_year: pd.DataFrame) -> None:
             f"vein-to-vein 90th centile "
             f"{worst['mean']:,.1f} days (95% CI {worst['ci_low']:,.1f}–{worst['ci_high']:,.1f})"
         )
+
+
+def print_evppi(table: pd.DataFrame, money: str, top: int = 10) -> None:
+    """The ``top`` parameters and groups by EVPPI, per patient and for the population."""
+    wtp = float(table["wtp"].iloc[0]) if len(table) else float("nan")
+    out = Table(title=f"EVPPI at {wtp:,.0f} {money} per QALY, largest {top} ({money})")
+    for column in ("parameter or group", "per patient", "SE", "population", "SE ", "method"):
+        out.add_column(column, justify="left" if column in ("parameter or group", "method")
+                       else "right")  # fmt: skip
+    for _, r in table.head(top).iterrows():
+        out.add_row(str(r["group"]), f"{r['evppi_per_patient']:,.0f}",
+                    f"{r['se_per_patient']:,.0f}", f"{r['evppi_population']:,.0f}",
+                    f"{r['se_population']:,.0f}", str(r["method"]))  # fmt: skip
+    console.print(out)
+
+
+def print_threshold(table: pd.DataFrame, money: str) -> None:
+    """Per comparator: the threshold value with its CI, the headroom and the method."""
+    if not len(table):
+        return
+    first = table.iloc[0]
+    out = Table(
+        title=f"threshold of {first['parameter']} for {first['arm']} at {first['wtp']:,.0f} "
+        f"{money} per QALY (parameter's unit; {first['level']:.0%} CI)"
+    )
+    for column in ("comparator", "base value", "threshold", "CI", "headroom", "method"):
+        out.add_column(column, justify="left" if column in ("comparator", "method") else "right")
+    for _, r in table.iterrows():
+        out.add_row(str(r["comparator"]), f"{r['base_value']:,.6g}", f"{r['threshold']:,.6g}",
+                    f"{r['threshold_ci_low']:,.6g} – {r['threshold_ci_high']:,.6g}",
+                    f"{r['headroom']:,.6g}", str(r["method"]))  # fmt: skip
+    console.print(out)
+
+
+def noise_guidance(noise: pd.DataFrame | None, limit: float) -> str | None:
+    """A line of advice when patient-level noise is more than ``limit`` of the spread of INMB
+    (``psa_noise.parquet``), else None."""
+    if noise is None or not len(noise) or noise["noise_share"].isna().all():
+        return None
+    worst = noise.iloc[int(noise["noise_share"].fillna(-1.0).to_numpy().argmax())]
+    share = float(worst["noise_share"])
+    if share <= limit:
+        return None
+    reps = int(worst["replications"])
+    # noise variance falls as 1/R: the replications that bring it down to the limit
+    needed = max(reps + 1, math.ceil(reps * share * (1 - limit) / (limit * (1 - share))))
+    return (
+        f"patient-level noise is {share:.0%} of the spread of INMB ({worst['comparison']}): "
+        f"use --replications {needed} or more per iteration"
+    )
+
+
+def print_noise_guidance(noise: pd.DataFrame | None) -> None:
+    """Print :func:`noise_guidance` at the limit ``NOISE_GUIDANCE`` (nothing when it is small)."""
+    from cartsim.decide.psa import NOISE_GUIDANCE
+
+    if line := noise_guidance(noise, NOISE_GUIDANCE):
+        console.print(line)

@@ -31,6 +31,14 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "sweep_decision": ("setting_id", "setting", "verdict", "chosen", "capacity_cost_per_year"),
     "sweep_targets": ("setting_id", "target", "metric", "per_year", "mean", "ci_low", "ci_high"),
     "kpis_by_year": ("arm", "period_kind", "period", "metric", "mean", "ci_low", "ci_high"),
+    "psa_parameters": ("iteration",),
+    "psa_noise": ("comparison", "replications", "noise_share"),
+    "evppi": ("group", "method", "evppi_per_patient", "se_per_patient", "wtp"),
+    "threshold": ("comparator", "threshold", "threshold_ci_low", "threshold_ci_high", "method"),
+    "threshold_grid": ("parameter", "value", "by", "by_value", "preferred_arm"),
+    "validation": ("target", "description", "simulated", "simulated_low", "simulated_high")
+    + ("target_value", "target_low", "target_high", "interval_kind", "verdict", "position")
+    + ("source", "shares_source_with"),
     "events": ("replication", "patient_id", "stage", "event", "time"),
 }
 NUMERIC_NAMES = frozenset(

@@ -26,7 +26,7 @@ import plotly.io as pio
 from markupsafe import Markup
 
 from cartsim.inputs.units import DAYS_PER_YEAR
-from cartsim.report import plots, text
+from cartsim.report import decision, plots, text
 from cartsim.report.describe import description
 from cartsim.report.folder import Tables, read_run
 from cartsim.report.plots.common import shown
@@ -138,6 +138,7 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
         capacity_section(t, page, currency),
         clinical_section(t, page, scenario),
         value_section(t, page, scenario, currency),
+        *decision_sections(t, page, scenario, currency),
         Section(
             "parameters",
             "Parameters",
@@ -145,6 +146,23 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
         ),
         description_section(manifest, t),
     ]
+
+
+def decision_sections(
+    t: Tables, page: Page, scenario: Mapping[str, Any], currency: str
+) -> list[Section]:
+    """Uncertainty of the PSA, value of further information, thresholds and validation against
+    published figures, where run."""
+    wtp = text.find(scenario, "wtp_per_qaly", "wtp")
+    wtp = float(wtp) if isinstance(wtp, int | float) else DEFAULT_WTP
+    reference = (scenario["economics"] or {}).get("reference_arm")
+    built = [
+        decision.psa_uncertainty_section(t, page, currency, wtp, reference),
+        decision.information_section(t, page, currency),
+        decision.threshold_section(t, page, currency),
+        decision.validation_section(t),
+    ]
+    return [Section(*b) for b in built if b is not None]
 
 
 def flow_section(t: Tables, page: Page) -> Section:
