@@ -10,7 +10,6 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "cartsim"
 FLOW = ["inputs", "engine", "evaluate", "decide", "runs", "report", "cli"]
 MAX_LINES = 400
-# modules over the limit, each with the length it may not exceed until it is split
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
@@ -54,7 +53,7 @@ def violations(module: Path) -> list[str]:
 
 def test_modules_were_found() -> None:
     folders = {m.relative_to(PACKAGE).parts[0] for m in MODULES}
-    assert set(FLOW) - {"cli"} <= folders and (PACKAGE / "cli.py") in MODULES
+    assert set(FLOW) <= folders and (PACKAGE / "cli" / "__init__.py") in MODULES
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: str(m.relative_to(PACKAGE)))

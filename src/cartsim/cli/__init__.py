@@ -1,0 +1,38 @@
+"""The ``cartsim`` command line (typer): parses options, calls the library, prints summaries.
+
+Commands live by subject in :mod:`~cartsim.cli.simulate`, :mod:`~cartsim.cli.analyses` and
+:mod:`~cartsim.cli.decisions`; :mod:`~cartsim.cli.common` holds the options and helpers they share.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cartsim.cli.common import app, resume_command, studies
+
+# commands are listed in the order their modules register them
+# isort: off
+from cartsim.cli import simulate
+from cartsim.cli import analyses
+from cartsim.cli import decisions
+# isort: on
+
+__all__ = ["analyses", "app", "decisions", "main", "resume_command", "simulate", "studies"]
+
+
+def main() -> None:
+    """Console entry point: usage mistakes too end in one line on stderr and exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        code = 1
+    except typer.TyperException as exc:  # a usage mistake: bad option or value
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if format_message else str(exc)
+        typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+        code = 2
+    sys.exit(code if isinstance(code, int) else 0)

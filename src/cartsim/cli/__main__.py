@@ -1,0 +1,5 @@
+"""``python -m cartsim.cli``: the command line."""
+
+from cartsim.cli import main
+
+main()

@@ -1,0 +1,138 @@
+"""Sensitivity analyses over many work units: ``psa``, ``dsa`` and ``sweep``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from cartsim.cli.common import (
+    DEFAULT_SCENARIO,
+    ChunkOpt,
+    ConfidenceOpt,
+    ExportOpt,
+    ItersOpt,
+    MaxRepsOpt,
+    OutOpt,
+    OverwriteOpt,
+    RepsOpt,
+    ResumeOpt,
+    ScenarioArg,
+    SchedulerOpt,
+    SeedOpt,
+    SetOpt,
+    WorkersOpt,
+    _analysis,
+    _finish,
+    _load,
+    _overrides,
+    app,
+    console,
+    export_tables,
+    out_console,
+    show,
+    studies,
+    user_errors,
+    write_evppi,
+)
+
+
+@app.command()
+@user_errors
+def psa(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    iterations: ItersOpt = 1000,
+    replications: Annotated[int, typer.Option(min=1, help="replications per draw")] = 1,
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
+    chunk_size: ChunkOpt = 50,
+    export: ExportOpt = None,
+    evppi_: Annotated[
+        bool, typer.Option("--evppi", help="then EVPPI of every parameter: evppi.parquet")
+    ] = False,
+) -> None:
+    """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
+    source, model = _load(scenario, set_, seed, None)
+    started = dt.datetime.now()
+    options = (workers, scheduler, resume, overwrite, chunk_size)
+    with _analysis(out, model, "psa", options) as run:
+        frames = studies.psa(source, model, iterations, replications, run)
+        _finish(run, source, model, started, frames, analysis="psa", iterations=iterations)
+    export_tables(run.folder, export, console.print, out_console.print)
+    out_console.print(f"results in {run.folder}")
+    show.print_psa(frames, model)
+    show.print_noise_guidance(frames.get("psa_noise"))
+    if evppi_:
+        write_evppi(run.folder, None, [], None)
+
+
+@app.command()
+@user_errors
+def dsa(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    replications: Annotated[
+        int | None, typer.Option(min=1, help="replications per setting")
+    ] = None,
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
+    chunk_size: ChunkOpt = 50,
+    export: ExportOpt = None,
+) -> None:
+    """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
+    source, model = _load(scenario, set_, seed, replications)
+    studies.check_dsa(source, model)
+    started = dt.datetime.now()
+    options = (workers, scheduler, resume, overwrite, chunk_size)
+    with _analysis(out, model, "dsa", options) as run:
+        table = studies.dsa(source, model, run)
+        _finish(run, source, model, started, {"dsa": table}, analysis="dsa")
+    export_tables(run.folder, export, console.print, out_console.print)
+    out_console.print(f"results in {run.folder}")
+    show.print_dsa(table, model)
+
+
+@app.command()
+@user_errors
+def sweep(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    vary: Annotated[
+        list[str], typer.Option("--vary", help="dotted.path=v1,v2,... (repeatable)")
+    ] = [],  # noqa: B006
+    replications: RepsOpt = None,
+    max_replications: MaxRepsOpt = None,
+    confidence: ConfidenceOpt = 0.95,
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
+    chunk_size: ChunkOpt = 20,
+    export: ExportOpt = None,
+) -> None:
+    """Capacity sweep over a grid: KPIs, verdicts on the targets (with CIs), the setting chosen."""
+    source, model = _load(scenario, set_, seed, replications)
+    grid = studies.sweep_settings(vary, source, model)
+    scenarios = studies.sweep_scenarios(scenario, _overrides(set_, seed, replications), grid)
+    started = dt.datetime.now()
+    options = (workers, scheduler, resume, overwrite, chunk_size)
+    decision = studies.Decision(confidence, max_replications)
+    with _analysis(out, model, "sweep", options) as run:
+        frames = studies.sweep(source, scenarios, grid, run, decision)
+        _finish(run, source, model, started, frames, analysis="sweep", grid=grid,
+                confidence=confidence, max_replications=max_replications)  # fmt: skip
+    export_tables(run.folder, export, console.print, out_console.print)
+    out_console.print(f"results in {run.folder}")
+    show.print_sweep(frames, model, studies.unpriced(grid, model), confidence)
