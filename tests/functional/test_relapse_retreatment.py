@@ -146,3 +146,13 @@ def test_engine_and_clinical_course_agree_on_who_is_referred_again() -> None:
     expected = (relapse < scenario.run.horizon_days) & (route < 0.5)
     assert expected.sum() > 0
     np.testing.assert_array_equal(cart["retreated"], expected)
+
+
+def test_the_rules_response_replaces_the_target_arms(seed: int) -> None:
+    """Rescue arm response 0.5; the rule says 0 or 1: every second treatment fails or works."""
+    for response in (0.0, 1.0):
+        rule = {"arm": "rescue", "share": 1.0, "response": response}
+        cart = arm_summaries(retreat_scenario([rule]), seed % 1000)["cart"].columns
+        treated2 = np.isfinite(cart["retreatment_day"])
+        assert treated2.any()
+        np.testing.assert_array_equal(cart["retreat_response"], treated2 & (response == 1.0))
