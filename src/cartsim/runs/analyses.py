@@ -60,7 +60,7 @@ def draw_parameters(source: ScenarioSource, iteration: int) -> dict[str, float]:
     return {str(k).removeprefix("param_"): float(v) for k, v in row.items() if k != "iteration"}
 
 
-DRAW_BLOCK = 64  # iterations whose parameters a worker draws at once
+DRAW_BLOCK = 16  # iterations whose parameters a worker draws at once (a batch of units at most)
 
 
 class PsaDraws:
