@@ -370,6 +370,35 @@ def validate(
     out_console.print(validation_text_table(table, f"{title} (95% t-intervals)"))
 
 
+@app.command()
+@user_errors
+def scenarios(
+    scenario: ScenarioArg = Path("scenarios/cart_vs_asct.yaml"),
+    replications: RepsOpt = None,
+    seed: SeedOpt = None,
+    out: OutOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Scenario analyses: the base case and each scenario_analyses set on the same patients."""
+    from cartsim.runs.scenario_analyses import analyses, run_analyses
+
+    source, model = _load(scenario, set_, seed, replications)
+    found = analyses(source, model, _overrides(set_, seed, replications))
+    started = dt.datetime.now()
+    folder = out or folders.default_folder(model.name, model.run.seed, "scenarios")
+    with folders.new_run(folder, overwrite) as scratch, _progress() as progress:
+        total = len(found) * model.run.replications
+        task = progress.add_task(f"scenario analyses of {model.name}", total=total)
+        table = run_analyses(found, workers or default_workers(), lambda: progress.advance(task))
+        manifest = run_manifest(source, model, started, analysis="scenarios")
+        write_files(scratch, {"scenarios": table}, manifest)
+        _write_report(scratch)
+    out_console.print(f"results in {folder}")
+    show.print_scenarios(table, model)
+
+
 def main() -> None:
     """Console entry point: usage mistakes too end in one line on stderr and exit code 2."""
     try:

@@ -28,6 +28,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "evpi": ("wtp", "evpi_per_patient"),
     "dsa": ("parameter", "low_value", "high_value", "inmb_low", "inmb_high", "inmb_base"),
     "sweep": ("setting", "arm", "metric", "mean"),
+    "scenarios": ("scenario", "comparison", "inmb", "inmb_ci_low", "inmb_ci_high"),
+    "budget_impact": ("year", "arm", "reference", "net_budget_impact"),
     "events": ("replication", "patient_id", "stage", "event", "time"),
 }
 NUMERIC_NAMES = frozenset(
