@@ -121,3 +121,33 @@ def test_a_head_to_head_run_writes_the_net_budget_impact() -> None:
         assert (
             row.net_budget_impact_ci_low <= row.net_budget_impact <= row.net_budget_impact_ci_high
         )
+
+
+def test_the_report_shows_the_table_and_the_forest_plot(table, tmp_path) -> None:
+    import datetime as dt
+
+    from cartsim.report.html import write_report
+    from cartsim.report.results import run_manifest, write_files
+
+    source = load(SCENARIO, SMALL)
+    write_files(
+        tmp_path, {"scenarios": table}, run_manifest(source, source.build(), dt.datetime.now())
+    )
+    html = write_report(tmp_path).read_text(encoding="utf-8")
+    assert 'id="scenarios"' in html and "Scenario analyses: INMB with 95% CI" in html
+    assert "price_minus_30" in html and "scenario analyses" in html  # CHEERS item 20
+
+
+def test_the_forest_plot_marks_the_base_case_and_zero(table) -> None:
+    from cartsim.report.plots.scenarios import plot_budget_impact, plot_scenario_forest
+
+    fig = plot_scenario_forest(table)
+    assert fig is not None and len(fig.data) == 3  # one trace per comparison
+    for trace in fig.data:
+        assert list(trace.marker.symbol) == ["diamond", "circle", "circle"]
+    lines = [s.x0 for s in fig.layout.shapes]
+    assert 0.0 in lines
+    base = table[table["scenario"] == BASE_CASE]["inmb"]
+    assert all(any(abs(x - b) < 1e-6 for x in lines) for b in base)
+    assert plot_scenario_forest(table.drop(columns="inmb_ci_low")) is None
+    assert plot_budget_impact(None) is None

@@ -67,3 +67,15 @@ def test_current_practice_defaults_to_soc_then_the_first_arm() -> None:
 
 def test_one_arm_gives_an_empty_table() -> None:
     assert budget_impact(budget({"cart": np.ones((2, 2))})).empty
+
+
+def test_the_bar_chart_has_one_series_per_arm_and_a_zero_line() -> None:
+    from cartsim.report.plots.scenarios import plot_budget_impact
+
+    ones = np.ones((3, 2))
+    table = budget_impact(budget({"a": 3 * ones, "b": 5 * ones, "soc": ones}))
+    fig = plot_budget_impact(table)
+    assert fig is not None
+    assert [t.name for t in fig.data] == ["a vs soc", "b vs soc"]
+    assert list(fig.data[1].y) == [4.0, 4.0] and list(fig.data[1].x) == ["2026", "2027"]
+    assert any(s.y0 == 0.0 and s.y1 == 0.0 for s in fig.layout.shapes)
