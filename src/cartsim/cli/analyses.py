@@ -1,8 +1,9 @@
-"""Sensitivity analyses over many work units: ``psa``, ``dsa`` and ``sweep``."""
+"""Sensitivity analyses over many work units: ``psa``, ``dsa``, ``sweep`` and ``scenarios``."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,14 +28,20 @@ from cartsim.cli.common import (
     _finish,
     _load,
     _overrides,
+    _progress,
+    _write_report,
     app,
     console,
+    default_workers,
     export_tables,
+    folders,
     out_console,
+    run_manifest,
     show,
     studies,
     user_errors,
     write_evppi,
+    write_files,
 )
 
 
@@ -136,3 +143,32 @@ def sweep(
     export_tables(run.folder, export, console.print, out_console.print)
     out_console.print(f"results in {run.folder}")
     show.print_sweep(frames, model, studies.unpriced(grid, model), confidence)
+
+
+@app.command()
+@user_errors
+def scenarios(
+    scenario: ScenarioArg = Path("scenarios/cart_vs_asct.yaml"),
+    replications: RepsOpt = None,
+    seed: SeedOpt = None,
+    out: OutOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Scenario analyses: the base case and each scenario_analyses set on the same patients."""
+    from cartsim.runs.scenario_analyses import analyses, run_analyses
+
+    source, model = _load(scenario, set_, seed, replications)
+    found = analyses(source, model, _overrides(set_, seed, replications))
+    started = dt.datetime.now()
+    folder = out or folders.default_folder(model.name, model.run.seed, "scenarios")
+    with folders.new_run(folder, overwrite) as scratch, _progress() as progress:
+        total = len(found) * model.run.replications
+        task = progress.add_task(f"scenario analyses of {model.name}", total=total)
+        table = run_analyses(found, workers or default_workers(), lambda: progress.advance(task))
+        manifest = run_manifest(source, model, started, analysis="scenarios")
+        write_files(scratch, {"scenarios": table}, manifest)
+        _write_report(scratch)
+    out_console.print(f"results in {folder}")
+    show.print_scenarios(table, model)

@@ -10,7 +10,7 @@ Reading YAML, ``extends:`` and ``--set`` overrides live in :mod:`cartsim.inputs.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -40,6 +40,7 @@ from cartsim.inputs.fields import (
 )
 from cartsim.inputs.references import check_references
 from cartsim.inputs.relapse_rules import check_relapse_rules
+from cartsim.inputs.scenario_analyses import ScenarioAnalysis, check_analysis_paths
 from cartsim.inputs.stages import Stage, Treatment
 
 
@@ -308,6 +309,16 @@ class Scenario(Strict):
     parameters: dict[str, Parameter] = Field(
         default={}, description='evidence values referred to as "@name", each with unit and source'
     )
+    scenario_analyses: dict[str, ScenarioAnalysis] = Field(
+        default={}, description="named overrides of the base case that `cartsim scenarios` runs"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _analysis_paths(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            check_analysis_paths(data)
+        return data
 
     @model_validator(mode="after")
     def _references_exist(self) -> Scenario:

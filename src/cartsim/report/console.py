@@ -250,3 +250,20 @@ def print_noise_guidance(noise: pd.DataFrame | None) -> None:
 
     if line := noise_guidance(noise, NOISE_GUIDANCE):
         console.print(line)
+
+
+def print_scenarios(table: pd.DataFrame, model: Scenario) -> None:
+    """Scenario analyses: incremental cost, QALYs, ICER and INMB with its 95% CI."""
+    money = f"{model.currency} {model.price_year}"
+    out = Table(title=f"{model.name}: scenario analyses, per patient ({money}, 95% paired CI)")
+    for column in ("scenario", "comparison", "Δ cost", "Δ QALYs", "ICER", "INMB", "INMB 95% CI"):
+        out.add_column(column, justify="left" if column in ("scenario", "comparison") else "right")
+    for _, r in table.iterrows():
+        icer = {"SE": "dominant", "NW": "dominated"}.get(str(r["quadrant"]))
+        icer = icer or (f"{r['icer']:,.0f}" if pd.notna(r["icer"]) else "—")
+        out.add_row(
+            str(r["scenario"]), str(r["comparison"]), f"{r['delta_cost']:,.0f}",
+            f"{r['delta_qaly']:.3f}", icer, f"{r['inmb']:,.0f}",
+            f"{r['inmb_ci_low']:,.0f} to {r['inmb_ci_high']:,.0f}",
+        )  # fmt: skip
+    console.print(out)

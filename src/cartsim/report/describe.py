@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from cartsim.report.text import fmt, number, stated
+from cartsim.report.text import NOT_STATED, dist_text, fmt, number, stated
 
 STRESS_DES = (
     ("1 Objectives", "objectives"),
@@ -28,20 +28,38 @@ STRESS_DES = (
     ("5 Run", "run"),
     ("6 Code access", "code"),
 )
-CHEERS = (
-    ("6 Study population", "population"),
-    ("7 Setting and location", "setting"),
-    ("8 Comparators", "comparators"),
-    ("9 Perspective", "perspective"),
-    ("10 Time horizon", "horizon"),
-    ("11 Discount rates", "discounting"),
-    ("12–14 Health outcomes", "outcomes"),
-    ("16 Currency, price date", "currency"),
-    ("Willingness to pay (per QALY)", "wtp"),
-    ("17 Model", "model"),
-    ("19 Heterogeneity", "heterogeneity"),
-    ("21 Uncertainty", "uncertainty"),
-)
+CHEERS_TITLES = (
+    "Title",
+    "Abstract",
+    "Background and objectives",
+    "Health economic analysis plan",
+    "Study population",
+    "Setting and location",
+    "Comparators",
+    "Perspective",
+    "Time horizon",
+    "Discount rate",
+    "Selection of outcomes",
+    "Measurement of outcomes",
+    "Valuation of outcomes",
+    "Measurement and valuation of resources and costs",
+    "Currency, price date and conversion",
+    "Rationale and description of model",
+    "Analytics and assumptions",
+    "Characterising heterogeneity",
+    "Characterising distributional effects",
+    "Characterising uncertainty",
+    "Approach to engagement with patients and others affected by the study",
+    "Study parameters",
+    "Summary of main results",
+    "Effect of uncertainty",
+    "Effect of engagement with patients and others affected by the study",
+    "Study findings, limitations, generalisability and current knowledge",
+    "Source of funding",
+    "Conflicts of interest",
+)  # CHEERS 2022: Husereau et al., Value Health 2022;25:3-9, doi:10.1016/j.jval.2021.11.351
+CHEERS = tuple((n, title) for n, title in enumerate(CHEERS_TITLES, start=1))
+NOT_APPLICABLE = "not applicable: "
 
 
 def _rows(items: tuple[tuple[str, str], ...]) -> list[list[Any]]:
@@ -58,7 +76,11 @@ def horizon_text(s: Mapping[str, Any]) -> str:
 
 
 def description(
-    manifest: Mapping[str, Any], outputs: list[str], has_qalys: bool, analyses: list[str]
+    manifest: Mapping[str, Any],
+    outputs: list[str],
+    has_qalys: bool,
+    analyses: list[str],
+    incremental: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The block of the model description: both checklists and what their items state."""
     s = manifest["scenario"]
@@ -79,14 +101,160 @@ def description(
             for arm, a in s["arms"].items()
             for disease, outcome in a["outcomes"].items()
         ],
-        "stated": {
-            "perspective": stated(s, "perspective"),
-            "cost_rate": stated(s, "discount_rate_costs", "cost_discount_rate", unit="share"),
-            "effect_rate": stated(s, "discount_rate_effects", "discount_rate_qalys", unit="share"),
-            "wtp": stated(s, "wtp_per_qaly", "wtp", unit="EUR"),
-        },
         "checklists": [
             ("Simulation (STRESS-DES)", _rows(STRESS_DES)),
-            ("Economic evaluation (CHEERS 2022)", _rows(CHEERS)),
+            (
+                "Economic evaluation (CHEERS 2022)",
+                cheers_rows(manifest, analyses, has_qalys, incremental),
+            ),
         ],
     }
+
+
+def _join(items: list[str], empty: str = NOT_STATED) -> str:
+    return "; ".join(i for i in items if i) or empty
+
+
+def _demand(s: Mapping[str, Any]) -> str:
+    return _join(
+        [
+            f"{d}: {number(x.get('rate_per_year'))} referrals a year (Poisson), age "
+            f"{dist_text(x.get('age'))} years, {fmt(x.get('female'), 'share')} women"
+            for d, x in (s.get("demand") or {}).items()
+        ]
+    )
+
+
+def _arms(s: Mapping[str, Any]) -> str:
+    return _join([f"{n} ({a.get('label') or n})" for n, a in (s.get("arms") or {}).items()])
+
+
+def _courses(s: Mapping[str, Any]) -> str:
+    return _join(
+        [
+            f"{d}: utility active {number(c.get('utility_active'))}, in remission "
+            f"{number(c.get('utility_remission'))}"
+            for d, c in (s.get("disease_course") or {}).items()
+        ],
+        "no disease-state utilities in this scenario",
+    )
+
+
+def _results(incremental: pd.DataFrame | None, currency: str) -> str:
+    """Pairwise results for all patients: incremental cost, QALYs and INMB with 95% CIs."""
+    if incremental is None or not len(incremental) or "intervention" not in incremental:
+        return ""
+    rows = incremental
+    if "analysis" in rows:
+        rows = rows[rows["analysis"] == "pairwise"]
+    if "population" in rows:
+        rows = rows[rows["population"] == "all"]
+    return "; ".join(
+        f"{r['intervention']} vs {r['comparator']}: incremental cost {fmt(r['delta_cost'], 'EUR')}"
+        f" {currency}, QALYs {fmt(r['delta_qaly'], 'QALYs')}, INMB {fmt(r['inmb'], 'EUR')} "
+        f"({fmt(r['inmb_ci_low'], 'EUR')} to {fmt(r['inmb_ci_high'], 'EUR')})"
+        for _, r in rows.iterrows()
+    )
+
+
+def cheers_items(
+    manifest: Mapping[str, Any],
+    analyses: list[str],
+    has_qalys: bool,
+    incremental: pd.DataFrame | None = None,
+) -> list[tuple[int, str, str]]:
+    """``(number, title, text)`` of the 28 CHEERS 2022 items, each filled from the run or
+    marked "not applicable" with the reason."""
+    s = manifest["scenario"]
+    economics = s.get("economics") or {}
+    run = s.get("run") or {}
+    currency = f"{s.get('currency') or ''} {s.get('price_year') or ''}".strip()
+    params = s.get("parameters") or {}
+    estimates = sum(bool(p.get("estimate")) for p in params.values())
+    reference = economics.get("reference_arm") or "the least costly arm"
+    results = _results(incremental, currency)
+    by_disease = (
+        incremental is not None
+        and "population" in incremental
+        and (incremental["population"] != "all").any()
+    )
+    uncertainty = [*analyses, "95% t-intervals over replications (patient-level noise)"]
+    text = [
+        f"{s.get('name')}: costs, QALYs and capacity of {_arms(s)}, a patient-level "
+        "discrete-event simulation (cartsim)",
+        NOT_APPLICABLE + "a model run report, not a publication; the headline results and "
+        "the incremental analysis summarise it",
+        s.get("description") or NOT_STATED,
+        NOT_APPLICABLE + "no analysis plan is registered for a run; the scenario files (with "
+        "their SHA-256) and the command line fix the analysis before it runs",
+        _demand(s),
+        f"{s.get('description') or NOT_STATED} Resources: "
+        f"{', '.join(s.get('resources') or {}) or 'none limited'}",
+        f"{_arms(s)}; increments against {reference}",
+        stated(s, "perspective"),
+        horizon_text(s),
+        f"costs {stated(s, 'discount_rate_costs', unit='share')} a year, health effects "
+        f"{stated(s, 'discount_rate_effects', unit='share')} a year (continuous discounting)",
+        (
+            "QALYs and costs per referred patient, net monetary benefit at "
+            f"{stated(s, 'wtp_per_qaly', unit='EUR')} {currency} per QALY; "
+            if has_qalys
+            else ""
+        )
+        + "waits, vein-to-vein time, losses while waiting, resource use",
+        "response, time to response, relapse, treatment-related mortality and adverse events "
+        "sampled per patient from the published series (sources in the parameter table); "
+        "deaths from general-population mortality × SMR of the disease state",
+        _courses(s)
+        + (
+            "; scaled by general-population norms for age"
+            if economics.get("utility_age_norms")
+            else ""
+        ),
+        "resource use simulated per patient (stages, hospital and ICU days, adverse events, "
+        "disease states over time) and valued at the unit costs of the scenario "
+        "(stage costs, cost per day, yearly costs of disease states; sources in the parameter "
+        "table)",
+        f"{currency or NOT_STATED}; every amount is entered in this currency and price year "
+        "(no conversion in this run)",
+        "patient-level discrete-event simulation (SimPy): queues for limited resources "
+        "change when treatment happens and so the time spent with active disease",
+        f"{run.get('replications')} replications, seed {run.get('seed')}, warm-up "
+        f"{fmt(run.get('warmup_days'))} days; common random numbers across arms; continuous "
+        "discounting; paired t-intervals over replications",
+        "results per disease in incremental.parquet (population column)"
+        if by_disease
+        else NOT_APPLICABLE + "no subgroup results in this run (one population)",
+        NOT_APPLICABLE + "no distributional cost-effectiveness analysis; QALYs are not "
+        "weighted by equity",
+        _join(uncertainty),
+        NOT_APPLICABLE + "a model run; no patients or others were engaged in it",
+        f"{len(params)} parameters with value, unit, source and status in the parameter table; "
+        f"{estimates} are estimates",
+        results or "see the headline results (kpis.parquet)",
+        _join(
+            analyses,
+            "only between-replication noise is characterised in this run: no "
+            "probabilistic, one-way or scenario analysis",
+        ),
+        NOT_APPLICABLE + "no engagement (item 21)",
+        f"findings: item 23; limitations: {estimates} of {len(params)} parameters are "
+        "estimates without a direct source; generalisable to settings with the stated demand, "
+        "capacity and prices",
+        NOT_APPLICABLE + "a model run has no funder; a study using it states its own",
+        NOT_APPLICABLE + "a model run declares none; a study using it states its own",
+    ]
+    return [(n, title, t) for (n, title), t in zip(CHEERS, text, strict=True)]
+
+
+def cheers_rows(
+    manifest: Mapping[str, Any],
+    analyses: list[str],
+    has_qalys: bool,
+    incremental: pd.DataFrame | None = None,
+) -> list[list[Any]]:
+    """The CHEERS 2022 checklist as table rows: ``n Title`` and the item's text."""
+    return [
+        [{"kind": "bold", "text": f"{n} {title}"}, text]
+        for n, title, text in cheers_items(manifest, analyses, has_qalys, incremental)
+    ]

@@ -39,6 +39,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "validation": ("target", "description", "simulated", "simulated_low", "simulated_high")
     + ("target_value", "target_low", "target_high", "interval_kind", "verdict", "position")
     + ("source", "shares_source_with"),
+    "scenarios": ("scenario", "comparison", "inmb", "inmb_ci_low", "inmb_ci_high"),
+    "budget_impact": ("year", "arm", "reference", "net_budget_impact"),
     "events": ("replication", "patient_id", "stage", "event", "time"),
 }
 NUMERIC_NAMES = frozenset(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartsim.decide.budget_impact import budget_impact
 from cartsim.decide.capacity import UNCLEAR, decide, judge
 from cartsim.decide.head_to_head import incremental_results
 from cartsim.decide.stats import summarise
@@ -71,7 +72,8 @@ def run(
 
 def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
     """The tables a run writes: patients, resources, KPIs with 95% CIs, metrics, and when they
-    apply events, budget and (head to head with economics) the incremental analysis."""
+    apply events, budget and (head to head with economics) the incremental analysis and the
+    net budget impact against the reference arm."""
     frames = {
         "patients": tables.patients,
         "resources": tables.resources,
@@ -92,6 +94,8 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
         frames["incremental"] = incremental_results(
             settled, economics.wtp_per_qaly, economics.reference_arm
         )
+        if len(tables.budget):
+            frames["budget_impact"] = budget_impact(tables.budget, economics.reference_arm)
     return frames
 
 

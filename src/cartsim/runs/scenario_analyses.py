@@ -1,0 +1,139 @@
+"""Scenario analyses: the base case and every named ``scenario_analyses:`` set on the same patients.
+
+Each analysis is the scenario file read again with its overrides (after any ``--set`` of the
+command line), so it is validated like the base case before anything runs. Every analysis keeps
+the base case's seed and replications: the same referred patients and draws (common random
+numbers), so differences between analyses come from the overrides, not from noise. Each
+analysis is compared pairwise against its reference arm with paired 95% t-intervals over
+replications (:func:`cartsim.decide.head_to_head.incremental_results`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from cartsim.decide.head_to_head import ALL, incremental_results, replication_means
+from cartsim.inputs import loading
+from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.scenario_analyses import override_text
+from cartsim.runs.executors import run_units
+from cartsim.runs.experiment import Tables, simulate
+
+BASE_CASE = "base case"
+FIXED = ("run.seed", "run.replications")  # the same patients and draws in every analysis
+COLUMNS = [
+    "scenario",
+    "description",
+    "comparison",
+    "intervention",
+    "comparator",
+    "cost",
+    "qaly",
+    "comparator_cost",
+    "comparator_qaly",
+    "delta_cost",
+    "delta_cost_ci_low",
+    "delta_cost_ci_high",
+    "delta_qaly",
+    "delta_qaly_ci_low",
+    "delta_qaly_ci_high",
+    "icer",
+    "quadrant",
+    "inmb",
+    "inmb_ci_low",
+    "inmb_ci_high",
+    "wtp",
+]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One row group of the table: a name, what it changes, and its validated scenario."""
+
+    name: str
+    description: str
+    scenario: Scenario
+
+
+def check_comparable(scenario: Scenario, path: Path) -> None:
+    """Refuse a scenario whose analyses cannot be compared: no economics or one arm."""
+    if scenario.economics is None or len(scenario.arms) < 2:
+        raise CartsimError("scenario analyses need economics and two or more arms", file=str(path))
+    if scenario.comparison != "head_to_head":
+        raise CartsimError("scenario analyses need comparison: head_to_head", file=str(path))
+    if not scenario.scenario_analyses:
+        raise CartsimError("the scenario has no scenario_analyses", file=str(path),
+                           field="scenario_analyses")  # fmt: skip
+
+
+def analyses(
+    source: loading.ScenarioSource, base: Scenario, overrides: list[str]
+) -> list[Analysis]:
+    """The base case and every named analysis, each validated before anything runs."""
+    check_comparable(base, source.path)
+    found = [Analysis(BASE_CASE, "the scenario as given", base)]
+    for name, analysis in base.scenario_analyses.items():
+        where = f"scenario_analyses.{name}"
+        file, line = source.lines.get(where, (str(source.path), None))
+        fixed = [p for p in analysis.set if p in FIXED]
+        if fixed:
+            field = f"{where}.set.{fixed[0]}"
+            raise CartsimError(
+                "may not change the seed or replications (every analysis runs on the base "
+                "case's patients)", file, field, source.lines.get(field, (file, line))[1],
+            )  # fmt: skip
+        sets = [override_text(p, v) for p, v in analysis.set.items()]
+        try:
+            scenario = loading.load(source.path, [*overrides, *sets]).build()
+            check_comparable(scenario, source.path)
+        except CartsimError as exc:
+            raise CartsimError(f"scenario analysis {name!r}: {exc.message}", file,
+                               exc.field or where, line) from None  # fmt: skip
+        found.append(Analysis(name, analysis.description, scenario))
+    return found
+
+
+def comparisons(analysis: Analysis, patients: pd.DataFrame) -> pd.DataFrame:
+    """Pairwise rows of one analysis (all patients): each arm against the reference arm."""
+    scenario = analysis.scenario
+    economics = scenario.economics
+    assert economics is not None  # checked by check_comparable
+    settled = patients[patients["arrival_day"] >= scenario.run.warmup_days]  # as the KPIs
+    table = incremental_results(settled, economics.wtp_per_qaly, economics.reference_arm)
+    table = table[(table["population"] == ALL) & (table["analysis"] == "pairwise")].copy()
+    means = replication_means(settled).groupby("arm")[["cost", "qaly"]].mean()
+    table["cost"] = means.loc[table["intervention"], "cost"].to_numpy()
+    table["qaly"] = means.loc[table["intervention"], "qaly"].to_numpy()
+    table["comparator_cost"] = means.loc[table["comparator"], "cost"].to_numpy()
+    table["comparator_qaly"] = means.loc[table["comparator"], "qaly"].to_numpy()
+    table["comparison"] = table["intervention"] + " vs " + table["comparator"]
+    table["scenario"] = analysis.name
+    table["description"] = analysis.description
+    return table[COLUMNS].reset_index(drop=True)
+
+
+def run_analyses(
+    found: list[Analysis],
+    workers: int = 1,
+    on_done: Callable[[], None] | None = None,
+) -> pd.DataFrame:
+    """Run every analysis (replications of all analyses share the executor) and return one
+    table: per analysis and comparison, mean costs (money of the price year, discounted) and
+    QALYs, increments, ICER and INMB with paired 95% CIs."""
+    reps = found[0].scenario.run.replications
+    units = [(a.scenario, r, 0, False, False) for a in found for r in range(reps)]
+    parts: dict[int, Tables] = {}
+    for index, tables in run_units(simulate, units, workers):
+        parts[index] = tables
+        if on_done:
+            on_done()
+    frames = []
+    for i, analysis in enumerate(found):
+        mine = Tables.concat([parts[i * reps + r] for r in range(reps)])
+        frames.append(comparisons(analysis, mine.patients))
+    return pd.concat(frames, ignore_index=True)
