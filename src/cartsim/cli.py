@@ -135,6 +135,7 @@ def run(
     show.print_summary(model, frames["kpis"])
     if "incremental" in frames:
         show.print_incremental(frames["incremental"], model)
+    show.print_severity(frames, model)
     out_console.print(f"results in {folder}")
 
 

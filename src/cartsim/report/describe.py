@@ -83,7 +83,7 @@ def description(
             "perspective": stated(s, "perspective"),
             "cost_rate": stated(s, "discount_rate_costs", "cost_discount_rate", unit="share"),
             "effect_rate": stated(s, "discount_rate_effects", "discount_rate_qalys", unit="share"),
-            "wtp": stated(s, "wtp_per_qaly", "wtp", unit="EUR"),
+            "wtp": stated(s, "wtp_per_qaly", "wtp", unit=str(s.get("currency"))),
         },
         "checklists": [
             ("Simulation (STRESS-DES)", _rows(STRESS_DES)),

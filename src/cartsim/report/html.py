@@ -184,7 +184,7 @@ def capacity_section(t: Tables, page: Page, currency: str) -> Section:
             "treated per year.",
         ),
         page.figure(
-            plots.plot_sweep(t["sweep"], sweep_metrics(t["sweep"])),
+            plots.plot_sweep(t["sweep"], sweep_metrics(t["sweep"]), currency),
             "Headline results across the settings of the sweep (all metrics: sweep.parquet).",
         ),
     ]
@@ -243,17 +243,23 @@ def value_section(t: Tables, page: Page, scenario: Mapping[str, Any], currency: 
         )
     ]
     if t["incremental"] is not None and len(t["incremental"]):
-        blocks += incremental_blocks(t["incremental"])
+        blocks += incremental_blocks(t["incremental"], currency)
+    shortfall, compared = t.get("severity"), t.get("severity_comparisons")
+    if shortfall is not None and compared is not None:
+        blocks += severity_blocks(shortfall, compared, currency)
     blocks += [
         page.figure(
-            plots.plot_ce_plane(t["psa"], wtp=wtp),
+            plots.plot_ce_plane(t["psa"], wtp=wtp, currency=currency),
             f"Incremental cost and QALYs per PSA iteration (a sample of at most 2,000 points); "
-            f"dashed: willingness to pay {wtp:,.0f} EUR per QALY.",
+            f"dashed: willingness to pay {wtp:,.0f} {currency} per QALY.",
         ),
-        page.figure(plots.plot_ceac(t["ceac"]), "Probability that each arm is cost-effective."),
-        page.figure(plots.plot_evpi(t["evpi"]), "Expected value of perfect information."),
         page.figure(
-            plots.plot_tornado(t["dsa"]), "One-way sensitivity of the incremental net benefit."
+            plots.plot_ceac(t["ceac"], currency), "Probability that each arm is cost-effective."
+        ),
+        page.figure(plots.plot_evpi(t["evpi"], currency), "Expected value of perfect information."),
+        page.figure(
+            plots.plot_tornado(t["dsa"], currency=currency),
+            "One-way sensitivity of the incremental net benefit.",
         ),
     ]
     if not any(t[n] is not None for n in ("incremental", "psa", "ceac", "evpi", "dsa")):
@@ -267,15 +273,27 @@ def value_section(t: Tables, page: Page, scenario: Mapping[str, Any], currency: 
     return Section("value", "Costs and value", blocks)
 
 
-def incremental_blocks(frame: pd.DataFrame) -> list[Block]:
+def incremental_blocks(frame: pd.DataFrame, currency: str = "EUR") -> list[Block]:
     """The incremental tables, one per kind of analysis, with every column that has a value."""
     parts = frame.groupby("analysis", sort=False) if "analysis" in frame else [("", frame)]
     out = []
     for name, part in parts:
         part = part.dropna(axis=1, how="all").drop(columns="analysis", errors="ignore")
         title = f"Incremental analysis: {name!s}" if name else "Incremental analysis"
-        out.append({"kind": "incremental", "title": title, "table": text.frame_table(part)})
+        out.append(
+            {"kind": "incremental", "title": title, "table": text.frame_table(part, currency)}
+        )
     return out
+
+
+def severity_blocks(shortfall: pd.DataFrame, compared: pd.DataFrame, money: str) -> list[Block]:
+    """The QALY shortfall of current practice and the comparisons without and with its weight."""
+    return [
+        {"kind": "incremental", "title": "Severity modifier: QALY shortfall (NICE PMG36)",
+         "table": text.frame_table(shortfall, money)},
+        {"kind": "incremental", "title": "Against current practice, QALY gains unweighted "
+         "(qaly_weight 1) and weighted", "table": text.frame_table(compared, money)},
+    ]  # fmt: skip
 
 
 def parameter_block(scenario: Mapping[str, Any], used: list[str] | None = None) -> Block:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from cartsim.decide.head_to_head import incremental_results
+from cartsim.decide.severity import severity_results
 from cartsim.decide.stats import summarise
 from cartsim.evaluate.kpis import check_metric
 from cartsim.inputs import loading
@@ -84,6 +85,8 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
         frames["incremental"] = incremental_results(
             settled, economics.wtp_per_qaly, economics.reference_arm
         )
+        if economics.severity_modifier:
+            frames.update(severity_results(scenario, settled))
     return frames
 
 
