@@ -97,6 +97,10 @@ def test_shortfall_table_is_general_population_minus_current_practice() -> None:
     assert row["proportional_shortfall"] == pytest.approx((qale - 2.0) / qale, rel=1e-6)
     assert row["absolute_shortfall_ci_low"] < row["absolute_shortfall"]
     assert row["qaly_weight"] == qaly_weight(qale - 2.0, (qale - 2.0) / qale)
+    for end in ("_ci_low", "_ci_high"):
+        expected = qaly_weight(row[f"absolute_shortfall{end}"], row[f"proportional_shortfall{end}"])
+        assert row[f"qaly_weight{end}"] == expected
+    assert row["qaly_weight_ci_low"] <= row["qaly_weight"] <= row["qaly_weight_ci_high"]
     assert row["n_replications"] == 3
 
 

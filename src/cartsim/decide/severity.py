@@ -91,7 +91,9 @@ def shortfall_table(
 
     ``patients`` holds ``replication, arm, age, female, qaly_total`` (one row per referred
     patient); ``reference`` is current practice. Values are means over replications of the
-    per-patient means, with 95% t-intervals; the weight is read off the means.
+    per-patient means, with 95% t-intervals; the weight is read off the means, and
+    ``qaly_weight_ci_low``/``_ci_high`` off the ends of the intervals (they differ when the
+    interval crosses a cut-off).
     """
     own = patients[patients["arm"] == reference]
     if own.empty:
@@ -116,10 +118,11 @@ def shortfall_table(
     }
     for column, name in names.items():
         row.update(with_ci(name, mean_ci(per_rep[column].to_numpy(float))))
-    row["qaly_weight"] = qaly_weight(
-        float(row["absolute_shortfall"]),  # type: ignore[arg-type]
-        float(row["proportional_shortfall"]),  # type: ignore[arg-type]
-    )
+    for suffix in ("", "_ci_low", "_ci_high"):  # the weight at each end of the shortfall's CI
+        absolute = float(row[f"absolute_shortfall{suffix}"])  # type: ignore[arg-type]
+        proportional = float(row[f"proportional_shortfall{suffix}"])  # type: ignore[arg-type]
+        known = np.isfinite(absolute) and np.isfinite(proportional)
+        row[f"qaly_weight{suffix}"] = qaly_weight(absolute, proportional) if known else np.nan
     row["n_replications"] = len(per_rep)
     return pd.DataFrame([row])
 
