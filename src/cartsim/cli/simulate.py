@@ -81,6 +81,7 @@ def run(
         show.print_worst_years(frames["kpis_by_year"])
     if "incremental" in frames:
         show.print_incremental(frames["incremental"], model)
+    show.print_severity(frames, model)
     out_console.print(f"results in {folder}")
 
 

@@ -134,5 +134,6 @@ class Resource(Strict):
 
     description: str = Field(default="", description="what the resource is (text)")
     cost_per_unit_per_year: NonNegative = Field(
-        default=0.0, description="fixed cost of one unit of capacity, EUR a year (for sweeps)"
+        default=0.0,
+        description="fixed cost of one unit of capacity, money a year (for sweeps and the budget)",
     )

@@ -197,9 +197,11 @@ class RelapseRule(Strict):
 
 
 class ArmEconomics(Strict):
-    """Costs (EUR of the price year) and utility effects specific to an arm."""
+    """Costs (money of the scenario's currency and price year) and utility effects of an arm."""
 
-    follow_up_cost_per_year: NonNegative = Field(default=0.0, description="EUR a year of follow-up")
+    follow_up_cost_per_year: NonNegative = Field(
+        default=0.0, description="money a year of follow-up"
+    )
     follow_up_years: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
         default=5.0, description="years of follow-up after treatment"
     )
@@ -211,7 +213,7 @@ class ArmEconomics(Strict):
         description="false: an all-inclusive stage cost already pays adverse-event treatment",
     )
     relapse_cost: NonNegative = Field(
-        default=0.0, description="EUR, one-off treatment of a relapse"
+        default=0.0, description="money, one-off treatment of a relapse"
     )
     episode_disutility: Probability = Field(
         default=0.0, description="utility lost during the treatment episode (0-1)"
@@ -241,7 +243,7 @@ class Mortality(Strict):
 
 
 class DiseaseCourse(Strict):
-    """Health-state values of one disease, shared by all arms (EUR of the price year)."""
+    """Health-state values of one disease, shared by all arms (money: the scenario's)."""
 
     utility_active: Annotated[float, Field(ge=-1.0, le=1.0)] = Field(
         description="utility with active disease (1 = full health, 0 = dead)"
@@ -270,9 +272,11 @@ class DiseaseCourse(Strict):
         "general-population hazard (additive excess hazard)",
     )
     cost_active_per_year: NonNegative = Field(
-        default=0.0, description="EUR a year with active disease: standard-of-care drugs, flares"
+        default=0.0, description="money a year with active disease: standard-of-care drugs, flares"
     )
-    cost_remission_per_year: NonNegative = Field(default=0.0, description="EUR a year in remission")
+    cost_remission_per_year: NonNegative = Field(
+        default=0.0, description="money a year in remission"
+    )
     remission_prob_per_year: Probability = Field(
         default=0.0, description="chance a year of reaching remission on standard of care"
     )
@@ -306,15 +310,15 @@ class UtilityNorms(Strict):
 
 
 class UnitCosts(Strict):
-    """Unit costs of adverse-event treatment (EUR of the price year)."""
+    """Unit costs of adverse-event treatment (money of the scenario's currency and price year)."""
 
-    tocilizumab_dose: NonNegative = Field(default=0.0, description="EUR per tocilizumab dose")
+    tocilizumab_dose: NonNegative = Field(default=0.0, description="money per tocilizumab dose")
     serious_infection_episode: NonNegative = Field(
-        default=0.0, description="EUR per serious infection"
+        default=0.0, description="money per serious infection"
     )
-    ivig_per_year: NonNegative = Field(default=0.0, description="EUR a year of IVIG replacement")
+    ivig_per_year: NonNegative = Field(default=0.0, description="money a year of IVIG replacement")
     secondary_malignancy: NonNegative = Field(
-        default=0.0, description="EUR per secondary malignancy"
+        default=0.0, description="money per secondary malignancy"
     )
 
 
@@ -330,7 +334,17 @@ class Economics(Strict):
     discount_rate_effects: Annotated[float, Field(ge=0.0, le=0.2)] = Field(
         default=0.03, description="discount rate of QALYs, per year"
     )
-    wtp_per_qaly: NonNegative = Field(default=50_000.0, description="EUR per QALY")
+    wtp_per_qaly: NonNegative = Field(
+        default=50_000.0, description="willingness to pay, money per QALY"
+    )
+    wtp_per_qaly_upper: NonNegative | None = Field(
+        default=None, description="upper end of a threshold range, money per QALY (shown too)"
+    )
+    severity_modifier: bool = Field(
+        default=False,
+        description="weight QALY gains by the NICE severity modifier (PMG36 6.2.16-6.2.20), "
+        "from the QALY shortfall of the reference arm (true/false)",
+    )
     reference_arm: str | None = Field(
         default=None, description="arm that incremental net benefit is measured against"
     )

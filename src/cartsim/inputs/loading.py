@@ -24,7 +24,8 @@ from pydantic import ValidationError
 
 from cartsim.inputs import tree
 from cartsim.inputs.dist_base import U_MAX
-from cartsim.inputs.errors import ScenarioError
+from cartsim.inputs.errors import CartsimError, ScenarioError
+from cartsim.inputs.money import parameter_factors
 from cartsim.inputs.overrides import apply_override, describe
 from cartsim.inputs.scenario import Parameter, Scenario
 from cartsim.inputs.yamlsafe import YamlProblem, parse
@@ -190,10 +191,25 @@ class ScenarioSource:
     def base_values(self) -> dict[str, float]:
         return {name: p.value for name, p in self.parameters.items()}
 
+    def money_factors(self) -> dict[str, float]:
+        """Per money parameter, the factor to the scenario's currency and price year."""
+        try:
+            return parameter_factors(self.parameters, self.raw)
+        except CartsimError as exc:
+            name = (exc.field or "").split(".")[1:2]
+            origin = self.origins.get(name[0], str(self.path)) if name else str(self.path)
+            raise self.locate(ScenarioError(exc.message, origin, exc.field)) from None
+
     def build(self, values: Mapping[str, float] | None = None) -> Scenario:
-        """Validate the scenario with parameter ``values`` (default: the base case)."""
+        """Validate the scenario with parameter ``values`` (default: the base case).
+
+        ``values`` are in each parameter's own unit; money is converted to the scenario's
+        currency and price year (:mod:`cartsim.inputs.money`) before it is put in.
+        """
         base_case = values is None
         values = self.base_values() if values is None else {**self.base_values(), **values}
+        factors = self.money_factors()
+        values = {k: v * factors.get(k, 1.0) for k, v in values.items()}
         body = {k: v for k, v in self.raw.items() if k != "parameters"}
         try:
             resolved = substitute(body, values)

@@ -2,7 +2,8 @@
 
 A scenario describes demand (referrals per disease), resources (capacity and opening calendar),
 the arms (each a list of stages), waiting hazards, the clinical course and costs, and the run
-settings. Units are in the field names or docstrings: days, per year, EUR of ``price_year``.
+settings. Units are in the field names or docstrings: days, per year, money of the scenario's
+``currency`` and ``price_year`` (:mod:`cartsim.inputs.money`).
 Stages are in :mod:`cartsim.inputs.stages`, the clinical course in :mod:`cartsim.inputs.clinical`.
 Reading YAML, ``extends:`` and ``--set`` overrides live in :mod:`cartsim.inputs.loading`.
 """
@@ -38,6 +39,7 @@ from cartsim.inputs.fields import (
     Probability,
     Strict,
 )
+from cartsim.inputs.money import Currency, Money, PriceYear
 from cartsim.inputs.references import check_references
 from cartsim.inputs.relapse_rules import check_relapse_rules
 from cartsim.inputs.scenario_analyses import ScenarioAnalysis, check_analysis_paths
@@ -64,6 +66,16 @@ class Parameter(Strict):
         default=None, description="one-way sensitivity high value, in its unit"
     )
     note: str | None = Field(default=None, description="remarks (text)")
+    currency: Currency | None = Field(
+        default=None,
+        description="money only: ISO code of the currency of value, low, high and psa "
+        "(default: the scenario's money.currency)",
+    )
+    price_year: PriceYear | None = Field(
+        default=None,
+        description="money only: year whose prices value, low, high and psa are in "
+        "(default: the scenario's money.price_year)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Parameter:
@@ -158,7 +170,7 @@ class Arm(Strict):
         default={}, description="per disease; a disease not listed gets no response"
     )
     economics: ArmEconomics = Field(
-        default=ArmEconomics(), description="costs (EUR) and utility effects"
+        default=ArmEconomics(), description="costs (money) and utility effects"
     )
     vein_to_vein_from: str | None = Field(
         default=None, description="stage whose first start begins vein-to-vein time (to treatment)"
@@ -268,9 +280,17 @@ class Scenario(Strict):
 
     name: Annotated[str, Field(min_length=1)] = Field(description="scenario name (text)")
     description: str = Field(default="", description="what the scenario is (text)")
-    currency: str = Field(default="EUR", description="currency of every amount of money (ISO code)")
-    price_year: Annotated[int, Field(ge=1990, le=2100)] = Field(
-        default=2024, description="year whose prices every amount of money is in"
+    currency: Currency = Field(
+        default="EUR",
+        description="currency (ISO code) of every amount of money the model uses and reports; "
+        "money parameters are converted to it",
+    )
+    price_year: PriceYear = Field(
+        default=2024,
+        description="year whose prices every amount of money the model uses and reports is in",
+    )
+    money: Money = Field(
+        default=Money(), description="conversion of money parameters to currency and price_year"
     )
     run: RunSettings = Field(
         default=RunSettings(), description="run length (days), replications, seed"
@@ -297,9 +317,9 @@ class Scenario(Strict):
     )
     mortality: Mortality | None = Field(default=None, description="general-population mortality")
     disease_course: dict[str, DiseaseCourse] = Field(
-        default={}, description="utilities and yearly costs (EUR) of each disease's states"
+        default={}, description="utilities and yearly costs (money) of each disease's states"
     )
-    unit_costs: UnitCosts = Field(default=UnitCosts(), description="EUR per unit of AE treatment")
+    unit_costs: UnitCosts = Field(default=UnitCosts(), description="money per unit of AE treatment")
     target: PlanningTarget | None = Field(
         default=None, description="what a capacity sweep must meet"
     )
@@ -323,6 +343,14 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _references_exist(self) -> Scenario:
         check_references(self)
+        eco = self.economics
+        if (
+            eco is not None
+            and eco.severity_modifier
+            and (eco.reference_arm is None or self.mortality is None)
+        ):
+            raise ValueError("economics.severity_modifier: needs economics.reference_arm "
+                                 "(current practice) and mortality")  # fmt: skip
         check_budget(self)
         return self
 

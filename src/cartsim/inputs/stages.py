@@ -34,7 +34,7 @@ class StageBase(Strict):
     description: str = Field(default="", description="what happens in the stage (text)")
     costs: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")], NonNegative] = Field(
         default={},
-        description="EUR (price year) by cost category, each time the stage starts",
+        description="money by cost category, each time the stage starts",
     )
 
 
@@ -70,7 +70,7 @@ class IcuEscalation(Strict):
     probability: Probability = Field(
         default=0.0, description="chance of ICU escalation whatever the CRS/ICANS grade"
     )
-    cost_per_day: NonNegative = Field(default=0.0, description="EUR per ICU day")
+    cost_per_day: NonNegative = Field(default=0.0, description="money per ICU day")
 
 
 class Inpatient(StageBase):
@@ -83,7 +83,7 @@ class Inpatient(StageBase):
         default=0.0, description="days added to the stay per CRS grade"
     )
     icu: IcuEscalation | None = Field(default=None, description="ICU transfer during the stay")
-    cost_per_day: NonNegative = Field(default=0.0, description="EUR per day in hospital")
+    cost_per_day: NonNegative = Field(default=0.0, description="money per day in hospital")
     treatment_day: StageDay | None = Field(
         default=None,
         description="the arm's treatment acts this many days into the stay (lymphodepletion or "

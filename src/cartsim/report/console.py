@@ -68,6 +68,27 @@ def print_incremental(table: pd.DataFrame, model: Scenario) -> None:
     console.print(out)
 
 
+def print_severity(frames: dict[str, pd.DataFrame], model: Scenario) -> None:
+    """The QALY shortfall, its weight, and each comparison's ICER and INMB without and with it."""
+    if "severity" not in frames:
+        return
+    s = frames["severity"].iloc[0]
+    money = f"{model.currency} {model.price_year}"
+    console.print(
+        f"severity: QALY shortfall of {s['reference']} {s['absolute_shortfall']:.2f} QALYs "
+        f"(proportional {s['proportional_shortfall']:.2f}); QALY weight {s['qaly_weight']:g}"
+    )
+    out = Table(title=f"{model.name}: against {s['reference']} ({money})")
+    for column in ("arm", "QALY weight", "WTP per QALY", "ICER per QALY", "INMB", "95% CI"):
+        out.add_column(column, justify="left" if column == "arm" else "right")
+    for _, r in frames["severity_comparisons"].iterrows():
+        ci = f"{r['inmb_ci_low']:,.0f} – {r['inmb_ci_high']:,.0f}"
+        icer = f"{r['icer']:,.0f}" if pd.notna(r["icer"]) else "—"
+        out.add_row(str(r["intervention"]), f"{r['qaly_weight']:g}", f"{r['wtp']:,.0f}", icer,
+                    f"{r['inmb']:,.0f}", ci)  # fmt: skip
+    console.print(out)
+
+
 def summary_rows(metrics: list[str]) -> list[tuple[str, str]]:
     """Which KPIs the summary shows, in order, with a label that carries the unit."""
     rows = [("referred", "patients referred"), ("treated", "patients treated")]

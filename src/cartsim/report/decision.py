@@ -17,7 +17,7 @@ from cartsim.report import text
 from cartsim.report.plots import information as figures
 
 if TYPE_CHECKING:
-    from cartsim.report.html import Page
+    from cartsim.report.page import Page
 
 Block = dict[str, Any]
 Built = tuple[str, str, list[Block]] | None

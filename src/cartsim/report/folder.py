@@ -23,6 +23,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "kpis": ("arm", "metric", "mean", "ci_low", "ci_high"),
     "budget": ("arm", "year"),
     "incremental": (),  # every column is shown as it is
+    "severity": ("reference", "qaly_weight"),
+    "severity_comparisons": ("qaly_weight", "wtp", "intervention", "comparator"),
     "psa": ("iteration", "arm", "cost", "qaly"),
     "ceac": ("wtp", "arm", "probability_cost_effective"),
     "evpi": ("wtp", "evpi_per_patient"),

@@ -15,27 +15,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
-from markupsafe import Markup
 
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report import decision, plots, text
 from cartsim.report.describe import description
 from cartsim.report.folder import Tables, read_run
+from cartsim.report.page import Block, Page, Section
 from cartsim.report.plots.common import shown
-from cartsim.report.plots.scenarios import plot_budget_impact, plot_scenario_forest
+from cartsim.report.scenario_sections import scenario_sections
 from cartsim.runs.atomic import write_text
 
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 DEFAULT_WTP = 50_000.0  # EUR per QALY, used for the plane only when the scenario states none
-Block = dict[str, Any]
 SWEEP_METRICS = (
     "treated",
     "median_vein_to_vein_days",
@@ -47,39 +42,6 @@ SWEEP_METRICS = (
     "mean_cost_total",
     "mean_qaly_total",
 )
-
-
-@dataclass
-class Section:
-    """A part of the report: an anchor, a heading and its blocks (data for the template)."""
-
-    key: str
-    title: str
-    blocks: list[Block] = field(default_factory=list)
-
-
-@dataclass
-class Page:
-    """Figures are numbered as they are added; ``count`` ends on ``<body data-figures>``."""
-
-    count: int = 0
-
-    def figure(self, fig: go.Figure | None, caption: str, missing: str = "") -> Block:
-        """A figure block, or a note that it is missing (an empty note: nothing shown)."""
-        if fig is None:
-            return {"kind": "missing", "text": missing} if missing else {"kind": "none"}
-        self.count += 1
-        div = pio.to_html(
-            fig,
-            full_html=False,
-            include_plotlyjs=self.count == 1,  # plotly.js once, before the first figure's script
-            config=PLOTLY_CONFIG,
-            div_id=f"figure-{self.count}",
-        )
-        # The only markup let through unescaped: plotly's own HTML and script. Every text in it
-        # (titles, labels, hover text) was escaped with plots.common.esc before the figure was
-        # built, and plotly writes the figure's data as JSON, escaped for a script element.
-        return {"kind": "figure", "number": self.count, "html": Markup(div), "caption": caption}
 
 
 ENV = jinja2.Environment(
@@ -204,7 +166,7 @@ def capacity_section(t: Tables, page: Page, currency: str) -> Section:
             "treated per year.",
         ),
         *year_blocks(t.get("kpis_by_year")),
-        *sweep_blocks(t, page),
+        *sweep_blocks(t, page, currency),
     ]
     return Section("capacity", "Capacity", blocks)
 
@@ -233,7 +195,7 @@ def year_blocks(by_year: pd.DataFrame | None) -> list[Block]:
     return [{"kind": "incremental", "title": title, "table": text.frame_table(table)}]
 
 
-def sweep_blocks(t: Tables, page: Page) -> list[Block]:
+def sweep_blocks(t: Tables, page: Page, currency: str = "EUR") -> list[Block]:
     """The sweep's figure (pooled over years) with the targets drawn, and its verdicts."""
     sweep, decision = t["sweep"], t.get("sweep_decision")
     pooled = sweep
@@ -241,7 +203,7 @@ def sweep_blocks(t: Tables, page: Page) -> list[Block]:
         pooled = sweep[sweep["referral_year"].isna()]  # the grid's (numeric) order on the axis
         pooled = pooled.assign(setting_id=pd.factorize(pooled["setting"])[0])
     metrics = sweep_metrics(pooled)
-    figure = plots.plot_sweep(pooled, metrics)
+    figure = plots.plot_sweep(pooled, metrics, currency)
     caption = "Headline results across the settings of the sweep (all metrics: sweep.parquet)."
     judged = t.get("sweep_targets")
     if figure is not None and judged is not None:
@@ -327,17 +289,23 @@ def value_section(t: Tables, page: Page, scenario: Mapping[str, Any], currency: 
         )
     ]
     if t["incremental"] is not None and len(t["incremental"]):
-        blocks += incremental_blocks(t["incremental"])
+        blocks += incremental_blocks(t["incremental"], currency)
+    shortfall, compared = t.get("severity"), t.get("severity_comparisons")
+    if shortfall is not None and compared is not None:
+        blocks += severity_blocks(shortfall, compared, currency)
     blocks += [
         page.figure(
-            plots.plot_ce_plane(t["psa"], wtp=wtp),
+            plots.plot_ce_plane(t["psa"], wtp=wtp, currency=currency),
             f"Incremental cost and QALYs per PSA iteration (a sample of at most 2,000 points); "
-            f"dashed: willingness to pay {wtp:,.0f} EUR per QALY.",
+            f"dashed: willingness to pay {wtp:,.0f} {currency} per QALY.",
         ),
-        page.figure(plots.plot_ceac(t["ceac"]), "Probability that each arm is cost-effective."),
-        page.figure(plots.plot_evpi(t["evpi"]), "Expected value of perfect information."),
         page.figure(
-            plots.plot_tornado(t["dsa"]), "One-way sensitivity of the incremental net benefit."
+            plots.plot_ceac(t["ceac"], currency), "Probability that each arm is cost-effective."
+        ),
+        page.figure(plots.plot_evpi(t["evpi"], currency), "Expected value of perfect information."),
+        page.figure(
+            plots.plot_tornado(t["dsa"], currency=currency),
+            "One-way sensitivity of the incremental net benefit.",
         ),
     ]
     if not any(t[n] is not None for n in ("incremental", "psa", "ceac", "evpi", "dsa")):
@@ -351,75 +319,27 @@ def value_section(t: Tables, page: Page, scenario: Mapping[str, Any], currency: 
     return Section("value", "Costs and value", blocks)
 
 
-SCENARIO_COLUMNS = (
-    *("scenario", "comparison", "cost", "qaly", "delta_cost", "delta_cost_ci_low"),
-    *("delta_cost_ci_high", "delta_qaly", "delta_qaly_ci_low", "delta_qaly_ci_high", "icer"),
-    *("inmb", "inmb_ci_low", "inmb_ci_high"),
-)
-BUDGET_IMPACT_COLUMNS = (
-    *("calendar_year", "arm", "reference", "spend", "reference_spend", "net_budget_impact"),
-    *("net_budget_impact_ci_low", "net_budget_impact_ci_high"),
-)
-
-
-def scenario_sections(t: Tables, page: Page, currency: str) -> list[Section]:
-    """Scenario analyses (table and forest plot) and net budget impact (table and bars), each
-    only when the run folder has its table."""
-    out = []
-    table = t["scenarios"]
-    if table is not None:
-        shown_columns = [c for c in SCENARIO_COLUMNS if c in table]
-        described = table.drop_duplicates("scenario")
-        notes = "; ".join(f"{r.scenario}: {r.description}" for r in described.itertuples()
-                          if "description" in table)  # fmt: skip
-        blocks: list[Block] = [
-            {
-                "kind": "note",
-                "text": f"Every analysis runs on the base case's patients (common "
-                f"random numbers); costs in {currency}, discounted. {notes}",
-            },  # fmt: skip
-            {
-                "kind": "incremental",
-                "title": "Scenario analyses: each arm against the reference arm",
-                "table": text.frame_table(table[shown_columns]),
-            },
-            page.figure(
-                plot_scenario_forest(table, currency),
-                "Incremental net monetary benefit per patient with 95% paired confidence "
-                "intervals, by scenario analysis and comparison; diamond and dotted line: the "
-                "base case; solid line: INMB = 0.",
-            ),
-        ]
-        out.append(Section("scenarios", "Scenario analyses", blocks))
-    impact = t["budget_impact"]
-    if impact is not None:
-        shown_columns = [c for c in BUDGET_IMPACT_COLUMNS if c in impact]
-        blocks = [
-            {
-                "kind": "incremental",
-                "title": f"Net budget impact against current practice ({currency}, "
-                "undiscounted spend of the arm minus that of the reference arm, per year)",
-                "table": text.frame_table(impact[shown_columns]),
-            },
-            page.figure(
-                plot_budget_impact(impact, currency),
-                f"Net budget impact per year ({currency}, undiscounted) with 95% paired "
-                "confidence intervals over replications.",
-            ),
-        ]
-        out.append(Section("budget-impact", "Net budget impact", blocks))
-    return out
-
-
-def incremental_blocks(frame: pd.DataFrame) -> list[Block]:
+def incremental_blocks(frame: pd.DataFrame, currency: str = "EUR") -> list[Block]:
     """The incremental tables, one per kind of analysis, with every column that has a value."""
     parts = frame.groupby("analysis", sort=False) if "analysis" in frame else [("", frame)]
     out = []
     for name, part in parts:
         part = part.dropna(axis=1, how="all").drop(columns="analysis", errors="ignore")
         title = f"Incremental analysis: {name!s}" if name else "Incremental analysis"
-        out.append({"kind": "incremental", "title": title, "table": text.frame_table(part)})
+        out.append(
+            {"kind": "incremental", "title": title, "table": text.frame_table(part, currency)}
+        )
     return out
+
+
+def severity_blocks(shortfall: pd.DataFrame, compared: pd.DataFrame, money: str) -> list[Block]:
+    """The QALY shortfall of current practice and the comparisons without and with its weight."""
+    return [
+        {"kind": "incremental", "title": "Severity modifier: QALY shortfall (NICE PMG36)",
+         "table": text.frame_table(shortfall, money)},
+        {"kind": "incremental", "title": "Against current practice, QALY gains unweighted "
+         "(qaly_weight 1) and weighted", "table": text.frame_table(compared, money)},
+    ]  # fmt: skip
 
 
 def parameter_block(scenario: Mapping[str, Any], used: list[str] | None = None) -> Block:

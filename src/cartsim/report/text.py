@@ -9,6 +9,7 @@ with its unit, code, a status with its key), which the one table macro of
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ STATUS_KEY = {
     "E": "estimate or derivation, no direct source",
 }
 CI_SUFFIXES = ("_ci_low", "_ci_high")
+MONEY_UNIT = re.compile(r"^[A-Z]{3}(\s|$)")  # an ISO currency code: EUR, GBP 2024
 Cell = Any  # a plain value, or a mapping with a "kind" (see the module docstring)
 Table = dict[str, Any]
 
@@ -41,7 +43,7 @@ def fmt(value: Any, unit: str = "") -> str:
         return "∞" if x > 0 else "-∞"
     if unit == "share":
         return f"{100 * x:.1f}%"
-    if unit.startswith("EUR") or abs(x) >= 10_000 or (x.is_integer() and unit != "QALYs"):
+    if MONEY_UNIT.match(unit) or abs(x) >= 10_000 or (x.is_integer() and unit != "QALYs"):
         return f"{x:,.0f}"
     if unit == "QALYs":
         return f"{x:.3f}"
@@ -143,16 +145,16 @@ def kpi_table(
 # ---------------------------------------------------------------------------------------------
 
 
-def column_unit(column: str) -> str:
+def column_unit(column: str, money: str = "EUR") -> str:
     name = column.lower()
     if "icer" in name or name == "wtp":
-        return "EUR per QALY"
+        return f"{money} per QALY"
     if "qaly" in name:
         return "QALYs"
-    return "EUR" if any(k in name for k in ("cost", "nmb")) else ""
+    return money if any(k in name for k in ("cost", "nmb")) else ""
 
 
-def frame_table(frame: pd.DataFrame) -> Table:
+def frame_table(frame: pd.DataFrame, money: str = "EUR") -> Table:
     """Every column of a small table; ``x_ci_low`` and ``x_ci_high`` go in the cell of ``x``."""
     ci = {
         c
@@ -161,14 +163,14 @@ def frame_table(frame: pd.DataFrame) -> Table:
         if c.endswith(suffix) and c.removesuffix(suffix) in frame.columns
     }
     shown_columns = [c for c in frame.columns if c not in ci]
-    header = [{"kind": "head", "text": c, "unit": column_unit(c)} for c in shown_columns]
+    header = [{"kind": "head", "text": c, "unit": column_unit(c, money)} for c in shown_columns]
     rows = []
     for _, rec in frame.iterrows():
         row = []
         for c in shown_columns:
             has_ci = f"{c}_ci_low" in ci
             low, high = (rec[f"{c}_ci_low"], rec[f"{c}_ci_high"]) if has_ci else (None, None)
-            row.append(measure(rec[c], column_unit(c), low, high))
+            row.append(measure(rec[c], column_unit(c, money), low, high))
         rows.append(row)
     return {"header": header, "rows": rows, "has_ci": bool(ci)}
 

@@ -21,6 +21,7 @@ import pandas as pd
 from cartsim.decide.budget_impact import budget_impact
 from cartsim.decide.capacity import UNCLEAR, decide, judge
 from cartsim.decide.head_to_head import incremental_results
+from cartsim.decide.severity import severity_results
 from cartsim.decide.stats import summarise
 from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics
 from cartsim.inputs import loading
@@ -96,6 +97,8 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
         )
         if len(tables.budget):
             frames["budget_impact"] = budget_impact(tables.budget, economics.reference_arm)
+        if economics.severity_modifier:
+            frames.update(severity_results(scenario, settled))
     return frames
 
 

@@ -42,13 +42,13 @@ def has_columns(frame: pd.DataFrame | None, *columns: str) -> bool:
     return frame is not None and len(frame) > 0 and all(c in frame.columns for c in columns)
 
 
-def metric_unit(metric: str) -> str:
+def metric_unit(metric: str, money: str = "EUR") -> str:
     """The unit of a KPI or sweep metric, read off its name."""
     name = metric.lower()
     if name.endswith("_days"):
         return "days"
     if "cost" in name or "nmb" in name:
-        return "EUR"
+        return money
     if "qaly" in name:
         return "QALYs"
     if name.startswith(("utilisation", "share", "probability")):

@@ -21,7 +21,9 @@ from cartsim.report.plots.common import (
 )
 
 
-def plot_tornado(dsa: pd.DataFrame | None, max_parameters: int = 20) -> go.Figure | None:
+def plot_tornado(
+    dsa: pd.DataFrame | None, max_parameters: int = 20, currency: str = "EUR"
+) -> go.Figure | None:
     """Tornado diagram of one-way sensitivity: incremental net benefit at each bound.
 
     Parameters
@@ -75,7 +77,7 @@ def plot_tornado(dsa: pd.DataFrame | None, max_parameters: int = 20) -> go.Figur
                 col=1,
             )
         fig.add_vline(x=base, line_dash="dash", line_color="#444", row=row, col=1)
-    fig.update_xaxes(title_text="incremental net monetary benefit (EUR)")
+    fig.update_xaxes(title_text=f"incremental net monetary benefit ({currency})")
     height = sum(min(max_parameters, (frame["comparison"] == c).sum()) for c in comparisons)
     return _finish(
         fig,
@@ -86,7 +88,7 @@ def plot_tornado(dsa: pd.DataFrame | None, max_parameters: int = 20) -> go.Figur
 
 
 def plot_sweep(
-    sweep: pd.DataFrame | None, metrics: Sequence[str] | None = None
+    sweep: pd.DataFrame | None, metrics: Sequence[str] | None = None, currency: str = "EUR"
 ) -> go.Figure | None:
     """Each metric of a parameter sweep against the setting, one line per arm, with 95% CIs.
 
@@ -123,7 +125,7 @@ def plot_sweep(
             trace = _sweep_trace(_of_arm(frame[frame["metric"] == metric], arm), esc(arm), i)
             trace.showlegend = k == 0
             fig.add_trace(trace, row=row, col=col)
-        fig.update_yaxes(title_text=metric_unit(str(metric)), row=row, col=col)
+        fig.update_yaxes(title_text=metric_unit(str(metric), currency), row=row, col=col)
         fig.update_xaxes(categoryorder="array", categoryarray=settings, row=row, col=col)
     fig.update_xaxes(title_text=axis_title)
     title = "Sweep: results by setting (mean, 95% CI)"

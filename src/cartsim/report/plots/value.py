@@ -151,6 +151,7 @@ def plot_ce_plane(
     reference: Any = None,
     max_points: int = 2_000,
     seed: int = 0,
+    currency: str = "EUR",
 ) -> go.Figure | None:
     """Cost-effectiveness plane: incremental cost against incremental QALYs per PSA iteration.
 
@@ -210,27 +211,27 @@ def plot_ce_plane(
                 marker={"color": _colour(i), "size": 14, "symbol": "x", "line": {"width": 1}},
             )
         )
-    _wtp_line(fig, 1.1 * reach or 1.0, wtp)
+    _wtp_line(fig, 1.1 * reach or 1.0, wtp, currency)
     fig.update_xaxes(title_text="incremental QALYs per patient (QALYs)", zeroline=True)
-    fig.update_yaxes(title_text="incremental cost per patient (EUR)", zeroline=True)
+    fig.update_yaxes(title_text=f"incremental cost per patient ({currency})", zeroline=True)
     return _finish(fig, "Cost-effectiveness plane (probabilistic sensitivity analysis)")
 
 
-def _wtp_line(fig: go.Figure, reach: float, wtp: float) -> None:
+def _wtp_line(fig: go.Figure, reach: float, wtp: float, currency: str) -> None:
     x = np.array([-reach, reach], dtype=float)
     fig.add_trace(
         go.Scatter(
             x=x,
             y=x * wtp,
             mode="lines",
-            name=f"WTP {wtp:,.0f} EUR per QALY",
+            name=f"WTP {wtp:,.0f} {currency} per QALY",
             line={"color": "#444", "dash": "dash"},
             hoverinfo="skip",
         )
     )
 
 
-def plot_ceac(ceac: pd.DataFrame | None) -> go.Figure | None:
+def plot_ceac(ceac: pd.DataFrame | None, currency: str = "EUR") -> go.Figure | None:
     """Cost-effectiveness acceptability curves per arm, with the acceptability frontier.
 
     Parameters
@@ -272,12 +273,12 @@ def plot_ceac(ceac: pd.DataFrame | None) -> go.Figure | None:
                 hovertemplate="%{text} at %{x:,.0f}: %{y:.2f}<extra>frontier</extra>",
             )
         )
-    fig.update_xaxes(title_text="willingness to pay (EUR per QALY)")
+    fig.update_xaxes(title_text=f"willingness to pay ({currency} per QALY)")
     fig.update_yaxes(title_text="probability cost-effective (share)", range=[0, 1.02])
     return _finish(fig, "Cost-effectiveness acceptability curves")
 
 
-def plot_evpi(evpi: pd.DataFrame | None) -> go.Figure | None:
+def plot_evpi(evpi: pd.DataFrame | None, currency: str = "EUR") -> go.Figure | None:
     """Expected value of perfect information per patient and for the population.
 
     Parameters
@@ -308,7 +309,7 @@ def plot_evpi(evpi: pd.DataFrame | None) -> go.Figure | None:
             ),
             secondary_y=True,
         )
-        fig.update_yaxes(title_text="EVPI, population (EUR)", secondary_y=True)
-    fig.update_xaxes(title_text="willingness to pay (EUR per QALY)")
-    fig.update_yaxes(title_text="EVPI per patient (EUR)", secondary_y=False)
+        fig.update_yaxes(title_text=f"EVPI, population ({currency})", secondary_y=True)
+    fig.update_xaxes(title_text=f"willingness to pay ({currency} per QALY)")
+    fig.update_yaxes(title_text=f"EVPI per patient ({currency})", secondary_y=False)
     return _finish(fig, "Expected value of perfect information")
