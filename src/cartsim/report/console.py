@@ -70,6 +70,8 @@ def print_incremental(table: pd.DataFrame, model: Scenario) -> None:
 
 def print_severity(frames: dict[str, pd.DataFrame], model: Scenario) -> None:
     """The QALY shortfall, its weight, and each comparison's ICER and INMB without and with it."""
+    import pandas as pd
+
     if "severity" not in frames:
         return
     s = frames["severity"].iloc[0]
@@ -275,6 +277,8 @@ def print_noise_guidance(noise: pd.DataFrame | None) -> None:
 
 def print_scenarios(table: pd.DataFrame, model: Scenario) -> None:
     """Scenario analyses: incremental cost, QALYs, ICER and INMB with its 95% CI."""
+    import pandas as pd
+
     money = f"{model.currency} {model.price_year}"
     out = Table(title=f"{model.name}: scenario analyses, per patient ({money}, 95% paired CI)")
     for column in ("scenario", "comparison", "Δ cost", "Δ QALYs", "ICER", "INMB", "INMB 95% CI"):
