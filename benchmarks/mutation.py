@@ -31,11 +31,15 @@ TESTS: dict[str, list[str]] = {
     "evaluate/economics.py": [
         "tests/unit/test_budget.py",
         "tests/functional/test_economics.py",
+        "tests/functional/test_economics_hand.py",
+        "tests/functional/test_economics_planted.py",
         "tests/regression",
     ],
     "evaluate/discounting.py": ["tests/unit/test_discounting.py"],
     "evaluate/course.py": [
-        "tests/unit/test_course.py",
+        "tests/unit/test_course_functions.py",
+        "tests/functional/test_course.py",
+        "tests/functional/test_economics_planted.py",
         "tests/functional/test_economics.py",
         "tests/regression",
     ],
