@@ -38,6 +38,7 @@ TESTS: dict[str, list[str]] = {
     "evaluate/discounting.py": ["tests/unit/test_discounting.py"],
     "evaluate/course.py": [
         "tests/unit/test_course_functions.py",
+        "tests/unit/test_relapse_state_path.py",
         "tests/functional/test_course.py",
         "tests/functional/test_economics_planted.py",
         "tests/functional/test_economics.py",
