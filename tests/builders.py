@@ -82,3 +82,28 @@ def assert_user_error(result: subprocess.CompletedProcess[str], *needles: str) -
     assert len(lines) == 1, result.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]
+
+
+def small_psa_scenario(
+    tmp_path: Path, replications: int = 1, name: str = "small.yaml", **changes: Any
+) -> Path:
+    """A quick scenario with one PSA parameter (the ward stay), written into ``tmp_path``."""
+    import yaml
+
+    data = scenario_dict(
+        run={"replications": replications, "arrival_window_days": 365, "horizon_days": 400},
+        parameters={
+            "ward_days": {
+                "value": 14,
+                "unit": "days",
+                "source": "test",
+                "status": "E",
+                "psa": {"dist": "uniform", "low": 10, "high": 18},
+            }
+        },
+        **changes,
+    )
+    data["arms"]["cart"]["stages"][5]["duration"] = "@ward_days"
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from builders import CLI, ROOT, cartsim, scenario_dict
+from builders import CLI, ROOT, cartsim, small_psa_scenario
 from typer.testing import CliRunner
 
 from cartsim import cli
@@ -22,23 +22,7 @@ from cartsim.runs import folders
 
 def small(tmp_path: Path, replications: int = 1, **changes) -> Path:
     """A quick scenario with one PSA parameter, written into ``tmp_path``."""
-    data = scenario_dict(
-        run={"replications": replications, "arrival_window_days": 365, "horizon_days": 400},
-        parameters={
-            "ward_days": {
-                "value": 14,
-                "unit": "days",
-                "source": "test",
-                "status": "E",
-                "psa": {"dist": "uniform", "low": 10, "high": 18},
-            }
-        },
-        **changes,
-    )
-    data["arms"]["cart"]["stages"][5]["duration"] = "@ward_days"
-    path = tmp_path / "small.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    return small_psa_scenario(tmp_path, replications, **changes)
 
 
 def two_arms(tmp_path: Path) -> Path:

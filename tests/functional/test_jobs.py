@@ -12,29 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
-from builders import CLI, ROOT, cartsim, scenario_dict
+from builders import CLI, ROOT, cartsim, small_psa_scenario
 
 from cartsim.runs import atomic, jobs
 
 
 def psa_scenario(tmp_path: Path) -> Path:
-    data = scenario_dict(
-        run={"replications": 1, "arrival_window_days": 365, "horizon_days": 400},
-        parameters={
-            "ward_days": {
-                "value": 14,
-                "unit": "days",
-                "source": "test",
-                "status": "E",
-                "psa": {"dist": "uniform", "low": 10, "high": 18},
-            }
-        },
-    )
-    data["arms"]["cart"]["stages"][5]["duration"] = "@ward_days"
-    path = tmp_path / "psa.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    return small_psa_scenario(tmp_path, name="psa.yaml")
 
 
 def psa_args(path: Path, out: Path, *extra: str) -> list[str]:
