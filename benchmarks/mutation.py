@@ -61,7 +61,30 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_randomness.py",
         "tests/regression",
     ],
+    "engine/relapse.py": [
+        "tests/unit/test_relapse_models.py",
+        "tests/functional/test_relapse_retreatment.py",
+    ],
+    "engine/retreatment.py": ["tests/functional/test_relapse_retreatment.py"],
+    "engine/mortality.py": [
+        "tests/unit/test_mortality.py",
+        "tests/unit/test_excess_mortality.py",
+        "tests/functional/test_evidence_mortality.py",
+    ],
+    "evaluate/retreatment.py": [
+        "tests/functional/test_relapse_retreatment.py",
+        "tests/unit/test_relapse_state_path.py",
+    ],
     "decide/stats.py": ["tests/unit/test_decision.py", "tests/unit/test_stats.py"],
+    "decide/capacity.py": ["tests/functional/test_sweep_decisions.py"],
+    "decide/threshold.py": [
+        "tests/unit/test_threshold.py",
+        "tests/functional/test_threshold_study.py",
+    ],
+    "decide/severity.py": [
+        "tests/unit/test_severity.py",
+        "tests/functional/test_nice_scenario.py",
+    ],
     "decide/incremental.py": [
         "tests/unit/test_quadrants.py",
         "tests/unit/test_decision.py",
