@@ -76,3 +76,27 @@ def test_the_report_compares_capacity_and_value(run_dir: Path) -> None:
     assert 'id="comparison"' in html
     assert "Threshold prices" in html
     assert "allo_cart_product_cost" in html and "Inputs that are estimates" in html
+
+
+def test_psa_runs_on_the_scenario(tmp_path: Path) -> None:
+    out = tmp_path / "psa"
+    args = ["psa", str(SCENARIO), "--iterations", "3", "--workers", "1", "--out", str(out)]
+    result = cartsim(*args, *SHORT)
+    assert result.returncode == 0, result.stderr
+    psa = pd.read_parquet(out / "psa.parquet")
+    assert set(PRODUCTS) <= set(psa["arm"].astype(str))
+    assert psa.groupby("iteration")["arm"].nunique().eq(8).all()
+    drawn = pd.read_parquet(out / "psa_parameters.parquet")
+    assert drawn["param_allo_cart_product_cost"].nunique() == 3  # an estimate, drawn every iteration
+
+
+@pytest.mark.slow
+def test_dsa_runs_on_the_scenario(tmp_path: Path) -> None:
+    out = tmp_path / "dsa"
+    short = ["--set", "run.arrival_window_days=200", "--set", "run.horizon_days=400",
+             "--set", "run.warmup_days=0"]  # fmt: skip
+    result = cartsim("dsa", str(SCENARIO), "--replications", "1", "--out", str(out), *short)
+    assert result.returncode == 0, result.stderr
+    dsa = pd.read_parquet(out / "dsa.parquet")
+    ranged = set(dsa["parameter"].astype(str))
+    assert {"allo_cart_product_cost", "tec_dose_cost", "fast_cart_release_days"} <= ranged
