@@ -87,7 +87,7 @@ def test_psa_runs_on_the_scenario(tmp_path: Path) -> None:
     assert set(PRODUCTS) <= set(psa["arm"].astype(str))
     assert psa.groupby("iteration")["arm"].nunique().eq(8).all()
     drawn = pd.read_parquet(out / "psa_parameters.parquet")
-    assert drawn["param_allo_cart_product_cost"].nunique() == 3  # an estimate, drawn every iteration
+    assert drawn["param_allo_cart_product_cost"].nunique() == 3  # an estimate: drawn each time
 
 
 @pytest.mark.slow
