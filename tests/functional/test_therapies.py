@@ -30,23 +30,32 @@ def tables() -> Any:
     return scenario, simulate(scenario, 0)
 
 
+QUEUES = {"allo_cart": {"dose_from_stock", "admission"}, "teclistamab": {"step_up"}}
+
+
 @pytest.mark.parametrize("arm", OFF_THE_SHELF)
 def test_an_off_the_shelf_arm_never_uses_apheresis_or_manufacturing(tables: Any, arm: str) -> None:
     _, t = tables
     events = t.events[t.events["arm"] == arm]
     used = set(events["resource"].dropna().astype(str))
-    assert used and used <= {"ward_bed", "icu_bed"}
-    waits = [c for c in t.patients.columns if c.startswith("wait_") and c.endswith("_days")]
+    assert "ward_bed" in used and not used & {"apheresis", "manufacturing"}
+    assert used <= {"ward_bed", "icu_bed", "allo_stock"}
     mine = t.patients[t.patients["arm"] == arm]
-    queued = [c for c in waits if c != "wait_days" and mine[c].notna().any()]
-    assert len(queued) == 1 and mine[queued[0]].notna().sum() > 0  # the bed of its first stay
-    assert queued[0] in ("wait_admission_days", "wait_step_up_days")
+    waits = [c for c in mine.columns if c.startswith("wait_") and c.endswith("_days")]
+    queued = {c[5:-5] for c in waits if c != "wait_days" and mine[c].notna().any()}
+    assert queued == QUEUES[arm]
 
 
-def test_off_the_shelf_patients_wait_only_for_a_bed(tables: Any) -> None:
-    """Referral to treatment is the product's dispatch, the wait for a ward bed and the days
-    of lymphodepletion, to the rounding of the log, for every treated patient."""
-    scenario, t = tables
+@pytest.fixture(scope="module")
+def unlimited_stock() -> Any:
+    """The short run with as many off-the-shelf doses as needed."""
+    scenario = load(SCENARIO, [*SHORT, "resources.allo_stock.capacity=unlimited"]).build()
+    return scenario, simulate(scenario, 0)
+
+
+def _referral_to_treatment(scenario: Any, t: Any) -> tuple[pd.Series, pd.Series]:
+    """The allogeneic arm's treated patients: referral to treatment (days) and its parts: the
+    waits for a dose and for a bed, the dispatch and the days of lymphodepletion."""
     events = t.events[t.events["arm"] == "allo_cart"]
     patients = t.patients[t.patients["arm"] == "allo_cart"].set_index("patient_id")
     treated = patients[patients["treatment_day"].notna()]
@@ -56,13 +65,28 @@ def test_off_the_shelf_patients_wait_only_for_a_bed(tables: Any) -> None:
         index="patient_id", columns="event", values="time", aggfunc="first"
     )
     lead = next(s for s in scenario.arms["allo_cart"].stages if s.name == "admission")
-    expected = (
-        (dispatch["end"] - dispatch["start"]).reindex(treated.index)
+    parts = (
+        treated["wait_dose_from_stock_days"]
+        + (dispatch["end"] - dispatch["start"]).reindex(treated.index)
         + treated["wait_admission_days"]
         + lead.treatment_day
     )
-    got = treated["treatment_day"] - treated["arrival_day"]
-    np.testing.assert_allclose(got, expected, atol=1e-9)
+    return treated["treatment_day"] - treated["arrival_day"], parts
+
+
+def test_off_the_shelf_patients_wait_only_for_a_dose_and_a_bed(tables: Any) -> None:
+    """Referral to treatment is the wait for a dose, the dispatch, the wait for a ward bed and
+    the days of lymphodepletion, to the rounding of the log, for every treated patient."""
+    got, parts = _referral_to_treatment(*tables)
+    np.testing.assert_allclose(got, parts, atol=1e-9)
+
+
+def test_with_doses_enough_off_the_shelf_patients_wait_only_for_a_bed(unlimited_stock: Any) -> None:
+    scenario, t = unlimited_stock
+    got, parts = _referral_to_treatment(scenario, t)
+    mine = t.patients[t.patients["arm"] == "allo_cart"]
+    assert (mine["wait_dose_from_stock_days"].dropna() == 0).all()
+    np.testing.assert_allclose(got, parts, atol=1e-9)
 
 
 def test_teclistamab_charges_its_dose_at_step_up_and_at_maintenance(tables: Any) -> None:
