@@ -90,3 +90,26 @@ def test_a_drawn_lead_time_is_per_patient() -> None:
     lead = (back - took.loc[back.index]).to_numpy()
     assert lead.min() >= 5 - 1e-9 and lead.max() <= 15 + 1e-9
     assert np.unique(np.round(lead, 6)).size > 10
+
+
+def test_a_dose_coming_back_while_its_patient_queues_elsewhere_leaves_the_wait_alone() -> None:
+    """The dose returns (its ``end`` is logged) while the patient waits for a bed: the bed's
+    wait is still the time from that queue to that start."""
+    data = scenario_dict(resources={"stock": {"capacity": 1000}, "bed": {"capacity": 1}})
+    data["arms"]["cart"] = {
+        "stages": [
+            {"name": "dose", "kind": "activity", "resource": "stock", "duration": 0,
+             "restock_days": 2},
+            {"name": "stay", "kind": "activity", "resource": "bed", "duration": 5},
+            {"name": "infusion", "kind": "treatment"},
+        ]
+    }  # fmt: skip
+    scenario = make_scenario(data)
+    t = simulate(scenario, 0)
+    cohort = make_cohort(scenario, Streams(scenario.run.seed, replication=0))
+    starts = fcfs_starts(cohort.arrival_day, 1, 5.0)
+    waits = starts - cohort.arrival_day
+    assert (waits > 2).sum() >= 3  # the dose is back before these patients get a bed
+    patients = t.patients.set_index("patient_id").sort_index()
+    done = starts <= scenario.run.horizon_days
+    np.testing.assert_allclose(patients["wait_stay_days"][done], waits[done], atol=1e-9)
