@@ -100,3 +100,13 @@ def test_dsa_runs_on_the_scenario(tmp_path: Path) -> None:
     dsa = pd.read_parquet(out / "dsa.parquet")
     ranged = set(dsa["parameter"].astype(str))
     assert {"allo_cart_product_cost", "tec_dose_cost", "fast_cart_release_days"} <= ranged
+
+
+def test_one_replication_runs_without_threshold_prices(tmp_path: Path) -> None:
+    out = tmp_path / "one"
+    args = ["run", str(SCENARIO), "--replications", "1", "--no-report", "--out", str(out)]
+    result = cartsim(*args, "--workers", "1", *SHORT)
+    assert result.returncode == 0, result.stderr
+    assert "threshold prices left out" in result.stdout + result.stderr
+    assert (out / "footprint.parquet").is_file()
+    assert not (out / "threshold_prices.parquet").exists()

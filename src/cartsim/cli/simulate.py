@@ -75,7 +75,7 @@ def run(
                 events=events,
                 on_done=lambda _rep: progress.advance(task),
             )
-            if model.threshold_prices is not None:
+            if model.threshold_prices is not None and model.run.replications > 1:
                 frames["threshold_prices"] = _threshold_prices(source, model, workers, progress)
             write_files(scratch, frames, run_manifest(source, model, started))
             if report:
@@ -90,6 +90,8 @@ def run(
     if "incremental" in frames:
         show.print_incremental(frames["incremental"], model)
     show.print_severity(frames, model)
+    if model.threshold_prices is not None and "threshold_prices" not in frames:
+        console.print("threshold prices left out: their intervals need 2 or more replications")
     out_console.print(f"results in {folder}")
 
 
