@@ -215,3 +215,26 @@ def test_report_of_a_folder_with_only_the_manifest_and_patients(run_dir: Path, t
     html = write_report(tmp_path).read_text(encoding="utf-8")
     assert figure_count(html) == html.count("Plotly.newPlot(") >= 3
     assert "No KPI table" in html and "No resource series" in html
+
+
+@pytest.fixture(scope="module")
+def therapies_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short run of the therapies scenario (eight arms, threshold prices), with its report."""
+    out = tmp_path_factory.mktemp("therapies") / "run"
+    command = [sys.executable, "-m", "cartsim.cli", "run", "scenarios/therapies_2026.yaml",
+               "--replications", "2", "--workers", "1", "--out", str(out),
+               "--set", "run.arrival_window_days=400", "--set", "run.horizon_days=800",
+               "--set", "run.warmup_days=0"]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.browser
+def test_the_capacity_and_value_comparison_renders(therapies_dir: Path, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    open_and_check(browser, therapies_dir / "report.html")
+    section = browser.find_element(By.ID, "comparison")
+    assert section.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
+    assert "Threshold prices" in section.text and "teclistamab" in section.text

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -41,6 +41,12 @@ from cartsim.cli.common import (
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.progress import Progress
+
+    from cartsim.inputs import loading
+
 
 @app.command()
 @user_errors
@@ -69,6 +75,8 @@ def run(
                 events=events,
                 on_done=lambda _rep: progress.advance(task),
             )
+            if model.threshold_prices is not None and model.run.replications > 1:
+                frames["threshold_prices"] = _threshold_prices(source, model, workers, progress)
             write_files(scratch, frames, run_manifest(source, model, started))
             if report:
                 _write_report(scratch)
@@ -82,7 +90,23 @@ def run(
     if "incremental" in frames:
         show.print_incremental(frames["incremental"], model)
     show.print_severity(frames, model)
+    if model.threshold_prices is not None and "threshold_prices" not in frames:
+        console.print("threshold prices left out: their intervals need 2 or more replications")
     out_console.print(f"results in {folder}")
+
+
+def _threshold_prices(
+    source: loading.ScenarioSource, model: Scenario, workers: int | None, progress: Progress
+) -> pd.DataFrame:
+    """The scenario's threshold prices (three runs of two arms per product)."""
+    from cartsim.runs.threshold_prices import threshold_prices
+
+    assert model.threshold_prices is not None
+    prices = model.threshold_prices.prices
+    task = progress.add_task("threshold prices", total=len(prices))
+    return threshold_prices(
+        source, model, workers or default_workers(), on_arm=lambda _arm: progress.advance(task)
+    )
 
 
 @app.command()

@@ -25,7 +25,7 @@ from cartsim.engine.retreatment import RETREAT, Retreatment
 from cartsim.engine.streams import Streams
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, Scenario
-from cartsim.inputs.stages import Inpatient, Treatment
+from cartsim.inputs.stages import Activity, Inpatient, Treatment
 
 REFERRAL, NOT_ELIGIBLE = EVENT_CODE["referral"], EVENT_CODE["not_eligible"]
 DIED, DROPPED = EVENT_CODE["died_waiting"], EVENT_CODE["dropped_out"]
@@ -135,6 +135,9 @@ def plan_stages(
             ]
         if isinstance(stage, Inpatient):
             plan.treat_after = stage.treatment_day
+        if isinstance(stage, Activity) and stage.restock_days is not None:
+            lead = to_dist(stage.restock_days).ppf(cohort.draw(f"{prefix}.restock"))
+            plan.restock_days = lead.clip(min=0.0).tolist()
         if isinstance(stage, Inpatient) and stage.icu:
             icu = stage.icu
             escalated = (

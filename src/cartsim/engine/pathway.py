@@ -18,6 +18,7 @@ import simpy
 
 from cartsim.engine.eventlog import EVENT_CODE, NO_CODE, EventLog
 from cartsim.engine.resources import Pool
+from cartsim.engine.stock import take_dose
 from cartsim.inputs.stages import Failure, Treatment
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
@@ -79,6 +80,7 @@ class StagePlan:
     icu_days: list[float] | None = None  # per patient; NaN when not escalated
     icu_onset: float = 0.0  # days after the treatment (or admission) ICU transfer starts
     treat_after: float | None = None  # the arm's treatment acts this many days into the stay
+    restock_days: list[float] | None = None  # per patient: a dose taken returns this much later
 
     @property
     def mode(self) -> int:
@@ -203,6 +205,9 @@ class Pathway:
             log((p, i, LEAVE, limit, code))
             return limit, limit
         log((p, i, START, start, code))
+        if plan.restock_days is not None and slots is not None:  # a dose: back when replaced
+            take_dose(env, slots, log, (p, i, code), start, plan.restock_days[p])
+            return start + duration, limit
         anchor = start  # ICU transfers count from the treatment, or from admission
         if plan.treat_after is not None and start + plan.treat_after < limit:
             anchor = start + plan.treat_after

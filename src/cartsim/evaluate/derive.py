@@ -41,15 +41,19 @@ class PatientLog:
         self.horizon = horizon
 
     def queue_waits(self) -> tuple[np.ndarray, np.ndarray]:
-        """Index of every queue event and how long the patient stayed in that queue (days)."""
-        q = np.flatnonzero(self.event == QUEUE)
-        nxt = np.minimum(q + 1, self.patient.size - 1)
-        served = (
-            (nxt > q)
-            & (self.patient[nxt] == self.patient[q])
-            & np.isin(self.event[nxt], (START, LEAVE))
-        )
-        left_at = np.where(served, self.time[nxt], self.horizon)
+        """Index of every queue event and how long the patient stayed in that queue (days).
+
+        A queue ends at the patient's next start or leave: only queue, start and leave events
+        are read, so an end logged in between (a dose coming back to its stock while its
+        patient queues for a bed) does not cut the queue short.
+        """
+        steps = np.flatnonzero(np.isin(self.event, (QUEUE, START, LEAVE)))
+        event, patient = self.event[steps], self.patient[steps]
+        k = np.flatnonzero(event == QUEUE)
+        nxt = np.minimum(k + 1, steps.size - 1)
+        served = (nxt > k) & (patient[nxt] == patient[k]) & np.isin(event[nxt], (START, LEAVE))
+        q = steps[k]
+        left_at = np.where(served, self.time[steps[nxt]], self.horizon)
         return q, left_at - self.time[q]
 
     def per_patient_sum(self, idx: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

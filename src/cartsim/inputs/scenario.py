@@ -44,6 +44,7 @@ from cartsim.inputs.references import check_references
 from cartsim.inputs.relapse_rules import check_relapse_rules
 from cartsim.inputs.scenario_analyses import ScenarioAnalysis, check_analysis_paths
 from cartsim.inputs.stages import Stage, Treatment
+from cartsim.inputs.threshold_prices import ThresholdPrices, check_threshold_prices
 
 
 class Parameter(Strict):
@@ -332,6 +333,9 @@ class Scenario(Strict):
     scenario_analyses: dict[str, ScenarioAnalysis] = Field(
         default={}, description="named overrides of the base case that `cartsim scenarios` runs"
     )
+    threshold_prices: ThresholdPrices | None = Field(
+        default=None, description="arms whose price `cartsim run` finds the threshold of"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -357,6 +361,7 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _relapse_rules(self) -> Scenario:
         check_relapse_rules(self)
+        check_threshold_prices(self)
         return self
 
     @property

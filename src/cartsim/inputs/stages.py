@@ -44,6 +44,11 @@ class Activity(StageBase):
     kind: Literal["activity"] = Field(description="activity: seize a resource for a time")
     resource: str = Field(description="the resource seized (a name in resources)")
     duration: StageDays
+    restock_days: StageDays | None = Field(
+        default=None,
+        description="a stock of doses: the unit taken returns this many days after the start "
+        "(when its replacement arrives), not at the end of the stage (days)",
+    )
 
 
 class Delay(StageBase):

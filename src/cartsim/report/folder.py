@@ -37,6 +37,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "psa_noise": ("comparison", "replications", "noise_share"),
     "evppi": ("group", "method", "evppi_per_patient", "se_per_patient", "wtp"),
     "threshold": ("comparator", "threshold", "threshold_ci_low", "threshold_ci_high", "method"),
+    "threshold_prices": ("arm", "comparator", "threshold", "threshold_ci_low", "threshold_ci_high"),
+    "footprint": ("arm", "metric", "mean", "ci_low", "ci_high"),
     "threshold_grid": ("parameter", "value", "by", "by_value", "preferred_arm"),
     "validation": ("target", "description", "simulated", "simulated_low", "simulated_high")
     + ("target_value", "target_low", "target_high", "interval_kind", "verdict", "position")

@@ -23,6 +23,7 @@ import pandas as pd
 
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report import decision, plots, text
+from cartsim.report.comparison import comparison_section
 from cartsim.report.describe import description
 from cartsim.report.folder import Tables, read_run
 from cartsim.report.page import Block, Page, Section
@@ -95,12 +96,13 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
     labels = {str(k): str(shown(v["label"])) for k, v in scenario["arms"].items()}
     kpis = text.kpi_table(t["kpis"], labels, currency)
     missing_kpis = {"kind": "missing", "text": "No KPI table (kpis.parquet) in this run folder."}
-    return [  # in page order: figures are numbered as they are made
+    sections = [  # in page order: figures are numbered as they are made
         Section("kpis", "Headline results", [{"kind": "kpis", **kpis} if kpis else missing_kpis]),
         flow_section(t, page),
         capacity_section(t, page, currency),
         clinical_section(t, page, scenario),
         value_section(t, page, scenario, currency),
+        comparison_section(t, page, manifest, currency),
         *decision_sections(t, page, scenario, currency),
         *scenario_sections(t, page, currency),
         Section(
@@ -110,6 +112,7 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
         ),
         description_section(manifest, t),
     ]
+    return [s for s in sections if s is not None]
 
 
 def decision_sections(

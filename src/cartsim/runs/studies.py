@@ -23,6 +23,7 @@ from cartsim.decide.capacity import UNCLEAR, decide, judge
 from cartsim.decide.head_to_head import incremental_results
 from cartsim.decide.severity import severity_results
 from cartsim.decide.stats import summarise
+from cartsim.evaluate.footprint import footprint_metrics
 from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
@@ -73,7 +74,8 @@ def run(
 
 def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
     """The tables a run writes: patients, resources, KPIs with 95% CIs, metrics, and when they
-    apply events, budget and (head to head with economics) the incremental analysis and the
+    apply events, budget, the capacity footprint per patient treated (head to head) and (head
+    to head with economics) the incremental analysis and the
     net budget impact against the reference arm."""
     frames = {
         "patients": tables.patients,
@@ -88,6 +90,8 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
         frames["kpis_by_year"] = period_kpis(by_year)
     if len(tables.budget):
         frames["budget"] = with_capacity_costs(tables.budget, scenario)
+    if scenario.comparison == "head_to_head" and len(tables.resources):
+        frames["footprint"] = summarise(footprint_metrics(tables.resources, tables.patients))
     economics = scenario.economics
     if economics is not None and scenario.comparison == "head_to_head" and len(scenario.arms) > 1:
         patients = tables.patients

@@ -92,7 +92,7 @@ def threshold_table(source: ScenarioSource, study: ThresholdStudy) -> pd.DataFra
     step = abs(x0) * 0.5 if x0 != 0.0 else 1.0
     xs = [x0, x0 + step, x0 + 2 * step]
     runs = [replication_means(source, {study.parameter: x}, study) for x in xs]
-    low, high = _bracket(source, study.parameter, x0)
+    low, high = bracket(source, study.parameter, x0)
     rows = []
     for comparator in [a for a in scenario.arms if a != study.arm]:
         inmb = np.column_stack([inmb_by_replication(r, study.arm, comparator, wtp) for r in runs])
@@ -105,11 +105,11 @@ def threshold_table(source: ScenarioSource, study: ThresholdStudy) -> pd.DataFra
                 return inmb_by_replication(means, study.arm, c, wtp)
 
             found = root_threshold(inmb_at, low, high, study.level)
-        rows.append(_row(study, comparator, x0, found, inmb[:, 0], wtp))
+        rows.append(threshold_row(study, comparator, x0, found, inmb[:, 0], wtp))
     return pd.DataFrame(rows)
 
 
-def _bracket(source: ScenarioSource, parameter: str, x0: float) -> tuple[float, float]:
+def bracket(source: ScenarioSource, parameter: str, x0: float) -> tuple[float, float]:
     """Where to look for a non-linear threshold: the one-way range, widened, else 0 to 10 x0."""
     bounds = source.parameters[parameter].sensitivity_range()
     if bounds is None:
@@ -119,7 +119,7 @@ def _bracket(source: ScenarioSource, parameter: str, x0: float) -> tuple[float, 
     return (max(lo - width, 0.0) if lo >= 0 else lo - width, hi + width)
 
 
-def _row(
+def threshold_row(
     study: ThresholdStudy, comparator: str, x0: float, found: Threshold, inmb0: np.ndarray,
     wtp: float,
 ) -> dict[str, object]:  # fmt: skip

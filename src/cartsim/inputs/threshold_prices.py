@@ -1,0 +1,47 @@
+"""``threshold_prices:``: the price parameter of each product whose threshold ``run`` finds.
+
+The threshold price of an arm is the value of its price parameter at which its incremental net
+monetary benefit against the arm ``against`` is 0 (money of the scenario's currency and price
+year, in the parameter's unit). Checks raise ``ValueError("dotted.field.path: message")`` so that
+the loader names the field and its line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from cartsim.inputs.fields import Strict
+
+if TYPE_CHECKING:
+    from cartsim.inputs.scenario import Scenario
+
+
+class ThresholdPrices(Strict):
+    """Arms whose price parameter ``run`` finds the threshold of, against one comparator arm."""
+
+    against: str = Field(description="the comparator arm (e.g. academic CD19 CAR-T)")
+    prices: Annotated[dict[str, str], Field(min_length=1)] = Field(
+        description="arm: the name of its price parameter (money per unit charged)"
+    )
+
+
+def check_threshold_prices(s: Scenario) -> None:
+    """The arms are compared arms other than ``against``, the parameters exist, and the
+    scenario has economics."""
+    spec = s.threshold_prices
+    if spec is None:
+        return
+    if s.economics is None:
+        raise ValueError("threshold_prices: needs economics")
+    compared = s.compared_arms
+    if spec.against not in compared:
+        raise ValueError(f"threshold_prices.against: {spec.against!r} is not a compared arm "
+                         f"(known: {compared})")  # fmt: skip
+    for arm, parameter in spec.prices.items():
+        if arm not in compared or arm == spec.against:
+            raise ValueError(f"threshold_prices.prices.{arm}: not a compared arm other than "
+                             f"{spec.against!r} (known: {compared})")  # fmt: skip
+        if parameter not in s.parameters:
+            raise ValueError(f"threshold_prices.prices.{arm}: unknown parameter {parameter!r}")
