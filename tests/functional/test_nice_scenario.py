@@ -11,11 +11,21 @@ from builders import ROOT, cartsim
 
 from cartsim.decide.severity import qaly_weight
 from cartsim.inputs.loading import load
+from cartsim.inputs.money import tables
 
 NICE = ROOT / "scenarios" / "nice_reference_case.yaml"
 SHORT = ["--set", "run.replications=2", "--set", "run.arrival_window_days=730",
          "--set", "run.horizon_days=900", "--set", "run.warmup_days=0"]  # fmt: skip
 PARAMETER_TABLE = re.compile(r'<table class="data params".*?</table>', re.S)
+FOREIGN = re.compile(r"EUR|€")  # money the scenario does not use
+
+
+def assert_no_foreign_money(frame: pd.DataFrame, name: str) -> None:
+    """No column name nor text cell of ``frame`` names EUR or €."""
+    assert not [c for c in frame.columns if FOREIGN.search(str(c))], name
+    for column in frame.select_dtypes(include=["object", "string", "category"]).columns:
+        found = frame[column].astype(str).str.contains(FOREIGN)
+        assert not found.any(), f"{name}.{column}: {frame.loc[found, column].iloc[0]}"
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +47,21 @@ def test_the_reference_case_settings() -> None:
     assert "NHS" in eco.perspective and eco.horizon_years is None
 
 
-def test_no_eur_in_the_console_or_the_report(nice_run: tuple[Path, str]) -> None:
+def test_no_eur_in_the_console_the_report_or_any_table(nice_run: tuple[Path, str]) -> None:
     out, printed = nice_run
-    assert "GBP 2024" in printed and "EUR" not in printed
+    assert "GBP 2024" in printed and not FOREIGN.search(printed)
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "GBP" in html and PARAMETER_TABLE.search(html)
-    # the parameter table quotes the evidence as found, in its own currency; nothing else may
-    assert "EUR" not in PARAMETER_TABLE.sub("", html)
+    params = PARAMETER_TABLE.search(html)
+    assert params and "GBP 2024 per day" in params.group(0)
+    assert not FOREIGN.search(html), FOREIGN.findall(html)[:5]
+    # the parameter table says what it converted, from which currency and at which rate
+    rate = tables().factor("EUR", 2024, "GBP", 2024)
+    assert "in euro of 2024 are shown in GBP 2024" in html and f"multiplied by {rate:.6g}" in html
+    assert "ARI-0001 GBP " in params.group(0) and f"converted at {rate:.6g} GBP each" in html
+    tables_read = sorted(out.glob("*.parquet"))
+    assert len(tables_read) >= 8
+    for table in tables_read:
+        assert_no_foreign_money(pd.read_parquet(table), table.name)
 
 
 def test_costs_are_converted(nice_run: tuple[Path, str]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cartsim.decide.stats import mean_ci
+from cartsim.decide.threshold import UNCERTAIN
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.loading import load
 from cartsim.runs.threshold import (
@@ -58,15 +59,22 @@ def test_rerunning_at_the_threshold_price_gives_an_inmb_interval_containing_zero
         assert mean == pytest.approx(0.0, abs=1e-6 * abs(row.inmb_base) + 1e-6)
 
 
-def test_two_way_grid_over_wtp_prefers_the_cheaper_arm_at_zero_wtp(source) -> None:
-    study = ThresholdStudy(PRICE, "cart_commercial", replications=2)
+def test_two_way_grid_names_the_best_arm_only_where_its_interval_is_clear(source) -> None:
+    study = ThresholdStudy(PRICE, "cart_commercial", replications=4)
     grid = two_way_grid(source, study, [0.0, 300_000.0], "wtp", [0.0, 100_000.0])
     assert len(grid) == 4
-    at_zero = grid[grid["by_value"] == 0.0]
     nmb_columns = [c for c in grid.columns if c.startswith("nmb_")]
-    for row in at_zero.itertuples():
+    for row in grid.itertuples():
         best = max(nmb_columns, key=lambda c: getattr(row, c))
-        assert row.preferred_arm == best.removeprefix("nmb_")
+        assert row.best_arm == best.removeprefix("nmb_")
+        assert row.closest_arm != row.best_arm
+        assert row.inmb_closest_ci_low <= row.inmb_closest <= row.inmb_closest_ci_high
+        clear = row.inmb_closest_ci_low > 0.0
+        assert row.preferred_arm == (row.best_arm if clear else UNCERTAIN)
+    # a free commercial product is clearly best; at its price and no value of health, no arm is
+    assert grid.loc[(grid["value"] == 0.0) & (grid["by_value"] == 0.0), "preferred_arm"].item() \
+        == "cart_commercial"  # fmt: skip
+    assert (grid["preferred_arm"] == UNCERTAIN).any()
 
 
 def test_an_unused_parameter_or_unknown_arm_is_refused(source) -> None:

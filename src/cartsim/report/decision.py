@@ -86,11 +86,12 @@ def threshold_section(t: Tables, page: Page, currency: str) -> Built:
         f"Value of {first.get('parameter', '')} for {first.get('arm', '')} at which its "
         f"incremental net benefit against each comparator is 0, at {first.get('wtp', 0):,.0f} "
         f"{currency} per QALY, with its {first.get('level', 0.95):.0%} confidence interval; "
-        "headroom: threshold minus base value (the parameter's unit). A price is linear: "
+        "headroom: threshold minus base value, in the unit shown (money in the scenario's "
+        "currency and price year). A price is linear: "
         "Fieller's interval; any other parameter: root-finding on common random numbers."
     )}]  # fmt: skip
-    keep = ["comparator", "base_value", "threshold", "threshold_ci_low", "threshold_ci_high",
-            "headroom", "inmb_base", "method", "replications"]  # fmt: skip
+    keep = ["comparator", "unit", "base_value", "threshold", "threshold_ci_low",
+            "threshold_ci_high", "headroom", "inmb_base", "method", "replications"]  # fmt: skip
     blocks.append(table_block(
         "Threshold and value-based price",
         table[[c for c in keep if c in table]].rename(
@@ -100,7 +101,9 @@ def threshold_section(t: Tables, page: Page, currency: str) -> Built:
     if t["threshold_grid"] is not None:
         blocks.append(page.figure(
             figures.plot_threshold_grid(t["threshold_grid"]),
-            "Arm with the highest expected net benefit at every pair of values (two-way).",
+            "Arm with the highest expected net benefit at every pair of values (two-way), "
+            "where it is clear: grey where its paired INMB interval against some other arm "
+            "includes 0 (Bonferroni over the comparisons; the hover gives the interval).",
         ))  # fmt: skip
     return "threshold", "Threshold and value-based price", blocks
 
