@@ -26,7 +26,7 @@ GBP = {"currency": "GBP", "price_year": 2024, "money": {"currency": "EUR", "pric
 
 
 def test_money_parameters_are_converted_with_their_own_price_year() -> None:
-    view = money_view(PARAMS, GBP)
+    view = money_view({**GBP, "parameters": PARAMS})
     assert view.value("price", 300000) == pytest.approx(300000 * EUR_GBP)
     ward = tables().factor("EUR", 2022, "GBP", 2024)
     assert ward != pytest.approx(EUR_GBP)  # inflated from 2022 first
@@ -39,7 +39,7 @@ def test_money_parameters_are_converted_with_their_own_price_year() -> None:
 
 
 def test_a_distribution_is_scaled_in_its_money_parameters_only() -> None:
-    view = money_view(PARAMS, GBP)
+    view = money_view({**GBP, "parameters": PARAMS})
     assert view.distribution("price", PARAMS["price"]["psa"]) == {
         "dist": "gamma", "shape": 9, "scale": pytest.approx(10000 * EUR_GBP)
     }  # fmt: skip
@@ -51,7 +51,7 @@ def test_a_distribution_is_scaled_in_its_money_parameters_only() -> None:
 
 
 def test_quoted_amounts_are_converted_marked_and_the_rates_noted() -> None:
-    view = money_view(PARAMS, GBP)
+    view = money_view({**GBP, "parameters": PARAMS})
     text = view.text(PARAMS["price"]["source"])
     assert "EUR" not in text and "USD" not in text and "€" not in text
     assert f"GBP {89 * EUR_GBP:.1f}k*" in text
@@ -67,7 +67,8 @@ def test_quoted_amounts_are_converted_marked_and_the_rates_noted() -> None:
 
 
 def test_a_scenario_in_the_evidence_money_changes_nothing() -> None:
-    view = money_view({"price": PARAMS["price"]}, {"currency": "EUR", "price_year": 2024})
+    euro = {"currency": "EUR", "price_year": 2024, "parameters": {"price": PARAMS["price"]}}
+    view = money_view(euro)
     assert view.value("price", 300000) == 300000
     assert view.unit("price", "EUR 2024") == "EUR 2024"
     assert view.text("EUR 89k") == "EUR 89k"

@@ -165,16 +165,19 @@ def _group(sources: Mapping[str, tuple[str, int]]) -> dict[tuple[str, int], list
     return out
 
 
-def money_view(parameters: Mapping[str, Mapping[str, Any]], raw: Mapping[str, Any]) -> MoneyView:
+def money_view(raw: Mapping[str, Any]) -> MoneyView:
     """The view of a composed scenario mapping ``raw`` (``currency``, ``price_year``, ``money``)
-    over its raw ``parameters`` (each a mapping with ``unit``, ``currency``, ``price_year``)."""
+    over its ``parameters`` (each a mapping with ``unit``, ``currency``, ``price_year``)."""
+    parameters = raw.get("parameters") or {}
     target = raw.get("currency") or "EUR"
     year = raw.get("price_year") or 2024
     money = raw.get("money") or {}
     stated = money if isinstance(money, Mapping) else {}
     asked = stated.get("conversion")
     conversion: Conversion = next((c for c in CONVERSIONS if c == asked), "exchange_rate")
-    specs = {str(n): _spec(p) for n, p in parameters.items() if isinstance(p, Mapping)}
+    specs = {}
+    if isinstance(parameters, Mapping):
+        specs = {str(n): _spec(p) for n, p in parameters.items() if isinstance(p, Mapping)}
     factors = parameter_factors(specs, raw)
     default_currency = stated.get("currency") or target
     default_year = stated.get("price_year") or year

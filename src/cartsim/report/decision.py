@@ -24,9 +24,10 @@ Built = tuple[str, str, list[Block]] | None
 Tables = dict[str, pd.DataFrame | None]
 
 
-def table_block(title: str, frame: pd.DataFrame) -> Block:
-    """A titled table of every column of ``frame`` (``x_ci_low``/``x_ci_high`` beside ``x``)."""
-    return {"kind": "table", "title": title, "table": text.frame_table(frame)}
+def table_block(title: str, frame: pd.DataFrame, currency: str) -> Block:
+    """A titled table of every column of ``frame`` (``x_ci_low``/``x_ci_high`` beside ``x``),
+    money labelled ``currency``."""
+    return {"kind": "table", "title": title, "table": text.frame_table(frame, currency)}
 
 
 def evpi_at(evpi: pd.DataFrame | None, wtp: float) -> tuple[float, float] | None:
@@ -72,7 +73,7 @@ def information_section(t: Tables, page: Page, currency: str) -> Built:
     blocks.append(table_block(f"EVPPI ({currency})", shown.rename(columns={
         "evppi_per_patient": "EVPPI per patient", "se_per_patient": "SE per patient",
         "evppi_population": "EVPPI, population", "se_population": "SE, population",
-    })))  # fmt: skip
+    }), currency))  # fmt: skip
     return "information", "Value of further information", blocks
 
 
@@ -95,8 +96,9 @@ def threshold_section(t: Tables, page: Page, currency: str) -> Built:
     blocks.append(table_block(
         "Threshold and value-based price",
         table[[c for c in keep if c in table]].rename(
-            columns={"inmb_base": f"INMB at base value ({currency})"}
+            columns={"inmb_base": "INMB at base value"}
         ),
+        currency,
     ))  # fmt: skip
     if t["threshold_grid"] is not None:
         blocks.append(page.figure(
@@ -119,6 +121,7 @@ def psa_uncertainty_section(t: Tables, page: Page, currency: str, wtp: float,
         blocks.append(table_block(
             "Share of the spread of INMB that is patient-level noise",
             noise.rename(columns={"noise_share": "noise share"}),
+            currency,
         ))  # fmt: skip
     blocks += [
         page.figure(

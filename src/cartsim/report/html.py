@@ -194,7 +194,8 @@ def year_blocks(by_year: pd.DataFrame | None) -> list[Block]:
         table[f"{metric}_ci_high"] = wide[("ci_high", metric)]
     table = table.reset_index().rename(columns={"period": "year of referral"})
     title = "Per year of referral (mean per replication, 95% CI; kpis_by_year.parquet)"
-    return [{"kind": "incremental", "title": title, "table": text.frame_table(table)}]
+    table_ = text.frame_table(table, "")  # counts and days: no money
+    return [{"kind": "incremental", "title": title, "table": table_}]
 
 
 def sweep_blocks(t: Tables, page: Page, currency: str = "EUR") -> list[Block]:
@@ -221,7 +222,7 @@ def sweep_blocks(t: Tables, page: Page, currency: str = "EUR") -> list[Block]:
     if decision is not None and judged is not None:
         blocks.append(
             {"kind": "incremental", "title": "Sweep verdicts", "table": text.frame_table(
-                verdict_table(decision, judged))}
+                verdict_table(decision, judged), currency)}
         )  # fmt: skip
     return blocks
 
@@ -349,7 +350,7 @@ def parameter_blocks(scenario: Mapping[str, Any], used: list[str] | None = None)
     params = scenario["parameters"]
     failed: list[str] = []
     try:
-        view = money_view(params, scenario) if isinstance(params, Mapping) else None
+        view = money_view(scenario) if isinstance(params, Mapping) else None
     except CartsimError as exc:
         view, failed = None, [f"Money parameters are shown as found: {exc.message}."]
     table = text.parameter_table(params, used, view)

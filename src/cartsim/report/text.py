@@ -146,7 +146,8 @@ def kpi_table(
 # ---------------------------------------------------------------------------------------------
 
 
-def column_unit(column: str, money: str = "EUR") -> str:
+def column_unit(column: str, money: str) -> str:
+    """The unit of a table column; ``money``: the scenario's currency and price year."""
     name = column.lower()
     if "icer" in name or name == "wtp":
         return f"{money} per QALY"
@@ -155,7 +156,7 @@ def column_unit(column: str, money: str = "EUR") -> str:
     return money if any(k in name for k in ("cost", "nmb")) else ""
 
 
-def frame_table(frame: pd.DataFrame, money: str = "EUR") -> Table:
+def frame_table(frame: pd.DataFrame, money: str) -> Table:
     """Every column of a small table; ``x_ci_low`` and ``x_ci_high`` go in the cell of ``x``."""
     ci = {
         c

@@ -64,7 +64,7 @@ def analyses(
     """The base case and every named analysis, each validated before anything runs."""
     check_comparable(base, source.path)
     found = [Analysis(BASE_CASE, "the scenario as given", base)]
-    money = money_view(source.raw.get("parameters") or {}, source.raw)
+    money = money_view(source.raw)
     for name, analysis in base.scenario_analyses.items():
         where = f"scenario_analyses.{name}"
         file, line = source.lines.get(where, (str(source.path), None))

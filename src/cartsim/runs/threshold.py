@@ -58,7 +58,7 @@ def in_own_units(source: ScenarioSource, values: dict[str, float]) -> dict[str, 
 
 def shown_unit(source: ScenarioSource, parameter: str) -> str:
     """The unit of ``parameter`` in the scenario's money (``GBP 2024 per day``)."""
-    view = money_view(source.raw.get("parameters") or {}, source.raw)
+    view = money_view(source.raw)
     return str(view.unit(parameter, source.parameters[parameter].unit))
 
 
