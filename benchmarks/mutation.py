@@ -67,6 +67,9 @@ TESTS: dict[str, list[str]] = {
         "tests/unit/test_decision.py",
         "tests/validation/test_incremental_independent.py",
     ],
+    "decide/threshold.py": ["tests/unit/test_threshold.py"],
+    "inputs/money_view.py": ["tests/unit/test_money_view.py", "tests/unit/test_cheers.py"],
+    "runs/threshold.py": ["tests/functional/test_threshold_study.py"],
 }
 
 SWAP_BINOP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.FloorDiv: "*"}
