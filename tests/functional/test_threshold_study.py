@@ -13,6 +13,7 @@ from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.loading import load
 from cartsim.runs.threshold import (
     ThresholdStudy,
+    _bracket,
     inmb_by_replication,
     replication_means,
     threshold_table,
@@ -82,3 +83,31 @@ def test_an_unused_parameter_or_unknown_arm_is_refused(source) -> None:
         threshold_table(source, ThresholdStudy(PRICE, "nope", replications=2))
     with pytest.raises(CartsimError, match="unknown parameter"):
         threshold_table(source, ThresholdStudy("nope", "cart", replications=2))
+
+
+class _Range:
+    def __init__(self, bounds: tuple[float, float] | None) -> None:
+        self.bounds = bounds
+
+    def sensitivity_range(self) -> tuple[float, float] | None:
+        return self.bounds
+
+
+class _Source:
+    """What the bracket of a root-finding threshold reads of a scenario source."""
+
+    def __init__(self, bounds: tuple[float, float] | None, factor: float = 1.0) -> None:
+        self.parameters = {"p": _Range(bounds)}
+        self.factor = factor
+
+    def money_factors(self) -> dict[str, float]:
+        return {"p": self.factor}
+
+
+def test_the_root_finding_bracket_is_the_one_way_range_widened_in_the_scenarios_money() -> None:
+    assert _bracket(_Source((2.0, 5.0)), "p", 3.0) == (0.0, 8.0)  # not below 0 when positive
+    assert _bracket(_Source((4.0, 5.0)), "p", 4.5) == (3.0, 6.0)
+    assert _bracket(_Source((-1.0, 1.0)), "p", 0.0) == (-3.0, 3.0)  # may go negative
+    assert _bracket(_Source((4.0, 5.0), factor=2.0), "p", 9.0) == (6.0, 12.0)
+    assert _bracket(_Source(None), "p", 3.0) == (0.0, 30.0)
+    assert _bracket(_Source(None), "p", 0.0) == (0.0, 1.0)

@@ -73,3 +73,35 @@ def test_a_scenario_in_the_evidence_money_changes_nothing() -> None:
     assert view.unit("price", "EUR 2024") == "EUR 2024"
     assert view.text("EUR 89k") == "EUR 89k"
     assert not view.notes()
+
+
+def test_the_unit_alone_can_make_a_parameter_money() -> None:
+    raw = {**GBP, "parameters": {"day": {"value": 100, "unit": "EUR 2024 per day"}}}
+    view = money_view(raw)
+    assert view.value("day", 100) == pytest.approx(100 * EUR_GBP)
+    assert view.unit("day", "EUR 2024 per day") == "GBP 2024 per day"
+
+
+def test_a_money_unit_without_a_currency_code_gets_one() -> None:
+    stated = {"value": 10, "unit": "per day", "currency": "EUR", "price_year": 2024}
+    view = money_view({**GBP, "parameters": {"fee": stated}})
+    assert view.unit("fee", "per day") == "GBP 2024 per day"
+
+
+def test_a_distribution_of_a_parameter_that_is_not_money_is_left_as_it_is() -> None:
+    days = {"value": 12, "unit": "days", "psa": {"dist": "gamma", "shape": 4, "scale": 3}}
+    view = money_view({**GBP, "parameters": {"days": days}})
+    assert view.distribution("days", days["psa"]) == days["psa"]
+    assert view.value("days", 12) == 12
+
+
+def test_zero_and_the_defaults_of_the_scenario() -> None:
+    view = money_view({"currency": "GBP", "parameters": PARAMS})  # price year: 2024
+    assert view.year == 2024 and view.conversion == "exchange_rate"
+    assert view.text("EUR 0 a year") == "GBP 0* a year"
+    ppp = {"currency": "GBP", "price_year": 2022, "money": {"conversion": "ppp"}}
+    view = money_view({**ppp, "parameters": PARAMS})
+    assert view.conversion == "ppp"
+    assert view.value("price", 1.0) == pytest.approx(
+        tables().factor("EUR", 2024, "GBP", 2022, "ppp")
+    )

@@ -146,3 +146,20 @@ def test_two_equal_arms_are_called_different_at_most_5_percent_of_the_time(seed:
     # a one-sided 2.5% error on whichever arm leads: 5% in all, binomial sampling error around it
     assert share < 0.05 + 4 * math.sqrt(0.05 * 0.95 / trials)
     assert share > 0.05 - 4 * math.sqrt(0.05 * 0.95 / trials)
+
+
+def test_three_replications_give_a_bounded_fieller_interval() -> None:
+    a, k = paired(7, n=3)
+    t = linear_threshold(a, k, x0=100.0)
+    assert math.isfinite(t.low) and math.isfinite(t.high) and t.low < t.value < t.high
+    assert math.isnan(linear_threshold(a[:1], k[:1], x0=100.0).low)  # one: no interval
+
+
+def test_is_linear_on_money_of_a_realistic_size() -> None:
+    # INMB of about a million per patient: rounding leaves residuals far above 1e-9 absolute
+    x = np.array([300_000.0, 450_000.0, 600_000.0])
+    rng = np.random.default_rng(8)
+    a, k = 1e6 * rng.standard_normal(5), -0.8 + 0.01 * rng.standard_normal(5)
+    reps = a[:, None] + k[:, None] * x[None, :] + 1e-6 * rng.standard_normal((5, 3))
+    assert is_linear(x, reps)
+    assert not is_linear(x, reps + np.array([0.0, 0.0, 50.0]))
