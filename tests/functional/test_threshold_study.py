@@ -46,6 +46,14 @@ def test_price_is_linear_and_every_comparator_has_a_threshold(table) -> None:
     assert (table["headroom"] == table["threshold"] - base).all()
 
 
+def test_inmb_at_the_base_value_is_that_of_the_base_case(source, table) -> None:
+    study = ThresholdStudy(PRICE, "cart_commercial", replications=4)
+    base = replication_means(source, {}, study)
+    for row in table.itertuples():
+        inmb = inmb_by_replication(base, "cart_commercial", row.comparator, row.wtp)
+        assert row.inmb_base == pytest.approx(inmb.mean())
+
+
 def test_rerunning_at_the_threshold_price_gives_an_inmb_interval_containing_zero(
     source, table
 ) -> None:
@@ -106,6 +114,7 @@ class _Source:
 
 def test_the_root_finding_bracket_is_the_one_way_range_widened_in_the_scenarios_money() -> None:
     assert _bracket(_Source((2.0, 5.0)), "p", 3.0) == (0.0, 8.0)  # not below 0 when positive
+    assert _bracket(_Source((0.0, 1.0)), "p", 0.5) == (0.0, 2.0)  # nor when it starts at 0
     assert _bracket(_Source((4.0, 5.0)), "p", 4.5) == (3.0, 6.0)
     assert _bracket(_Source((-1.0, 1.0)), "p", 0.0) == (-3.0, 3.0)  # may go negative
     assert _bracket(_Source((4.0, 5.0), factor=2.0), "p", 9.0) == (6.0, 12.0)
