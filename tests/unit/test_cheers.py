@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cartsim.inputs.loading import load
+from cartsim.inputs.money import tables
 from cartsim.report.describe import cheers_items, cheers_rows
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "cart_vs_asct.yaml"
@@ -99,3 +100,14 @@ def test_main_results_come_from_the_incremental_table(manifest) -> None:
     assert "cart vs soc" in items[23] and "137,345" in items[23] and "100,000" in items[23]
     assert items[23].count(" vs ") == 1  # all patients, pairwise only
     assert "per disease" in items[18]
+
+
+def test_item_15_states_the_conversion_of_a_scenario_in_other_money(manifest) -> None:
+    items = {n: text for n, _, text in cheers_items(manifest, [], True)}
+    assert items[15].startswith("EUR 2024") and "no conversion" in items[15]
+    nice = load(SCENARIO.parent / "nice_reference_case.yaml").build().model_dump(mode="json")
+    items = {n: text for n, _, text in cheers_items({"scenario": nice}, [], True)}
+    rate = tables().factor("EUR", 2024, "GBP", 2024)
+    assert items[15].startswith("GBP 2024") and "no conversion" not in items[15]
+    assert "in euro of 2024 are shown in GBP 2024" in items[15]
+    assert f"multiplied by {rate:.6g}" in items[15] and "EUR" not in items[15]

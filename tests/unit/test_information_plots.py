@@ -9,8 +9,10 @@ from builders import TEST_SEED
 
 from cartsim.decide.psa import ceac
 from cartsim.decide.stats import mean_ci
+from cartsim.decide.threshold import UNCERTAIN
 from cartsim.report.console import noise_guidance
 from cartsim.report.plots.information import (
+    UNCERTAIN_COLOUR,
     Z95,
     plot_ceac_bands,
     plot_evppi,
@@ -67,6 +69,33 @@ def test_threshold_heat_map_codes_each_arm_with_its_legend_colour() -> None:
     colours = dict(heat.colorscale)
     assert legend["cart"] == colours[0.0] and legend["soc"] == colours[1.0]
     assert heat.customdata.tolist() == [["soc", "soc"], ["cart", "soc"]]
+
+
+def test_uncertain_cells_are_grey_and_their_hover_gives_the_interval() -> None:
+    grid = pd.DataFrame(
+        {
+            "parameter": "price",
+            "value": [1.0, 2.0],
+            "by": "wtp",
+            "by_value": [0.0, 0.0],
+            "best_arm": ["soc", "cart"],
+            "preferred_arm": ["soc", UNCERTAIN],
+            "closest_arm": ["cart", "soc"],
+            "inmb_closest": [900.0, 40.0],
+            "inmb_closest_ci_low": [300.0, -25.0],
+            "inmb_closest_ci_high": [1500.0, 105.0],
+            "level": [0.95, 0.95],
+        }
+    )
+    fig = plot_threshold_grid(grid)
+    heat = fig.data[0]
+    assert heat.z.tolist() == [[0.0, 1.0]]  # the arms first, "uncertain" last
+    legend = {t.name: t.marker.color for t in fig.data[1:]}
+    assert legend == {"soc": legend["soc"], UNCERTAIN: UNCERTAIN_COLOUR}
+    assert dict(heat.colorscale)[1.0] == UNCERTAIN_COLOUR
+    hover = heat.customdata.tolist()[0]
+    assert hover[1] == "uncertain (best by mean cart; INMB vs soc 40, 95.0% CI -25 to 105)"
+    assert hover[0].startswith("soc (best by mean soc")
 
 
 def test_running_mean_is_the_prefix_mean_with_its_t_interval() -> None:

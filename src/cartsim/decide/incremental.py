@@ -21,6 +21,13 @@ STATUS_REFERENCE = "reference"
 STATUS_NON_DOMINATED = "non-dominated"
 STATUS_DOMINATED = "dominated"
 STATUS_EXTENDEDLY_DOMINATED = "extendedly dominated"
+PAIR = ("intervention", "comparator")
+INCREMENTS = (
+    *("delta_cost", "delta_cost_ci_low", "delta_cost_ci_high"),
+    *("delta_qaly", "delta_qaly_ci_low", "delta_qaly_ci_high"),
+    *("icer", "quadrant", "inmb", "inmb_ci_low", "inmb_ci_high"),
+)
+PAIRWISE_COLUMNS = [*PAIR, *INCREMENTS]  # the columns of :func:`pairwise_table`, in order
 
 
 def _icer(delta_cost: float, delta_qaly: float) -> float:
@@ -246,22 +253,7 @@ def pairwise_table(
                 **with_ci("inmb", inb),
             }
         )
-    columns = [
-        "intervention",
-        "comparator",
-        "delta_cost",
-        "delta_cost_ci_low",
-        "delta_cost_ci_high",
-        "delta_qaly",
-        "delta_qaly_ci_low",
-        "delta_qaly_ci_high",
-        "icer",
-        "quadrant",
-        "inmb",
-        "inmb_ci_low",
-        "inmb_ci_high",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
 
 
 def _quadrant(delta_cost: float, delta_qaly: float) -> str:

@@ -10,6 +10,9 @@ Two ways, both on paired replications (common random numbers):
 * any other parameter: ``scipy.optimize.brentq`` on the mean INMB over a bracket, and on the
   two bounds of its t-interval for the confidence interval.
 
+Where a two-way analysis names the preferred arm, :func:`preferred` names it only when its
+paired INMB against every other arm is clearly above 0, else :data:`UNCERTAIN`.
+
 Money is in the scenario's currency and price year; ``x`` is in the parameter's own unit.
 """
 
@@ -20,10 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize, special
 
-from cartsim.decide.stats import check_level, mean_ci
+from cartsim.decide.stats import check_level, mean_ci, paired_difference_ci
+
+UNCERTAIN = "uncertain"  # no arm is clearly better than every other
 
 
 @dataclass(frozen=True)
@@ -122,3 +128,28 @@ def root_threshold(
     lo = ends[0] if ends and ends[0] <= value else -math.inf
     hi = ends[-1] if ends and ends[-1] >= value else math.inf
     return Threshold(value, lo, hi, "root-finding")
+
+
+def preferred(net: pd.DataFrame, level: float = 0.95) -> dict[str, object]:
+    """The best arm of NMB per replication (rows) and arm (columns), and how sure that is.
+
+    The arm with the highest mean is preferred only if its paired INMB against every other arm
+    has an interval (at ``level``, Bonferroni over the comparisons) wholly above 0; otherwise
+    the result is :data:`UNCERTAIN`. Returns ``best_arm`` (highest mean), ``preferred_arm``,
+    ``closest_arm`` (the other arm whose interval has the lowest lower bound), ``inmb_closest``
+    with ``inmb_closest_ci_low`` and ``inmb_closest_ci_high`` (best minus closest) and
+    ``level`` (of each interval).
+    """
+    if net.shape[1] < 2:
+        raise ValueError("a preferred arm needs two or more arms")
+    means = net.mean()
+    best = str(means.idxmax())
+    others = [str(a) for a in net.columns if a != best]
+    each = 1.0 - (1.0 - level) / max(len(others), 1)
+    cis = {a: paired_difference_ci(net[best], net[a], each) for a in others}
+    closest = min(others, key=lambda a: cis[a][1] if math.isfinite(cis[a][1]) else -math.inf)
+    mean, low, high = cis[closest]
+    clear = all(math.isfinite(ci[1]) and ci[1] > 0.0 for ci in cis.values())
+    return {"best_arm": best, "preferred_arm": best if clear else UNCERTAIN,
+            "closest_arm": closest, "inmb_closest": mean, "inmb_closest_ci_low": low,
+            "inmb_closest_ci_high": high, "level": each}  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated, Any, Literal, Protocol
 
@@ -59,6 +59,7 @@ class MoneyTables:
     indices: dict[str, dict[int, float]]
     rates: dict[str, dict[str, dict[int, float]]]  # conversion -> currency -> year -> per base
     bases: dict[str, str]  # conversion -> the currency its rates are expressed per unit of
+    names: dict[str, str] = field(default_factory=dict)  # currency -> its name
 
     def currencies(self) -> list[str]:
         return sorted(self.indices)
@@ -140,7 +141,8 @@ def parse_tables(data: dict[str, Any]) -> MoneyTables:
             str(c): {int(y): _number(v, f"{conversion} {c} {y}") for y, v in years.items()}
             for c, years in table["values"].items()
         }
-    return MoneyTables(indices=indices, rates=rates, bases=bases)
+    names = {str(c): str(t.get("name", c)) for c, t in data["price_indices"].items()}
+    return MoneyTables(indices=indices, rates=rates, bases=bases, names=names)
 
 
 @functools.cache

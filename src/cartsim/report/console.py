@@ -236,9 +236,10 @@ def print_threshold(table: pd.DataFrame, money: str) -> None:
     if not len(table):
         return
     first = table.iloc[0]
+    unit = first.get("unit") or "parameter's unit"
     out = Table(
         title=f"threshold of {first['parameter']} for {first['arm']} at {first['wtp']:,.0f} "
-        f"{money} per QALY (parameter's unit; {first['level']:.0%} CI)"
+        f"{money} per QALY ({unit}; {first['level']:.0%} CI)"
     )
     for column in ("comparator", "base value", "threshold", "CI", "headroom", "method"):
         out.add_column(column, justify="left" if column in ("comparator", "method") else "right")

@@ -24,9 +24,10 @@ Built = tuple[str, str, list[Block]] | None
 Tables = dict[str, pd.DataFrame | None]
 
 
-def table_block(title: str, frame: pd.DataFrame) -> Block:
-    """A titled table of every column of ``frame`` (``x_ci_low``/``x_ci_high`` beside ``x``)."""
-    return {"kind": "table", "title": title, "table": text.frame_table(frame)}
+def table_block(title: str, frame: pd.DataFrame, currency: str) -> Block:
+    """A titled table of every column of ``frame`` (``x_ci_low``/``x_ci_high`` beside ``x``),
+    money labelled ``currency``."""
+    return {"kind": "table", "title": title, "table": text.frame_table(frame, currency)}
 
 
 def evpi_at(evpi: pd.DataFrame | None, wtp: float) -> tuple[float, float] | None:
@@ -72,7 +73,7 @@ def information_section(t: Tables, page: Page, currency: str) -> Built:
     blocks.append(table_block(f"EVPPI ({currency})", shown.rename(columns={
         "evppi_per_patient": "EVPPI per patient", "se_per_patient": "SE per patient",
         "evppi_population": "EVPPI, population", "se_population": "SE, population",
-    })))  # fmt: skip
+    }), currency))  # fmt: skip
     return "information", "Value of further information", blocks
 
 
@@ -86,21 +87,25 @@ def threshold_section(t: Tables, page: Page, currency: str) -> Built:
         f"Value of {first.get('parameter', '')} for {first.get('arm', '')} at which its "
         f"incremental net benefit against each comparator is 0, at {first.get('wtp', 0):,.0f} "
         f"{currency} per QALY, with its {first.get('level', 0.95):.0%} confidence interval; "
-        "headroom: threshold minus base value (the parameter's unit). A price is linear: "
+        "headroom: threshold minus base value, in the unit shown (money in the scenario's "
+        "currency and price year). A price is linear: "
         "Fieller's interval; any other parameter: root-finding on common random numbers."
     )}]  # fmt: skip
-    keep = ["comparator", "base_value", "threshold", "threshold_ci_low", "threshold_ci_high",
-            "headroom", "inmb_base", "method", "replications"]  # fmt: skip
+    keep = ["comparator", "unit", "base_value", "threshold", "threshold_ci_low",
+            "threshold_ci_high", "headroom", "inmb_base", "method", "replications"]  # fmt: skip
     blocks.append(table_block(
         "Threshold and value-based price",
         table[[c for c in keep if c in table]].rename(
-            columns={"inmb_base": f"INMB at base value ({currency})"}
+            columns={"inmb_base": "INMB at base value"}
         ),
+        currency,
     ))  # fmt: skip
     if t["threshold_grid"] is not None:
         blocks.append(page.figure(
             figures.plot_threshold_grid(t["threshold_grid"]),
-            "Arm with the highest expected net benefit at every pair of values (two-way).",
+            "Arm with the highest expected net benefit at every pair of values (two-way), "
+            "where it is clear: grey where its paired INMB interval against some other arm "
+            "includes 0 (Bonferroni over the comparisons; the hover gives the interval).",
         ))  # fmt: skip
     return "threshold", "Threshold and value-based price", blocks
 
@@ -116,6 +121,7 @@ def psa_uncertainty_section(t: Tables, page: Page, currency: str, wtp: float,
         blocks.append(table_block(
             "Share of the spread of INMB that is patient-level noise",
             noise.rename(columns={"noise_share": "noise share"}),
+            currency,
         ))  # fmt: skip
     blocks += [
         page.figure(

@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.money_view import money_view
 from cartsim.report.text import NOT_STATED, dist_text, fmt, number, stated
 
 STRESS_DES = (
@@ -157,6 +159,17 @@ def _results(incremental: pd.DataFrame | None, currency: str) -> str:
     )
 
 
+def _conversion(s: Mapping[str, Any]) -> str:
+    """How amounts in other money were converted (CHEERS item 15), from the shipped tables."""
+    try:
+        notes = money_view(s).notes()
+    except CartsimError as exc:
+        return f"conversion not known: {exc.message}"
+    if not notes:
+        return "every amount is entered in this currency and price year (no conversion)"
+    return " ".join(notes) + " Tables and their sources: cartsim/data/money.yaml."
+
+
 def cheers_items(
     manifest: Mapping[str, Any],
     analyses: list[str],
@@ -215,8 +228,7 @@ def cheers_items(
         "disease states over time) and valued at the unit costs of the scenario "
         "(stage costs, cost per day, yearly costs of disease states; sources in the parameter "
         "table)",
-        f"{currency or NOT_STATED}; every amount is entered in this currency and price year "
-        "(no conversion in this run)",
+        f"{currency or NOT_STATED}; " + _conversion(s),
         "patient-level discrete-event simulation (SimPy): queues for limited resources "
         "change when treatment happens and so the time spent with active disease",
         f"{run.get('replications')} replications, seed {run.get('seed')}, warm-up "

@@ -21,6 +21,8 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.money_view import money_view
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.report import decision, plots, text
 from cartsim.report.comparison import comparison_section
@@ -108,7 +110,7 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
         Section(
             "parameters",
             "Parameters",
-            [parameter_block(scenario, manifest["parameters_used"])],
+            parameter_blocks(scenario, manifest["parameters_used"]),
         ),
         description_section(manifest, t),
     ]
@@ -195,7 +197,8 @@ def year_blocks(by_year: pd.DataFrame | None) -> list[Block]:
         table[f"{metric}_ci_high"] = wide[("ci_high", metric)]
     table = table.reset_index().rename(columns={"period": "year of referral"})
     title = "Per year of referral (mean per replication, 95% CI; kpis_by_year.parquet)"
-    return [{"kind": "incremental", "title": title, "table": text.frame_table(table)}]
+    table_ = text.frame_table(table, "")  # counts and days: no money
+    return [{"kind": "incremental", "title": title, "table": table_}]
 
 
 def sweep_blocks(t: Tables, page: Page, currency: str = "EUR") -> list[Block]:
@@ -222,7 +225,7 @@ def sweep_blocks(t: Tables, page: Page, currency: str = "EUR") -> list[Block]:
     if decision is not None and judged is not None:
         blocks.append(
             {"kind": "incremental", "title": "Sweep verdicts", "table": text.frame_table(
-                verdict_table(decision, judged))}
+                verdict_table(decision, judged), currency)}
         )  # fmt: skip
     return blocks
 
@@ -345,11 +348,19 @@ def severity_blocks(shortfall: pd.DataFrame, compared: pd.DataFrame, money: str)
     ]  # fmt: skip
 
 
-def parameter_block(scenario: Mapping[str, Any], used: list[str] | None = None) -> Block:
-    table = text.parameter_table(scenario["parameters"], used)
+def parameter_blocks(scenario: Mapping[str, Any], used: list[str] | None = None) -> list[Block]:
+    """The parameter table in the scenario's money, after notes on what was converted."""
+    params = scenario["parameters"]
+    failed: list[str] = []
+    try:
+        view = money_view(scenario) if isinstance(params, Mapping) else None
+    except CartsimError as exc:
+        view, failed = None, [f"Money parameters are shown as found: {exc.message}."]
+    table = text.parameter_table(params, used, view)
     if table is None:
-        return {"kind": "missing", "text": "The scenario lists no parameters."}
-    return {"kind": "parameters", **table}
+        return [{"kind": "missing", "text": "The scenario lists no parameters."}]
+    notes = view.notes() if view else failed  # after the table: with the free-text rates used
+    return [*({"kind": "note", "text": n} for n in notes), {"kind": "parameters", **table}]
 
 
 def description_section(manifest: Mapping[str, Any], t: Tables) -> Section:

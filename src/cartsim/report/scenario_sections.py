@@ -39,7 +39,7 @@ def scenario_sections(t: Tables, page: Page, currency: str) -> list[Section]:
             {
                 "kind": "incremental",
                 "title": "Scenario analyses: each arm against the reference arm",
-                "table": text.frame_table(table[shown_columns]),
+                "table": text.frame_table(table[shown_columns], currency),
             },
             page.figure(
                 plot_scenario_forest(table, currency),
@@ -57,7 +57,7 @@ def scenario_sections(t: Tables, page: Page, currency: str) -> list[Section]:
                 "kind": "incremental",
                 "title": f"Net budget impact against current practice ({currency}, "
                 "undiscounted spend of the arm minus that of the reference arm, per year)",
-                "table": text.frame_table(impact[shown_columns]),
+                "table": text.frame_table(impact[shown_columns], currency),
             },
             page.figure(
                 plot_budget_impact(impact, currency),

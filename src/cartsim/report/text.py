@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from cartsim.inputs import tree
+from cartsim.inputs.money_view import MoneyView
 from cartsim.report.plots.common import shown
 
 NOT_STATED = "not stated"
@@ -145,7 +146,8 @@ def kpi_table(
 # ---------------------------------------------------------------------------------------------
 
 
-def column_unit(column: str, money: str = "EUR") -> str:
+def column_unit(column: str, money: str) -> str:
+    """The unit of a table column; ``money``: the scenario's currency and price year."""
     name = column.lower()
     if "icer" in name or name == "wtp":
         return f"{money} per QALY"
@@ -154,7 +156,7 @@ def column_unit(column: str, money: str = "EUR") -> str:
     return money if any(k in name for k in ("cost", "nmb")) else ""
 
 
-def frame_table(frame: pd.DataFrame, money: str = "EUR") -> Table:
+def frame_table(frame: pd.DataFrame, money: str) -> Table:
     """Every column of a small table; ``x_ci_low`` and ``x_ci_high`` go in the cell of ``x``."""
     ci = {
         c
@@ -176,10 +178,14 @@ def frame_table(frame: pd.DataFrame, money: str = "EUR") -> Table:
 
 
 def parameter_table(
-    parameters: Mapping[str, Mapping[str, Any]], used: Sequence[str] | None = None
+    parameters: Mapping[str, Mapping[str, Any]],
+    used: Sequence[str] | None = None,
+    money: MoneyView | None = None,
 ) -> Table | None:
     """The evidence behind the scenario: one row per parameter with its source and status,
-    and whether the model uses it (``used``: names some field refers to; None: unknown)."""
+    and whether the model uses it (``used``: names some field refers to; None: unknown).
+    With ``money``, values, units, distributions and amounts in the text are shown in the
+    scenario's money (:mod:`cartsim.inputs.money_view`)."""
     if not parameters:
         return None
     header = ["name", "value", "unit", "description", "source", "status", "estimate", "PSA"]
@@ -189,16 +195,19 @@ def parameter_table(
     rows = []
     for name, p in parameters.items():
         status = shown(p.get("status"))
+        psa = p.get("psa")
+        if money is not None:
+            psa = money.distribution(name, psa)
         rows.append(
             [
                 {"kind": "code", "text": name},
-                number(p.get("value")),
-                p.get("unit"),
-                p.get("description"),
-                p.get("source"),
+                number(money.value(name, p.get("value")) if money else p.get("value")),
+                money.unit(name, p.get("unit")) if money else p.get("unit"),
+                money.text(p.get("description")) if money else p.get("description"),
+                money.text(p.get("source")) if money else p.get("source"),
                 {"kind": "status", "text": status, "title": STATUS_KEY.get(str(status), "")},
                 "yes" if p.get("estimate") else "",
-                dist_text(p["psa"]) if p.get("psa") else "",
+                dist_text(psa) if psa else "",
                 *([] if in_use is None else ["yes" if name in in_use else "no (context)"]),
             ]
         )

@@ -5,7 +5,8 @@ command line), so it is validated like the base case before anything runs. Every
 the base case's seed and replications: the same referred patients and draws (common random
 numbers), so differences between analyses come from the overrides, not from noise. Each
 analysis is compared pairwise against its reference arm with paired 95% t-intervals over
-replications (:func:`cartsim.decide.head_to_head.incremental_results`).
+replications (:func:`cartsim.decide.head_to_head.incremental_results`). Amounts a description
+quotes in another currency are shown in the scenario's (:mod:`cartsim.inputs.money_view`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from cartsim.decide.head_to_head import ALL, incremental_results, replication_means
+from cartsim.decide.incremental import INCREMENTS, PAIR
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.scenario_analyses import override_text
 from cartsim.runs.executors import run_units
@@ -27,26 +30,10 @@ from cartsim.runs.experiment import Tables, simulate
 BASE_CASE = "base case"
 FIXED = ("run.seed", "run.replications")  # the same patients and draws in every analysis
 COLUMNS = [
-    "scenario",
-    "description",
-    "comparison",
-    "intervention",
-    "comparator",
-    "cost",
-    "qaly",
-    "comparator_cost",
-    "comparator_qaly",
-    "delta_cost",
-    "delta_cost_ci_low",
-    "delta_cost_ci_high",
-    "delta_qaly",
-    "delta_qaly_ci_low",
-    "delta_qaly_ci_high",
-    "icer",
-    "quadrant",
-    "inmb",
-    "inmb_ci_low",
-    "inmb_ci_high",
+    *("scenario", "description", "comparison"),
+    *PAIR,
+    *("cost", "qaly", "comparator_cost", "comparator_qaly"),
+    *INCREMENTS,
     "wtp",
 ]
 
@@ -77,6 +64,7 @@ def analyses(
     """The base case and every named analysis, each validated before anything runs."""
     check_comparable(base, source.path)
     found = [Analysis(BASE_CASE, "the scenario as given", base)]
+    money = money_view(source.raw)
     for name, analysis in base.scenario_analyses.items():
         where = f"scenario_analyses.{name}"
         file, line = source.lines.get(where, (str(source.path), None))
@@ -94,7 +82,7 @@ def analyses(
         except CartsimError as exc:
             raise CartsimError(f"scenario analysis {name!r}: {exc.message}", file,
                                exc.field or where, line) from None  # fmt: skip
-        found.append(Analysis(name, analysis.description, scenario))
+        found.append(Analysis(name, money.text_noted(analysis.description), scenario))
     return found
 
 

@@ -27,6 +27,7 @@ from cartsim.evaluate.footprint import footprint_metrics
 from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.runs.analyses import (
@@ -204,7 +205,23 @@ def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> p
     per_variant = {v: by_index[i].drop(columns="variant") for i, v in enumerate(variants)}
     for variant in dsa_variants(source):
         per_variant.setdefault(variant, per_variant[variants[0]])
-    return finish_dsa(per_variant, source, scenario)
+    return in_scenario_money(finish_dsa(per_variant, source, scenario), source)
+
+
+def in_scenario_money(table: pd.DataFrame, source: loading.ScenarioSource) -> pd.DataFrame:
+    """A table with one row per ``parameter``: its ``unit``, ``low_value`` and ``high_value``
+    and amounts quoted in its ``description`` shown in the scenario's currency and price year
+    (:mod:`cartsim.inputs.money_view`)."""
+    if not len(table):
+        return table
+    view = money_view(source.raw)
+    out = table.copy()
+    names = out["parameter"].astype(str)
+    out["unit"] = [view.unit(p, u) for p, u in zip(names, out["unit"], strict=True)]
+    out["description"] = [view.text(d) for d in out["description"]]
+    for column in ("low_value", "high_value"):
+        out[column] = [view.value(p, v) for p, v in zip(names, out[column], strict=True)]
+    return out
 
 
 def sweep_settings(

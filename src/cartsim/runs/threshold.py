@@ -4,8 +4,13 @@ Every value runs the same replications with the same random numbers (common rand
 INMB differences between values are free of patient-level noise. A parameter is treated as linear
 when INMB per replication at three values lies on a line (a price always does); its threshold is
 then Fieller's, from those runs alone. Otherwise the threshold is found by root-finding, one set
-of replications per evaluation. A two-way grid gives the arm with the highest mean NMB at every
-pair of values (e.g. price x willingness to pay, price x relapse hazard).
+of replications per evaluation. A two-way grid gives, at every pair of values (e.g. price x
+willingness to pay, price x relapse hazard), the arm with the highest mean NMB and whether it is
+clearly preferred: only when its paired INMB against every other arm has a confidence interval
+above 0 (Bonferroni over the comparisons); otherwise the cell is "uncertain".
+
+Values of a money parameter are in the scenario's currency and price year (a price in a GBP
+scenario is in GBP, whatever the currency of its evidence); the ``unit`` column says which.
 """
 
 from __future__ import annotations
@@ -18,9 +23,16 @@ import numpy as np
 import pandas as pd
 
 from cartsim.decide.stats import nmb
-from cartsim.decide.threshold import Threshold, is_linear, linear_threshold, root_threshold
+from cartsim.decide.threshold import (
+    Threshold,
+    is_linear,
+    linear_threshold,
+    preferred,
+    root_threshold,
+)
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.loading import ScenarioSource
+from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
 from cartsim.runs.analyses import arm_summary
 from cartsim.runs.executors import run_units
@@ -38,11 +50,24 @@ class ThresholdStudy:
     level: float = 0.95
 
 
+def in_own_units(source: ScenarioSource, values: dict[str, float]) -> dict[str, float]:
+    """Parameter values in the scenario's money taken back to each parameter's own unit."""
+    factors = source.money_factors()
+    return {name: v / factors.get(name, 1.0) for name, v in values.items()}
+
+
+def shown_unit(source: ScenarioSource, parameter: str) -> str:
+    """The unit of ``parameter`` in the scenario's money (``GBP 2024 per day``)."""
+    view = money_view(source.raw)
+    return str(view.unit(parameter, source.parameters[parameter].unit))
+
+
 def replication_means(
     source: ScenarioSource, values: dict[str, float], study: ThresholdStudy
 ) -> pd.DataFrame:
-    """``replication, arm, cost, qaly`` of the scenario with ``values`` for its parameters."""
-    scenario = source.build(values)
+    """``replication, arm, cost, qaly`` of the scenario with ``values`` for its parameters (money
+    parameters in the scenario's currency and price year)."""
+    scenario = source.build(in_own_units(source, values))
     units = [(scenario, r, 0) for r in range(study.replications)]
     rows = [row for _, part in run_units(arm_summary, units, study.workers, study.scheduler)
             for row in part]  # fmt: skip
@@ -59,7 +84,8 @@ def inmb_by_replication(means: pd.DataFrame, arm: str, comparator: str, wtp: flo
 
 
 def check_study(source: ScenarioSource, scenario: Scenario, study: ThresholdStudy) -> float:
-    """The parameter's base value; a clear error for what cannot be studied."""
+    """The parameter's base value in the scenario's money; a clear error for what cannot be
+    studied."""
     file = str(source.path)
     if scenario.economics is None or len(scenario.arms) < 2:
         raise CartsimError("a threshold needs economics and two or more arms", file=file)
@@ -75,14 +101,15 @@ def check_study(source: ScenarioSource, scenario: Scenario, study: ThresholdStud
     if study.replications < 2:
         raise CartsimError("a threshold's interval needs at least 2 replications",
                            file=file, field="--replications")  # fmt: skip
-    return float(source.parameters[study.parameter].value)
+    factor = source.money_factors().get(study.parameter, 1.0)
+    return float(source.parameters[study.parameter].value) * factor
 
 
 def threshold_table(source: ScenarioSource, study: ThresholdStudy) -> pd.DataFrame:
     """Threshold value of the parameter against each comparator, with interval and headroom.
 
-    Columns: ``parameter, arm, comparator, base_value, threshold, threshold_ci_low,
-    threshold_ci_high, headroom`` (threshold minus base value, in the parameter's unit),
+    Columns: ``parameter, unit, arm, comparator, base_value, threshold, threshold_ci_low,
+    threshold_ci_high, headroom`` (threshold minus base value, in ``unit``),
     ``inmb_base`` (money per patient at the base value), ``method, level, wtp, replications``.
     """
     scenario = source.build()
@@ -93,6 +120,7 @@ def threshold_table(source: ScenarioSource, study: ThresholdStudy) -> pd.DataFra
     xs = [x0, x0 + step, x0 + 2 * step]
     runs = [replication_means(source, {study.parameter: x}, study) for x in xs]
     low, high = bracket(source, study.parameter, x0)
+    unit = shown_unit(source, study.parameter)
     rows = []
     for comparator in [a for a in scenario.arms if a != study.arm]:
         inmb = np.column_stack([inmb_by_replication(r, study.arm, comparator, wtp) for r in runs])
@@ -105,7 +133,7 @@ def threshold_table(source: ScenarioSource, study: ThresholdStudy) -> pd.DataFra
                 return inmb_by_replication(means, study.arm, c, wtp)
 
             found = root_threshold(inmb_at, low, high, study.level)
-        rows.append(threshold_row(study, comparator, x0, found, inmb[:, 0], wtp))
+        rows.append({"unit": unit, **threshold_row(study, comparator, x0, found, inmb[:, 0], wtp)})
     return pd.DataFrame(rows)
 
 
@@ -114,7 +142,8 @@ def bracket(source: ScenarioSource, parameter: str, x0: float) -> tuple[float, f
     bounds = source.parameters[parameter].sensitivity_range()
     if bounds is None:
         return (0.0, 10.0 * abs(x0) if x0 else 1.0)
-    lo, hi = bounds
+    factor = source.money_factors().get(parameter, 1.0)
+    lo, hi = bounds[0] * factor, bounds[1] * factor
     width = hi - lo
     return (max(lo - width, 0.0) if lo >= 0 else lo - width, hi + width)
 
@@ -147,11 +176,15 @@ def two_way_grid(
     by: str,
     by_values: Sequence[float],
 ) -> pd.DataFrame:
-    """The arm with the highest mean NMB at every pair (parameter value, ``by`` value).
+    """The preferred arm at every pair (parameter value, ``by`` value), decided with uncertainty.
 
     ``by`` is either ``wtp`` (willingness to pay: no new runs) or another parameter (one set of
-    replications per pair). Columns: ``parameter, value, by, by_value, preferred_arm,
-    nmb_<arm>`` for every arm (mean NMB, money per patient).
+    replications per pair). Columns: ``parameter, value, by, by_value, best_arm`` (highest mean
+    NMB), ``preferred_arm`` (the best arm, or "uncertain"), ``closest_arm`` (the other arm whose
+    paired INMB interval comes nearest to 0), ``inmb_closest`` with ``inmb_closest_ci_low``,
+    ``inmb_closest_ci_high`` (best minus closest, money per patient), ``level`` (of each paired
+    interval: Bonferroni over the comparisons with every other arm) and ``nmb_<arm>`` for every
+    arm (mean NMB, money per patient).
     """
     scenario = source.build()
     assert scenario.economics is not None
@@ -169,12 +202,10 @@ def two_way_grid(
             if key not in runs:
                 runs[key] = replication_means(source, settings, study)
             means = runs[key]
-            per_arm = (
-                means.assign(nmb=nmb(means["cost"], means["qaly"], wtp))
-                .groupby("arm", sort=False)["nmb"]
-                .mean()
-            )
+            net = means.assign(nmb=nmb(means["cost"], means["qaly"], wtp)).pivot(
+                index="replication", columns="arm", values="nmb"
+            )[list(scenario.arms)]
             rows.append({"parameter": study.parameter, "value": float(v), "by": by,
-                         "by_value": float(b), "preferred_arm": str(per_arm.idxmax()),
-                         **{f"nmb_{arm}": float(x) for arm, x in per_arm.items()}})  # fmt: skip
+                         "by_value": float(b), **preferred(net, study.level),
+                         **{f"nmb_{arm}": float(x) for arm, x in net.mean().items()}})  # fmt: skip
     return pd.DataFrame(rows)

@@ -26,7 +26,9 @@ from cartsim.runs.threshold import (
     ThresholdStudy,
     bracket,
     check_study,
+    in_own_units,
     inmb_by_replication,
+    shown_unit,
     threshold_row,
 )
 
@@ -42,8 +44,9 @@ def kept_arms(scenario: Scenario, arms: list[str]) -> list[str]:
 def pair_means(
     source: ScenarioSource, values: dict[str, float], study: ThresholdStudy, against: str
 ) -> pd.DataFrame:
-    """``replication, arm, cost, qaly`` of ``study.arm`` and ``against`` at ``values``."""
-    full = source.build(values)
+    """``replication, arm, cost, qaly`` of ``study.arm`` and ``against`` at ``values`` (money
+    parameters in the scenario's currency and price year)."""
+    full = source.build(in_own_units(source, values))
     keep = kept_arms(full, [study.arm, against])
     scenario = full.model_copy(update={"arms": {name: full.arms[name] for name in keep}})
     units = [(scenario, r, 0) for r in range(study.replications)]
@@ -75,7 +78,8 @@ def threshold_prices(
         runs = [pair_means(source, {parameter: x}, study, against) for x in xs]
         inmb = np.column_stack([inmb_by_replication(r, arm, against, wtp) for r in runs])
         found = _threshold(source, study, against, wtp, np.array(xs), inmb)
-        rows.append(threshold_row(study, against, x0, found, inmb[:, 0], wtp))
+        row = threshold_row(study, against, x0, found, inmb[:, 0], wtp)
+        rows.append({"unit": shown_unit(source, parameter), **row})
         if on_arm is not None:
             on_arm(arm)
     return pd.DataFrame(rows)

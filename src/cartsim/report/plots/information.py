@@ -13,6 +13,7 @@ from scipy import stats as sps
 
 from cartsim.decide.samples import wide
 from cartsim.decide.stats import mean_ci, nmb
+from cartsim.decide.threshold import UNCERTAIN
 from cartsim.report.plots.common import _colour, _f32, _finish, esc, has_columns
 
 Z95 = float(sps.norm.ppf(0.975))  # two-sided 95% normal quantile, for CEAC Monte Carlo bands
@@ -53,21 +54,27 @@ def plot_evppi(
     return _finish(fig, "Expected value of partial perfect information", height=height)
 
 
+UNCERTAIN_COLOUR = "#d0d0d0"  # a two-way cell where no arm is clearly best
+
+
 def plot_threshold_grid(grid: pd.DataFrame | None) -> go.Figure | None:
-    """Heat map of the preferred arm (highest mean NMB) over a two-way grid, one colour per arm
-    with its legend entry."""
+    """Heat map of the preferred arm over a two-way grid, one colour per arm with its legend
+    entry; cells where no arm is clearly best (``preferred_arm`` "uncertain") are grey, and the
+    hover names the best arm by mean and its INMB interval against the closest arm."""
     if not has_columns(grid, "value", "by", "by_value", "preferred_arm", "parameter"):
         return None
     assert grid is not None
-    arms = sorted({str(a) for a in grid["preferred_arm"]})
+    arms = sorted({str(a) for a in grid["preferred_arm"]} - {UNCERTAIN})
+    arms += [UNCERTAIN] if (grid["preferred_arm"] == UNCERTAIN).any() else []
     code = {arm: i for i, arm in enumerate(arms)}
-    table = grid.assign(code=[code[str(a)] for a in grid["preferred_arm"]]).pivot_table(
-        index="by_value", columns="value", values="code", aggfunc="first"
-    )
+    colours = [UNCERTAIN_COLOUR if a == UNCERTAIN else _colour(i) for i, a in enumerate(arms)]
+    cells = grid.assign(code=[code[str(a)] for a in grid["preferred_arm"]], hover=_hover(grid))
+    table = cells.pivot_table(index="by_value", columns="value", values="code", aggfunc="first")
+    hover = cells.pivot_table(index="by_value", columns="value", values="hover", aggfunc="first")
     n = len(arms)
     scale = []
     for i in range(n):  # a step colour scale: code i takes colour i over [i/n, (i+1)/n]
-        scale += [[i / n, _colour(i)], [(i + 1) / n, _colour(i)]]
+        scale += [[i / n, colours[i]], [(i + 1) / n, colours[i]]]
     fig = go.Figure(
         go.Heatmap(
             x=_f32(table.columns.to_numpy(dtype=np.float64)),
@@ -77,20 +84,31 @@ def plot_threshold_grid(grid: pd.DataFrame | None) -> go.Figure | None:
             zmax=n - 0.5,
             colorscale=scale,
             showscale=False,
-            customdata=np.vectorize(lambda c: esc(arms[int(c)]) if c == c else "")(
-                table.to_numpy(dtype=np.float64)
-            ),
+            customdata=hover.reindex_like(table).fillna("").to_numpy(dtype=object),
             hovertemplate="%{x:,.4g}, %{y:,.4g}: %{customdata}<extra></extra>",
         )
     )
     for i, arm in enumerate(arms):  # legend entries: one square per arm
         fig.add_trace(
             go.Scatter(x=[None], y=[None], mode="markers", name=esc(arm),
-                       marker={"symbol": "square", "size": 12, "color": _colour(i)})
+                       marker={"symbol": "square", "size": 12, "color": colours[i]})
         )  # fmt: skip
     fig.update_xaxes(title_text=esc(grid["parameter"].iloc[0]))
     fig.update_yaxes(title_text=esc(grid["by"].iloc[0]))
-    return _finish(fig, "Preferred arm (highest expected net benefit)")
+    return _finish(fig, "Preferred arm (highest expected net benefit, where clear)")
+
+
+def _hover(grid: pd.DataFrame) -> list[str]:
+    """Per cell: the preferred arm, and the best arm's INMB interval against the closest."""
+    need = ("best_arm", "closest_arm", "inmb_closest", "inmb_closest_ci_low")
+    if not all(c in grid for c in (*need, "inmb_closest_ci_high", "level")):
+        return [esc(a) for a in grid["preferred_arm"]]
+    return [
+        f"{esc(r.preferred_arm)} (best by mean {esc(r.best_arm)}; INMB vs "
+        f"{esc(r.closest_arm)} {r.inmb_closest:,.0f}, {r.level:.1%} CI "
+        f"{r.inmb_closest_ci_low:,.0f} to {r.inmb_closest_ci_high:,.0f})"
+        for r in grid.itertuples()
+    ]
 
 
 def _prefixes(n: int) -> np.ndarray:
