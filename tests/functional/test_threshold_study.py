@@ -13,7 +13,7 @@ from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.loading import load
 from cartsim.runs.threshold import (
     ThresholdStudy,
-    _bracket,
+    bracket,
     inmb_by_replication,
     replication_means,
     threshold_table,
@@ -113,10 +113,10 @@ class _Source:
 
 
 def test_the_root_finding_bracket_is_the_one_way_range_widened_in_the_scenarios_money() -> None:
-    assert _bracket(_Source((2.0, 5.0)), "p", 3.0) == (0.0, 8.0)  # not below 0 when positive
-    assert _bracket(_Source((0.0, 1.0)), "p", 0.5) == (0.0, 2.0)  # nor when it starts at 0
-    assert _bracket(_Source((4.0, 5.0)), "p", 4.5) == (3.0, 6.0)
-    assert _bracket(_Source((-1.0, 1.0)), "p", 0.0) == (-3.0, 3.0)  # may go negative
-    assert _bracket(_Source((4.0, 5.0), factor=2.0), "p", 9.0) == (6.0, 12.0)
-    assert _bracket(_Source(None), "p", 3.0) == (0.0, 30.0)
-    assert _bracket(_Source(None), "p", 0.0) == (0.0, 1.0)
+    assert bracket(_Source((2.0, 5.0)), "p", 3.0) == (0.0, 8.0)  # not below 0 when positive
+    assert bracket(_Source((0.0, 1.0)), "p", 0.5) == (0.0, 2.0)  # nor when it starts at 0
+    assert bracket(_Source((4.0, 5.0)), "p", 4.5) == (3.0, 6.0)
+    assert bracket(_Source((-1.0, 1.0)), "p", 0.0) == (-3.0, 3.0)  # may go negative
+    assert bracket(_Source((4.0, 5.0), factor=2.0), "p", 9.0) == (6.0, 12.0)
+    assert bracket(_Source(None), "p", 3.0) == (0.0, 30.0)
+    assert bracket(_Source(None), "p", 0.0) == (0.0, 1.0)
