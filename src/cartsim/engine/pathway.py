@@ -4,7 +4,8 @@ Only steps that compete for a limited resource are SimPy events. Delays, treatme
 unlimited resources advance a per-patient time cursor without touching the event queue; the
 patient yields to SimPy just before it needs a limited resource. Durations, failures and the time
 a waiting patient would die or drop out are pre-sampled per patient (and visit), so the journey
-draws no random numbers.
+draws no random numbers. With sites, each site has its own plans (its resources, the transport
+legs it takes) and a patient follows the plans of their site.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import simpy
 
 from cartsim.engine.eventlog import EVENT_CODE, NO_CODE, EventLog
 from cartsim.engine.resources import Pool
+from cartsim.engine.transport import Dispatch
 from cartsim.inputs.stages import Failure, Treatment
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
 TREATMENT, COMPLETED, FAILED = (EVENT_CODE[e] for e in ("treatment", "completed", "failed"))
 
 
-TREAT, UNTIMED, SEIZE = 0, 1, 2
+TREAT, UNTIMED, SEIZE, SKIP = 0, 1, 2, 3
 Journey = Generator[simpy.Event, None, None]
 
 
@@ -79,10 +81,15 @@ class StagePlan:
     icu_days: list[float] | None = None  # per patient; NaN when not escalated
     icu_onset: float = 0.0  # days after the treatment (or admission) ICU transfer starts
     treat_after: float | None = None  # the arm's treatment acts this many days into the stay
+    dispatch: Dispatch | None = None  # a transport leg's collections
+    skip: bool = False  # a transport leg between two resources at the same place
 
     @property
     def mode(self) -> int:
-        """How the engine runs the stage: treatment, untimed (no SimPy event) or a seize."""
+        """How the engine runs the stage: treatment, untimed (no SimPy event), a seize, or
+        skipped (a transport leg that does not apply)."""
+        if self.skip:
+            return SKIP
         if self.kind is Treatment:
             return TREAT
         needs_simpy = self.pool is not None and (
@@ -100,18 +107,21 @@ class PatientPlan:
 
 
 class Pathway:
-    """Runs journeys through one arm in one SimPy environment."""
+    """Runs journeys through one arm in one SimPy environment: patient ``p`` follows
+    ``stages[site_of[p]]`` (one list of plans per site; a single list without sites)."""
 
     def __init__(
         self,
         env: simpy.Environment,
-        stages: list[StagePlan],
+        stages: list[list[StagePlan]],
         patients: PatientPlan,
         log: EventLog,
+        site_of: list[int] | None = None,
     ) -> None:
         self.env = env
         self.stages = stages
-        self.modes = [plan.mode for plan in stages]
+        self.modes = [[plan.mode for plan in plans] for plans in stages]
+        self.site_of = site_of if site_of is not None else [0] * len(patients.exit_day)
         self.exit_day = patients.exit_day.tolist()
         self.exit_event = patients.exit_event.tolist()
         self.log = log
@@ -119,7 +129,13 @@ class Pathway:
 
     def journey(self, p: int) -> Journey:
         """The generator SimPy runs for patient ``p`` from referral to the end of the arm."""
-        env, log, stages, modes = self.env, self.log.flat.extend, self.stages, self.modes
+        site = self.site_of[p]
+        env, log, stages, modes = (
+            self.env,
+            self.log.flat.extend,
+            self.stages[site],
+            self.modes[site],
+        )
         exit_day: float = self.exit_day[p]
         limit = exit_day  # time the patient would leave while still waiting for treatment
         t = env.now
@@ -130,6 +146,9 @@ class Pathway:
             visit = min(visits[i], len(plan.durations) - 1)
             visits[i] += 1
             mode = modes[i]
+            if mode == SKIP:
+                i += 1
+                continue
             if mode == TREAT:
                 log((p, i, TREATMENT, t, NO_CODE))
                 limit = math.inf
@@ -160,6 +179,10 @@ class Pathway:
         """A delay or a seize of an unlimited resource: advance the cursor, log, no SimPy event."""
         log, code = self.log.flat.extend, plan.resource_code
         pool = plan.pool
+        if plan.dispatch is not None:  # a transport leg: wait for the courier's collection
+            t = plan.dispatch.collection(t)
+            if t >= limit:
+                return limit
         if pool is not None:
             log((p, i, QUEUE, t, code))
             start = t if pool.always_open else pool.next_start(t)

@@ -1,6 +1,7 @@
-"""Stages of a pathway: activity, delay, inpatient stay and treatment, with failure rules.
+"""Stages of a pathway: activity, delay, inpatient stay, treatment and transport, with failure
+rules.
 
-Durations are in days; costs in the scenario's currency and price year.
+Durations are in days, times of day in hours; costs in the scenario's currency and price year.
 """
 
 from __future__ import annotations
@@ -9,7 +10,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from cartsim.inputs.fields import MAX_STAGE_DAYS, NonNegative, Probability, StageDays, Strict
+from cartsim.inputs.fields import (
+    MAX_STAGE_DAYS,
+    WEEKDAYS,
+    NonNegative,
+    Probability,
+    StageDays,
+    Strict,
+    Weekday,
+)
 
 StageDay = Annotated[float, Field(ge=0.0, le=MAX_STAGE_DAYS)]
 
@@ -97,4 +106,29 @@ class Treatment(StageBase):
     kind: Literal["treatment"] = Field(description="treatment: the therapy acts (no time)")
 
 
-Stage = Annotated[Activity | Delay | Inpatient | Treatment, Field(discriminator="kind")]
+class Transport(StageBase):
+    """A courier leg between the sites of two resources, taken only when they differ.
+
+    ``from`` and ``to`` name resources; each resolves, for the patient's site, to that site's own
+    resource or the national one (:mod:`cartsim.inputs.sites`), and the leg applies only when the
+    two are at different places (a central facility: yes; a device at the centre: no). A
+    shipment ready by ``cut_off_hour`` on a dispatch day is collected at that hour; one ready
+    later waits for the cut-off of the next dispatch day. The ``duration`` runs from collection
+    to delivery; ``costs`` are charged per shipment (each time the leg starts).
+    """
+
+    kind: Literal["transport"] = Field(description="transport: a courier leg between sites")
+    origin: str = Field(alias="from", description="resource the shipment leaves from (a name)")
+    destination: str = Field(alias="to", description="resource the shipment goes to (a name)")
+    duration: StageDays = Field(description="days from collection to delivery")
+    dispatch_days: Annotated[list[Weekday], Field(min_length=1)] = Field(
+        default=list(WEEKDAYS[:5]), description="weekdays the courier collects (mon..sun)"
+    )
+    cut_off_hour: Annotated[float, Field(ge=0.0, le=24.0)] = Field(
+        default=12.0,
+        description="hour of the day (0-24) the courier collects: a shipment ready later waits "
+        "for the next dispatch day",
+    )
+
+
+Stage = Annotated[Activity | Delay | Inpatient | Treatment | Transport, Field(discriminator="kind")]

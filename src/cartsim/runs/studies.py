@@ -23,7 +23,7 @@ from cartsim.decide.capacity import UNCLEAR, decide, judge
 from cartsim.decide.head_to_head import incremental_results
 from cartsim.decide.severity import severity_results
 from cartsim.decide.stats import summarise
-from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics
+from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics, site_metrics
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
@@ -86,6 +86,9 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
     by_year = period_metrics(tables.patients, scenario.run.warmup_days, scenario.run.start_date)
     if len(by_year):
         frames["kpis_by_year"] = period_kpis(by_year)
+    if "site" in tables.patients:
+        by_site = site_metrics(tables.patients, scenario.run.warmup_days, scenario.run.start_date)
+        frames["kpis_by_site"] = period_kpis(by_site, keys=("site", "period_kind", "period"))
     if len(tables.budget):
         frames["budget"] = with_capacity_costs(tables.budget, scenario)
     economics = scenario.economics
@@ -102,14 +105,18 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def period_kpis(metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+def period_kpis(
+    metrics: pd.DataFrame, level: float = 0.95, keys: tuple[str, ...] = ("period_kind", "period")
+) -> pd.DataFrame:
     """``arm, period_kind, period, metric, mean, ci_low, ci_high, n_replications``: the per-year
-    measures of :func:`cartsim.evaluate.kpis.period_metrics` with t-intervals over replications."""
+    measures of :func:`cartsim.evaluate.kpis.period_metrics` with t-intervals over replications
+    (with ``keys`` ``site, period_kind, period``: per site, :func:`~cartsim.evaluate.kpis.
+    site_metrics`)."""
     frames = []
-    for (kind, period), group in metrics.groupby(["period_kind", "period"], sort=True):
-        table = summarise(group.drop(columns=["period_kind", "period"]), level)
-        table.insert(1, "period_kind", str(kind))
-        table.insert(2, "period", int(str(period)))
+    for values, group in metrics.groupby(list(keys), sort=True):
+        table = summarise(group.drop(columns=list(keys)), level)
+        for k, (key, value) in enumerate(zip(keys, values, strict=True)):
+            table.insert(1 + k, key, int(str(value)) if key == "period" else str(value))
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
 

@@ -1,0 +1,129 @@
+"""Sites of a national service: each with resources of its own and a catchment share of the
+national referrals; resources not owned by a site are shared nationally.
+
+A stage that names a resource uses, for a patient, the resource of that name of the patient's
+site when the site owns one, else the national one (``resources:``). A site's own resource is
+known elsewhere by its qualified name ``site.resource`` (in the event log, the resource table and
+KPI names such as ``utilisation_north.manufacturing``). A national resource stands at one place,
+:data:`NATIONAL`, apart from every site, so a transport leg between a site's resource and a
+national one is taken, and a leg between two resources of the same site is not.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from cartsim.inputs.capacity import Resource
+from cartsim.inputs.fields import Probability, Strict
+
+if TYPE_CHECKING:
+    from cartsim.inputs.scenario import Scenario
+
+NATIONAL = "national"  # where the nationally shared resources stand
+RESERVED_SITES = (NATIONAL, "service")  # "service": the whole service in per-site tables
+SHARE_TOL = 1e-9
+
+
+class Site(Strict):
+    """A treatment centre: its catchment of the national referrals and its own resources."""
+
+    label: str = Field(default="", description="name shown in reports (text)")
+    description: str = Field(default="", description="what the site is (text)")
+    catchment: dict[str, Probability] | Probability = Field(
+        default=0.0,
+        description="share of the national referrals of each disease referred to this site "
+        "(one share for every disease, or one per disease); per disease, the sites' shares sum "
+        "to 1",
+    )
+    resources: dict[str, Resource] = Field(
+        default={}, description="resources of this site by name (a national one of the same "
+        "name is then not used by its patients)"
+    )  # fmt: skip
+
+    def share(self, disease: str) -> float:
+        """Share of the national referrals of ``disease`` referred here."""
+        c = self.catchment
+        return c.get(disease, 0.0) if isinstance(c, dict) else c
+
+
+def qualified(site: str, resource: str) -> str:
+    """The name a site's own resource is known by outside its site."""
+    return f"{site}.{resource}"
+
+
+def all_resources(scenario: Scenario) -> dict[str, Resource]:
+    """The national resources, then every site's own under its qualified name."""
+    out = dict(scenario.resources)
+    for site, spec in scenario.sites.items():
+        out.update({qualified(site, name): r for name, r in spec.resources.items()})
+    return out
+
+
+def resolve(scenario: Scenario, resource: str, site: str | None) -> str:
+    """The resource a patient of ``site`` uses for ``resource`` (qualified when the site owns
+    it); ``site`` None: no sites, the national one."""
+    if site is not None and resource in scenario.sites[site].resources:
+        return qualified(site, resource)
+    return resource
+
+
+def location(scenario: Scenario, resource: str, site: str | None) -> str:
+    """Where ``resource`` used by a patient of ``site`` stands: the site, or :data:`NATIONAL`."""
+    owned = site is not None and resource in scenario.sites[site].resources
+    return site if owned and site is not None else NATIONAL
+
+
+def site_names(scenario: Scenario) -> list[str | None]:
+    """The sites patients can be referred to; ``[None]`` when the scenario has none."""
+    return list(scenario.sites) or [None]
+
+
+def referring(scenario: Scenario) -> list[str]:
+    """Sites that receive a share of some disease's referrals."""
+    return [n for n, s in scenario.sites.items() if any(s.share(d) > 0 for d in scenario.demand)]
+
+
+def check_sites(s: Scenario) -> None:
+    """Raise ``ValueError("field: problem")``: reserved or unknown names, catchment shares
+    that do not sum to 1, a stage's resource that resolves to nothing for a site."""
+    if not s.sites:
+        return
+    for name, site in s.sites.items():
+        if name in RESERVED_SITES or "." in name:
+            raise ValueError(f"sites.{name}: the site name {name!r} is reserved or has a '.'")
+        for disease in site.catchment if isinstance(site.catchment, dict) else []:
+            if disease not in s.demand:
+                raise ValueError(
+                    f"sites.{name}.catchment.{disease}: unknown disease (known: {sorted(s.demand)})"
+                )
+    for disease in s.demand:
+        total = sum(site.share(disease) for site in s.sites.values())
+        if abs(total - 1.0) > SHARE_TOL:
+            shares = ", ".join(f"{n} {site.share(disease):g}" for n, site in s.sites.items())
+            raise ValueError(
+                f"sites: the catchment shares of {disease} sum to {total:.6g}, not 1 ({shares})"
+            )
+    for where in referring(s):
+        for arm_name, arm in s.arms.items():
+            for stage in arm.stages:
+                for key, res in stage_resources(stage):
+                    if res not in s.resources and res not in s.sites[where].resources:
+                        raise ValueError(
+                            f"arms.{arm_name}.stages.{stage.name}.{key}: resource {res!r} "
+                            f"resolves to nothing for site {where!r} (neither its own nor national)"
+                        )
+
+
+def stage_resources(stage: object) -> list[tuple[str, str]]:
+    """``(field, resource name)`` of every resource a stage names."""
+    out = []
+    for key in ("resource", "origin", "destination"):
+        value = getattr(stage, key, None)
+        if value is not None:
+            out.append(({"origin": "from", "destination": "to"}.get(key, key), value))
+    icu = getattr(stage, "icu", None)
+    if icu is not None:
+        out.append(("icu.resource", icu.resource))
+    return out
