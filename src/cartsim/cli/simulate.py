@@ -26,7 +26,6 @@ from cartsim.cli.common import (
     _progress,
     _write_report,
     app,
-    check_metric,
     console,
     default_workers,
     export_tables,
@@ -79,6 +78,8 @@ def run(
     show.print_summary(model, frames["kpis"])
     if "kpis_by_year" in frames:
         show.print_worst_years(frames["kpis_by_year"])
+    if "targets" in frames:
+        show.print_targets(frames["targets"])
     if "incremental" in frames:
         show.print_incremental(frames["incremental"], model)
     show.print_severity(frames, model)
@@ -95,11 +96,12 @@ def check(
     from cartsim.inputs.budget import estimated_bytes
 
     source, model = _load(scenario, set_, None, None)
-    if model.target is not None:
-        check_metric(model.target.metric, model, source.path)
+    studies.check_targets(source, model)
+    sites = f"{len(model.sites)} site(s), " if model.sites else ""
+    resources = sum(len(s.resources) for s in model.sites.values()) + len(model.resources)
     out_console.print(
-        f"ok: {scenario} — scenario {model.name!r}, {len(model.arms)} arm(s), "
-        f"{len(model.resources)} resource(s), {len(source.parameters)} parameter(s), "
+        f"ok: {scenario} — scenario {model.name!r}, {len(model.arms)} arm(s), {sites}"
+        f"{resources} resource(s), {len(source.parameters)} parameter(s), "
         f"about {estimated_bytes(model) / 2**30:.2g} GiB of memory to run"
     )
 

@@ -217,6 +217,14 @@ def print_worst_years(by_year: pd.DataFrame) -> None:
         )
 
 
+def print_targets(targets: pd.DataFrame) -> None:
+    """Each planning target of the scenario: met or not, and with what confidence."""
+    from cartsim.report.text import target_sentence
+
+    for row in targets.to_dict("records"):
+        console.print(f"target {target_sentence(row)}")
+
+
 def print_evppi(table: pd.DataFrame, money: str, top: int = 10) -> None:
     """The ``top`` parameters and groups by EVPPI, per patient and for the population."""
     wtp = float(table["wtp"].iloc[0]) if len(table) else float("nan")

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 
 from cartsim.decide.budget_impact import budget_impact
-from cartsim.decide.capacity import UNCLEAR, decide, judge
+from cartsim.decide.capacity import UNCLEAR, decide, judge, run_verdicts
 from cartsim.decide.head_to_head import incremental_results
 from cartsim.decide.severity import severity_results
 from cartsim.decide.stats import summarise
 from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics, site_metrics
 from cartsim.inputs import loading
-from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.errors import CartsimError, ScenarioError
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.runs.analyses import (
@@ -86,6 +86,10 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
     by_year = period_metrics(tables.patients, scenario.run.warmup_days, scenario.run.start_date)
     if len(by_year):
         frames["kpis_by_year"] = period_kpis(by_year)
+    if scenario.planning_targets:
+        frames["targets"] = run_verdicts(
+            frames["kpis"], frames.get("kpis_by_year"), scenario.planning_targets
+        )
     if "site" in tables.patients:
         by_site = site_metrics(tables.patients, scenario.run.warmup_days, scenario.run.start_date)
         frames["kpis_by_site"] = period_kpis(by_site, keys=("site", "period_kind", "period"))
@@ -220,23 +224,35 @@ def sweep_settings(
         grid = sweep_grid(parse_vary(vary))
     except ValueError as exc:
         raise CartsimError(str(exc), field="--vary") from None
-    for target in scenario.planning_targets:
-        check_metric(target.metric, scenario, source.path)
-        if target.per_year and target.metric not in PERIOD_METRICS:
-            raise CartsimError(
-                f"{target.metric!r} is not measured per year (per year: "
-                f"{', '.join(PERIOD_METRICS)})",
-                file=str(source.path),
-                field="target.per_year",
-            )
-        if target.arm not in scenario.arms:
-            raise CartsimError(
-                f"target arm {target.arm!r} is not an arm of the scenario "
-                f"(arms: {', '.join(scenario.arms)})",
-                file=str(source.path),
-                field="target.arm",
-            )
+    check_targets(source, scenario)
     return grid
+
+
+def check_targets(source: loading.ScenarioSource, scenario: Scenario) -> None:
+    """Refuse a ``target`` or ``targets`` entry naming a KPI no run reports, a KPI not measured
+    per year with ``per_year``, or an unknown arm (one line naming file, field and line)."""
+    named = [("target", scenario.target)] if scenario.target is not None else []
+    named += [(f"targets.{k}", t) for k, t in enumerate(scenario.targets)]
+    for where, target in named:
+        try:
+            check_metric(target.metric, scenario, source.path)
+            if target.per_year and target.metric not in PERIOD_METRICS:
+                raise CartsimError(
+                    f"{target.metric!r} is not measured per year (per year: "
+                    f"{', '.join(PERIOD_METRICS)})",
+                    file=str(source.path),
+                    field="per_year",
+                )
+            if target.arm not in scenario.arms:
+                raise CartsimError(
+                    f"target arm {target.arm!r} is not an arm of the scenario "
+                    f"(arms: {', '.join(scenario.arms)})",
+                    file=str(source.path),
+                    field="arm",
+                )
+        except CartsimError as exc:
+            field = f"{where}.{(exc.field or 'metric').rsplit('.', 1)[-1]}"
+            raise source.locate(ScenarioError(exc.message, str(source.path), field)) from None
 
 
 def sweep_scenarios(path: Path, overrides: list[str], grid: list[dict[str, str]]) -> list[Scenario]:
