@@ -127,3 +127,38 @@ def stage_resources(stage: object) -> list[tuple[str, str]]:
     if icu is not None:
         out.append(("icu.resource", icu.resource))
     return out
+
+
+def network_rows(s: Scenario) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The service as plain rows: per site, each resource its patients use (name, where it
+    stands, capacity); and each transport leg of each arm for each site (its ends' places and
+    whether it applies). ``site`` is empty without sites."""
+    from cartsim.inputs.stages import Transport
+
+    resources: list[dict[str, object]] = []
+    legs: list[dict[str, object]] = []
+    every = all_resources(s)
+    for site in site_names(s):
+        names = sorted({r for arm in s.arms.values() for st in arm.stages
+                        for _, r in stage_resources(st)})  # fmt: skip
+        for name in names:
+            used = resolve(s, name, site)
+            if used not in every:
+                continue  # a site without referrals need not have it
+            spec = every[used]
+            resources.append({"site": site or "", "resource": name, "used": used,
+                              "place": location(s, name, site),
+                              "capacity": float("inf") if spec.capacity == "unlimited"
+                              else float(spec.capacity)})  # fmt: skip
+        for arm_name, arm in s.arms.items():
+            for stage in arm.stages:
+                if not isinstance(stage, Transport):
+                    continue
+                ends = [location(s, r, site) for r in (stage.origin, stage.destination)]
+                legs.append({"site": site or "", "arm": arm_name, "stage": stage.name,
+                             "from": stage.origin, "to": stage.destination,
+                             "from_place": ends[0], "to_place": ends[1],
+                             "applies": ends[0] != ends[1],
+                             "dispatch_weekdays": ", ".join(stage.dispatch_days),
+                             "cut_off_hour": stage.cut_off_hour})  # fmt: skip
+    return resources, legs

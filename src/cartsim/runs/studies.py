@@ -27,6 +27,7 @@ from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics, 
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError, ScenarioError
 from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.sites import network_rows
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.runs.analyses import (
     capacity_cost,
@@ -90,6 +91,11 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
         frames["targets"] = run_verdicts(
             frames["kpis"], frames.get("kpis_by_year"), scenario.planning_targets
         )
+    if scenario.sites:
+        used, legs = network_rows(scenario)
+        frames["site_resources"] = pd.DataFrame(used)
+        if legs:
+            frames["transport_legs"] = pd.DataFrame(legs)
     if "site" in tables.patients:
         by_site = site_metrics(tables.patients, scenario.run.warmup_days, scenario.run.start_date)
         frames["kpis_by_site"] = period_kpis(by_site, keys=("site", "period_kind", "period"))
