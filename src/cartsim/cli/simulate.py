@@ -113,9 +113,14 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> Non
     from cartsim.report.html import write_report
     from cartsim.report.results import read_manifest
 
-    read_manifest(run_dir)  # a clear error for a folder that is not a run
+    found = read_manifest(run_dir)  # a clear error for a folder that is not a run
     try:
-        path = write_report(run_dir)
+        if found.get("analysis") == "compare":
+            from cartsim.report.compare import write_compare_report
+
+            path = write_compare_report(run_dir)
+        else:
+            path = write_report(run_dir)
     except (OSError, ValueError) as exc:  # unreadable or damaged tables
         raise CartsimError(f"cannot read the run's tables: {exc}", file=str(run_dir)) from None
     out_console.print(f"report: {path}")
