@@ -112,10 +112,10 @@ def small_psa_scenario(
 def sites_dict(point_of_care: bool = False, **changes: Any) -> dict[str, Any]:
     """The simple scenario as a service of two sites (north 60%, south 40% of referrals), each
     with its own apheresis chair and ward beds; manufacturing is national (central) with a
-    courier leg each way, or (``point_of_care``) a device at each site."""
+    courier leg each way, or (``point_of_care``) two devices at each site."""
     own = {"apheresis": {"capacity": 1}, "ward_bed": {"capacity": 2}}
     if point_of_care:
-        own["manufacturing"] = {"capacity": 1}
+        own["manufacturing"] = {"capacity": 2}
     leg = {"kind": "transport", "duration": 1, "dispatch_days": ["mon", "tue", "wed", "thu"],
            "cut_off_hour": 12, "costs": {"transport": 1000}}  # fmt: skip
     data = scenario_dict(
