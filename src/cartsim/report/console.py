@@ -196,8 +196,10 @@ def print_sweep(
 
 
 def short(setting: str) -> str:
-    """``resources.manufacturing.capacity=2`` → ``manufacturing.capacity=2`` (each path)."""
-    return ", ".join(".".join(part.split(".")[-2:]) for part in setting.split(", "))
+    """``resources.manufacturing.capacity=2`` → ``manufacturing.capacity=2`` (each path; a
+    site's resource keeps its site: ``north.manufacturing.capacity=2``)."""
+    parts = [p.split(".") for p in setting.split(", ")]
+    return ", ".join(".".join(([p[1]] if p[0] == "sites" else []) + p[-2:]) for p in parts)
 
 
 def print_worst_years(by_year: pd.DataFrame) -> None:
