@@ -203,3 +203,40 @@ def test_check_names_the_field_of_a_site_mistake(change, field: str, message: st
         make_scenario(data)
     assert caught.value.field == field
     assert message in caught.value.message
+
+
+def rates_dict(north: float, south: float, national: float) -> dict:
+    data = sites_dict(demand={"SLE": {"rate_per_year": national}})
+    for name, rate in (("north", north), ("south", south)):
+        data["sites"][name].pop("catchment")
+        data["sites"][name]["referrals_per_year"] = {"SLE": rate}
+    return data
+
+
+@pytest.mark.statistical
+def test_referrals_per_year_of_each_site_give_it_a_poisson_stream_of_its_rate(seed: int) -> None:
+    scenario = make_scenario(rates_dict(north=300, south=100, national=400))
+    years = scenario.run.arrival_window_days / 365.25
+    counts = np.array([
+        np.bincount(make_cohort(scenario, Streams(seed, replication=r)).site, minlength=2)
+        for r in range(5)
+    ])  # fmt: skip
+    for k, rate in enumerate((300, 100)):
+        expected = 5 * rate * years  # five replications
+        # 4.5 Poisson standard deviations: fails for about 1 seed in 150,000
+        assert abs(counts[:, k].sum() - expected) < 4.5 * math.sqrt(expected), (k, counts)
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (rates_dict(north=300, south=100, national=350), "demand.SLE.rate_per_year",
+         "sum to 400"),
+        (sites_dict(sites={"north": {"referrals_per_year": {"SLE": 5}}}), "sites.north",
+         "not both"),
+    ],
+)  # fmt: skip
+def test_referral_rates_of_the_sites_must_add_up(data: dict, field: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        make_scenario(data)
+    assert caught.value.field == field and message in caught.value.message

@@ -16,6 +16,7 @@ import numpy as np
 from cartsim.engine.streams import Streams
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import DiseaseDemand, Scenario
+from cartsim.inputs.sites import disease_shares
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 
@@ -143,11 +144,13 @@ def make_cohort(scenario: Scenario, streams: Streams, window_days: float | None 
 
 def assign_sites(scenario: Scenario, cohort: Cohort) -> np.ndarray:
     """Each patient's site (index into ``scenario.sites``): one uniform per patient, ``site``,
-    against the running sum of the sites' catchment shares of the patient's disease."""
+    against the running sum of the sites' shares of the patient's disease (catchment shares,
+    or rates over their sum: splitting a Poisson stream so gives each site a Poisson stream
+    of its rate)."""
     u = cohort.draw("site")
     site = np.zeros(cohort.size, dtype=np.int64)
     for code, disease in enumerate(scenario.diseases):
         mask = cohort.disease == code
-        bounds = np.cumsum([s.share(disease) for s in scenario.sites.values()])
+        bounds = np.cumsum(disease_shares(scenario, disease))
         site[mask] = np.minimum(np.searchsorted(bounds, u[mask], side="right"), bounds.size - 1)
     return site

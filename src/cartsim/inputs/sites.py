@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from cartsim.inputs.capacity import Resource
-from cartsim.inputs.fields import Probability, Strict
+from cartsim.inputs.fields import NonNegative, Probability, Strict
 
 if TYPE_CHECKING:
     from cartsim.inputs.scenario import Scenario
@@ -37,15 +37,31 @@ class Site(Strict):
         "(one share for every disease, or one per disease); per disease, the sites' shares sum "
         "to 1",
     )
+    referrals_per_year: dict[str, NonNegative] = Field(
+        default={},
+        description="referrals a year of each disease to this site, instead of catchment "
+        "shares: the national demand's rate_per_year of a disease given this way is the sum over "
+        "the sites, and each site's share is its rate over that sum",
+    )
     resources: dict[str, Resource] = Field(
         default={}, description="resources of this site by name (a national one of the same "
         "name is then not used by its patients)"
     )  # fmt: skip
 
     def share(self, disease: str) -> float:
-        """Share of the national referrals of ``disease`` referred here."""
+        """Catchment share of the national referrals of ``disease`` (0 when not given)."""
         c = self.catchment
         return c.get(disease, 0.0) if isinstance(c, dict) else c
+
+
+def disease_shares(scenario: Scenario, disease: str) -> list[float]:
+    """Each site's share of the national referrals of ``disease``: its catchment share, or its
+    ``referrals_per_year`` over the sites' sum when the disease is given as rates."""
+    rates = [site.referrals_per_year.get(disease) for site in scenario.sites.values()]
+    if all(r is None for r in rates):
+        return [site.share(disease) for site in scenario.sites.values()]
+    total = sum(r or 0.0 for r in rates)
+    return [(r or 0.0) / total if total > 0 else 0.0 for r in rates]
 
 
 def qualified(site: str, resource: str) -> str:
@@ -82,7 +98,8 @@ def site_names(scenario: Scenario) -> list[str | None]:
 
 def referring(scenario: Scenario) -> list[str]:
     """Sites that receive a share of some disease's referrals."""
-    return [n for n, s in scenario.sites.items() if any(s.share(d) > 0 for d in scenario.demand)]
+    shares = [disease_shares(scenario, d) for d in scenario.demand]
+    return [n for k, n in enumerate(scenario.sites) if any(row[k] > 0 for row in shares)]
 
 
 def check_sites(s: Scenario) -> None:
@@ -98,10 +115,12 @@ def check_sites(s: Scenario) -> None:
                 raise ValueError(
                     f"sites.{name}.catchment.{disease}: unknown disease (known: {sorted(s.demand)})"
                 )
+    _check_rates(s)
     for disease in s.demand:
-        total = sum(site.share(disease) for site in s.sites.values())
+        each = disease_shares(s, disease)
+        total = sum(each)
         if abs(total - 1.0) > SHARE_TOL:
-            shares = ", ".join(f"{n} {site.share(disease):g}" for n, site in s.sites.items())
+            shares = ", ".join(f"{n} {x:g}" for n, x in zip(s.sites, each, strict=True))
             raise ValueError(
                 f"sites: the catchment shares of {disease} sum to {total:.6g}, not 1 ({shares})"
             )
@@ -114,6 +133,28 @@ def check_sites(s: Scenario) -> None:
                             f"arms.{arm_name}.stages.{stage.name}.{key}: resource {res!r} "
                             f"resolves to nothing for site {where!r} (neither its own nor national)"
                         )
+
+
+def _check_rates(s: Scenario) -> None:
+    """A site gives shares or rates, not both; a disease given as rates has a national rate
+    (one number) equal to the sites' sum."""
+    for name, site in s.sites.items():
+        if site.referrals_per_year and site.catchment != 0.0:
+            raise ValueError(f"sites.{name}: give catchment or referrals_per_year, not both")
+        for disease in site.referrals_per_year:
+            if disease not in s.demand:
+                raise ValueError(f"sites.{name}.referrals_per_year.{disease}: unknown disease")
+    for disease, demand in s.demand.items():
+        rates = [site.referrals_per_year.get(disease) for site in s.sites.values()]
+        if all(r is None for r in rates):
+            continue
+        total = sum(r or 0.0 for r in rates)
+        national = demand.rate_per_year
+        if isinstance(national, list) or abs(national - total) > SHARE_TOL * max(1.0, total):
+            raise ValueError(
+                f"demand.{disease}.rate_per_year: {national} a year, but the sites' "
+                f"referrals_per_year of {disease} sum to {total:g}; make them equal"
+            )
 
 
 def stage_resources(stage: object) -> list[tuple[str, str]]:
