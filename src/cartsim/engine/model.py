@@ -238,7 +238,7 @@ def run_arms(
     env = simpy.Environment()
     every = all_resources(scenario)
     pools = make_pools(
-        env, every, scenario.run.start_date, scenario.calendars, scenario.run.horizon_days
+        env, every, scenario.run.start_date, scenario.calendars, scenario.run.horizon_days, cohort
     )
     resource_names = list(every)
     codes = {name: i for i, name in enumerate(resource_names)}

@@ -207,7 +207,8 @@ class Pathway:
         slots = pool.slots
         now = env.now
         log((p, i, QUEUE, now, code))
-        grant = slots.request() if slots is not None else None
+        rank = pool.rank[p] if pool.rank is not None else 0
+        grant = slots.request(rank) if slots is not None else None
         if grant is not None:
             if limit < math.inf:
                 yield grant | env.timeout(limit - now)
@@ -255,7 +256,8 @@ class Pathway:
             yield env.timeout(onset - env.now)
         record(p, i, QUEUE, env.now, code)
         icu = plan.icu_pool.slots
-        grant = icu.request() if icu is not None else None
+        ranks = plan.icu_pool.rank
+        grant = icu.request(ranks[p] if ranks is not None else 0) if icu is not None else None
         if grant is not None:
             yield grant
         record(p, i, START, env.now, code)

@@ -63,6 +63,16 @@ def _check_resources(s: Scenario) -> None:
             raise ValueError(
                 f"{name}.calendar: unknown calendar {calendar!r} (known: {sorted(s.calendars)})"
             )
+        flags = {f for d in s.demand.values() for f in d.flags}
+        for k, rule in enumerate(resource.priority):
+            unknown = sorted({*(rule.diseases or [])} - set(s.demand)) or sorted(
+                set(rule.flags) - flags
+            )
+            if unknown:
+                raise ValueError(
+                    f"{name}.priority.{k}: unknown disease or flag {unknown[0]!r} "
+                    f"(diseases: {sorted(s.demand)}; flags: {sorted(flags)})"
+                )
         for change in resource.capacity_changes:
             if change.date <= s.run.start_date:
                 raise ValueError(
