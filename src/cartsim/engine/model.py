@@ -27,7 +27,7 @@ from cartsim.engine.transport import Dispatch
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.sites import all_resources, location, resolve, site_names
-from cartsim.inputs.stages import Inpatient, Transport, Treatment
+from cartsim.inputs.stages import Activity, Inpatient, Transport, Treatment
 
 REFERRAL, NOT_ELIGIBLE = EVENT_CODE["referral"], EVENT_CODE["not_eligible"]
 DIED, DROPPED = EVENT_CODE["died_waiting"], EVENT_CODE["dropped_out"]
@@ -141,6 +141,8 @@ def plan_stages(
             ]
         if isinstance(stage, Inpatient):
             plan.treat_after = stage.treatment_day
+        if isinstance(stage, Activity) and stage.hold_until is not None:
+            plan.hold_until = names.index(stage.hold_until)
         if isinstance(stage, Transport):
             ends = {location(scenario, r, site) for r in (stage.origin, stage.destination)}
             plan.skip = len(ends) == 1

@@ -83,6 +83,7 @@ class StagePlan:
     treat_after: float | None = None  # the arm's treatment acts this many days into the stay
     dispatch: Dispatch | None = None  # a transport leg's collections
     skip: bool = False  # a transport leg between two resources at the same place
+    hold_until: int | None = None  # the stage whose end releases the unit (a booking)
 
     @property
     def mode(self) -> int:
@@ -93,7 +94,10 @@ class StagePlan:
         if self.kind is Treatment:
             return TREAT
         needs_simpy = self.pool is not None and (
-            self.pool.slots is not None or self.icu_days is not None or self.treat_after is not None
+            self.pool.slots is not None
+            or self.icu_days is not None
+            or self.treat_after is not None
+            or self.hold_until is not None
         )
         return SEIZE if needs_simpy else UNTIMED
 
@@ -140,6 +144,7 @@ class Pathway:
         limit = exit_day  # time the patient would leave while still waiting for treatment
         t = env.now
         visits = [0] * len(stages)
+        held: list[tuple[int, int]] = []  # booked units: (stage holding, stage releasing)
         i = 0
         while i < len(stages):
             plan = stages[i]
@@ -160,18 +165,40 @@ class Pathway:
                 if t > env.now:
                     yield env.timeout(t - env.now)
                 t, limit = yield from self._seize(p, i, plan, plan.durations[visit][p], limit)
+                if plan.hold_until is not None and t < limit:
+                    held.append((i, plan.hold_until))
             if t >= limit:
+                yield from self._release(p, held, min(t, limit))
                 log((p, i, self.exit_event[p], limit, NO_CODE))
                 return
             failure, draws = plan.failure, plan.failure_draws
             if failure is not None and draws is not None and draws[visit][p] < failure.probability:
+                yield from self._release(p, held, t)  # going back ends every booking
                 if visits[i] >= failure.max_attempts:
                     log((p, i, FAILED, t, NO_CODE))
                     return
                 i = plan.back_to
                 continue
+            if held:
+                yield from self._release(p, held, t, until=i)
             i += 1
+        yield from self._release(p, held, t)
         log((p, len(stages) - 1, COMPLETED, t, NO_CODE))
+
+    def _release(
+        self, p: int, held: list[tuple[int, int]], t: float, until: int | None = None
+    ) -> Journey:
+        """Release at ``t`` the booked units that stage ``until`` releases (None: all), logging
+        the end of their use."""
+        for entry in [h for h in held if until is None or h[1] == until]:
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            plan = self.stages[self.site_of[p]][entry[0]]
+            assert plan.pool is not None
+            if plan.pool.slots is not None:
+                plan.pool.slots.release()
+            self.log.flat.extend((p, entry[0], END, t, plan.resource_code))
+            held.remove(entry)
 
     def _untimed(
         self, p: int, i: int, plan: StagePlan, t: float, duration: float, limit: float
@@ -242,6 +269,8 @@ class Pathway:
             now = env.now
             end = now + max(0.0, duration - (anchor - start) - plan.icu_onset)
         yield env.timeout(end - now)
+        if plan.hold_until is not None and end < limit:
+            return end, limit  # booked on: released when stage hold_until ends
         if slots is not None:
             slots.release()
         log((p, i, END, end, code))

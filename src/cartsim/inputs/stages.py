@@ -48,11 +48,18 @@ class StageBase(Strict):
 
 
 class Activity(StageBase):
-    """Seize a resource for a sampled duration (days), then release it."""
+    """Seize a resource for a sampled duration (days), then release it (or, with
+    ``hold_until``, keep it booked until a later stage ends)."""
 
     kind: Literal["activity"] = Field(description="activity: seize a resource for a time")
     resource: str = Field(description="the resource seized (a name in resources)")
     duration: StageDays
+    hold_until: str | None = Field(
+        default=None,
+        description="a later stage of the arm: the unit stays booked until that stage ends "
+        "(a manufacturing slot held through release testing), or until the patient leaves or "
+        "a failure sends them back",
+    )
 
 
 class Delay(StageBase):
