@@ -51,6 +51,9 @@ def test_compare_writes_both_runs_and_a_paired_comparison(tmp_path: Path, write_
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "central vs local" in (out / "report.html").read_text()
     assert "local - central" in result.stdout
+    run_report = (out / "central" / "report.html").read_text()
+    assert 'id="sites"' in run_report and "Answer: " in run_report
+    assert "ship_out" in run_report  # the courier legs in the schematic
 
 
 def test_compare_refuses_two_scenarios_of_one_name(tmp_path: Path, write_yaml) -> None:
