@@ -240,3 +240,13 @@ def test_referral_rates_of_the_sites_must_add_up(data: dict, field: str, message
     with pytest.raises(ScenarioError) as caught:
         make_scenario(data)
     assert caught.value.field == field and message in caught.value.message
+
+
+def test_a_transport_stage_is_dumped_as_written_and_reads_back() -> None:
+    from cartsim.inputs.scenario import Scenario
+
+    scenario = make_scenario(sites_dict())
+    dumped = scenario.model_dump(mode="json")
+    leg = dumped["arms"]["cart"]["stages"][1]
+    assert (leg["from"], leg["to"]) == ("apheresis", "manufacturing") and "origin" not in leg
+    assert Scenario.model_validate(dumped) == scenario

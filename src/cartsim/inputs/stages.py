@@ -6,9 +6,9 @@ Durations are in days, times of day in hours; costs in the scenario's currency a
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from cartsim.inputs.fields import (
     MAX_STAGE_DAYS,
@@ -136,6 +136,13 @@ class Transport(StageBase):
         description="hour of the day (0-24) the courier collects: a shipment ready later waits "
         "for the next dispatch day",
     )
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Dumped with ``from`` and ``to``, as a scenario file writes them."""
+        data: dict[str, Any] = handler(self)
+        names = {"origin": "from", "destination": "to"}
+        return {names.get(k, k): v for k, v in data.items()}
 
 
 Stage = Annotated[Activity | Delay | Inpatient | Treatment | Transport, Field(discriminator="kind")]
