@@ -70,7 +70,8 @@ def events_of(point_of_care: bool = False, **changes: object) -> pd.DataFrame:
 
 
 def test_courier_legs_in_the_event_log_leave_at_the_cut_off_and_take_their_duration() -> None:
-    events = events_of()
+    tables = simulate(make_scenario(sites_dict()), 0)
+    events = tables.events
     ends = events[(events["stage"] == "apheresis") & (events["event"] == "end")]
     out = events[(events["stage"] == "ship_out") & (events["event"] == "start")]
     arrived = events[(events["stage"] == "ship_out") & (events["event"] == "end")]
@@ -83,6 +84,8 @@ def test_courier_legs_in_the_event_log_leave_at_the_cut_off_and_take_their_durat
     np.testing.assert_allclose(
         arrived.set_index("patient_id")["time"].loc[left.index].to_numpy(), left + 1.0, atol=1e-9
     )
+    waited = tables.patients.set_index("patient_id")["wait_ship_out_days"].loc[left.index]
+    np.testing.assert_allclose(waited, left - ready.loc[left.index], atol=1e-9)
     manufacturing = events[(events["stage"] == "manufacturing") & (events["event"] == "queue")]
     queued = manufacturing.set_index("patient_id")["time"].loc[left.index]
     np.testing.assert_allclose(queued.to_numpy(), left.to_numpy() + 1.0, atol=1e-9)

@@ -207,8 +207,10 @@ class Pathway:
         log, code = self.log.flat.extend, plan.resource_code
         pool = plan.pool
         if plan.dispatch is not None:  # a transport leg: wait for the courier's collection
+            log((p, i, QUEUE, t, NO_CODE))
             t = plan.dispatch.collection(t)
             if t >= limit:
+                log((p, i, LEAVE, limit, NO_CODE))
                 return limit
         if pool is not None:
             log((p, i, QUEUE, t, code))

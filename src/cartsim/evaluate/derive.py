@@ -20,7 +20,7 @@ from cartsim.engine.eventlog import (
 )
 from cartsim.engine.model import ArmRun
 from cartsim.inputs.scenario import Arm
-from cartsim.inputs.stages import Inpatient, Treatment
+from cartsim.inputs.stages import Inpatient, Transport, Treatment
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
 TREATMENT = EVENT_CODE["treatment"]
@@ -118,6 +118,13 @@ def patient_columns(
     pre = np.zeros(n)
     for i, stage in enumerate(arm.stages):
         sel = q[(log.stage[q] == i) & ~is_icu]
+        if isinstance(stage, Transport):  # waiting for the courier: not a resource's queue
+            w = waits[(log.stage[q] == i) & ~is_icu]
+            queued = np.bincount(log.patient[sel], minlength=n) > 0
+            table[f"wait_{stage.name}_days"] = np.where(
+                queued, log.per_patient_sum(sel, w, n), np.nan
+            )
+            continue
         if getattr(stage, "resource", None) is None:
             continue
         w = waits[(log.stage[q] == i) & ~is_icu]

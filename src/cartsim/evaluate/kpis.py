@@ -12,6 +12,7 @@ from cartsim.engine.eventlog import STATUSES
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.sites import all_resources
+from cartsim.inputs.stages import Transport
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 if TYPE_CHECKING:
@@ -88,7 +89,8 @@ def metric_names(scenario: Scenario) -> set[str]:
         names |= {f"{stat}_referral_to_treatment_days", f"{stat}_vein_to_vein_days"}
     names |= {"mean_inpatient_days", "mean_icu_days"}
     for arm in scenario.arms.values():
-        names |= {f"mean_wait_{s.name}_days" for s in arm.stages if getattr(s, "resource", None)}
+        names |= {f"mean_wait_{s.name}_days" for s in arm.stages
+                  if getattr(s, "resource", None) or isinstance(s, Transport)}  # fmt: skip
     for resource in all_resources(scenario):
         names |= {f"utilisation_{resource}", f"mean_queue_{resource}", f"mean_in_use_{resource}"}
     if scenario.economics is not None:
