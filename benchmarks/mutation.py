@@ -90,7 +90,6 @@ TESTS: dict[str, list[str]] = {
         "tests/unit/test_decision.py",
         "tests/validation/test_incremental_independent.py",
     ],
-    "decide/threshold.py": ["tests/unit/test_threshold.py"],
     "inputs/money_view.py": ["tests/unit/test_money_view.py", "tests/unit/test_cheers.py"],
     "runs/threshold.py": [
         "tests/functional/test_threshold_study.py",

@@ -107,3 +107,25 @@ def small_psa_scenario(
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+def sites_dict(point_of_care: bool = False, **changes: Any) -> dict[str, Any]:
+    """The simple scenario as a service of two sites (north 60%, south 40% of referrals), each
+    with its own apheresis chair and ward beds; manufacturing is national (central) with a
+    courier leg each way, or (``point_of_care``) two devices at each site."""
+    own = {"apheresis": {"capacity": 1}, "ward_bed": {"capacity": 2}}
+    if point_of_care:
+        own["manufacturing"] = {"capacity": 2}
+    leg = {"kind": "transport", "duration": 1, "dispatch_days": ["mon", "tue", "wed", "thu"],
+           "cut_off_hour": 12, "costs": {"transport": 1000}}  # fmt: skip
+    data = scenario_dict(
+        sites={
+            "north": {"catchment": 0.6, "resources": copy.deepcopy(own)},
+            "south": {"catchment": 0.4, "resources": copy.deepcopy(own)},
+        }
+    )
+    data["resources"] = {"manufacturing": {"capacity": 2}} if not point_of_care else {}
+    stages = data["arms"]["cart"]["stages"]
+    stages.insert(1, {"name": "ship_out", "from": "apheresis", "to": "manufacturing", **leg})
+    stages.insert(3, {"name": "ship_back", "from": "manufacturing", "to": "ward_bed", **leg})
+    return deep_merge(data, changes)

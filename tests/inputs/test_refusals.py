@@ -125,6 +125,15 @@ def test_an_arm_named_service_is_refused(tmp_path: Path) -> None:
     assert "reserved" in refused(write(tmp_path, data))
 
 
+def test_a_stock_dose_that_is_also_booked_is_refused(tmp_path: Path) -> None:
+    data = scenario_dict()
+    stage = next(s for s in data["arms"]["cart"]["stages"] if s["kind"] == "activity")
+    later = data["arms"]["cart"]["stages"][-1]["name"]
+    stage.update(restock_days=30, hold_until=later)
+    line = refused(write(tmp_path, data))
+    assert "restock_days" in line and "hold_until" in line and stage["name"] in line, line
+
+
 def test_parameter_low_above_high_is_refused(tmp_path: Path) -> None:
     data = scenario_dict(parameters={"p": {"value": 1, "unit": "days", "source": "x",
                                            "status": "E", "low": 3, "high": 2}})  # fmt: skip

@@ -1,7 +1,8 @@
 """The ``cartsim`` command line (typer): parses options, calls the library, prints summaries.
 
-Commands live by subject in :mod:`~cartsim.cli.simulate`, :mod:`~cartsim.cli.analyses` and
-:mod:`~cartsim.cli.decisions`; :mod:`~cartsim.cli.common` holds the options and helpers they share.
+Commands live by subject in :mod:`~cartsim.cli.simulate`, :mod:`~cartsim.cli.analyses`,
+:mod:`~cartsim.cli.decisions` and :mod:`~cartsim.cli.compare`; :mod:`~cartsim.cli.common` holds
+the options and helpers they share.
 """
 
 from __future__ import annotations
@@ -17,9 +18,19 @@ from cartsim.cli.common import app, resume_command, studies
 from cartsim.cli import simulate
 from cartsim.cli import analyses
 from cartsim.cli import decisions
+from cartsim.cli import compare
 # isort: on
 
-__all__ = ["analyses", "app", "decisions", "main", "resume_command", "simulate", "studies"]
+__all__ = [
+    "analyses",
+    "app",
+    "compare",
+    "decisions",
+    "main",
+    "resume_command",
+    "simulate",
+    "studies",
+]
 
 
 def main() -> None:

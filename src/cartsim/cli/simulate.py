@@ -26,7 +26,6 @@ from cartsim.cli.common import (
     _progress,
     _write_report,
     app,
-    check_metric,
     console,
     default_workers,
     export_tables,
@@ -87,6 +86,8 @@ def run(
     show.print_summary(model, frames["kpis"])
     if "kpis_by_year" in frames:
         show.print_worst_years(frames["kpis_by_year"])
+    if "targets" in frames:
+        show.print_targets(frames["targets"])
     if "incremental" in frames:
         show.print_incremental(frames["incremental"], model)
     show.print_severity(frames, model)
@@ -119,11 +120,12 @@ def check(
     from cartsim.inputs.budget import estimated_bytes
 
     source, model = _load(scenario, set_, None, None)
-    if model.target is not None:
-        check_metric(model.target.metric, model, source.path)
+    studies.check_targets(source, model)
+    sites = f"{len(model.sites)} site(s), " if model.sites else ""
+    resources = sum(len(s.resources) for s in model.sites.values()) + len(model.resources)
     out_console.print(
-        f"ok: {scenario} — scenario {model.name!r}, {len(model.arms)} arm(s), "
-        f"{len(model.resources)} resource(s), {len(source.parameters)} parameter(s), "
+        f"ok: {scenario} — scenario {model.name!r}, {len(model.arms)} arm(s), {sites}"
+        f"{resources} resource(s), {len(source.parameters)} parameter(s), "
         f"about {estimated_bytes(model) / 2**30:.2g} GiB of memory to run"
     )
 
@@ -135,9 +137,14 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> Non
     from cartsim.report.html import write_report
     from cartsim.report.results import read_manifest
 
-    read_manifest(run_dir)  # a clear error for a folder that is not a run
+    found = read_manifest(run_dir)  # a clear error for a folder that is not a run
     try:
-        path = write_report(run_dir)
+        if found.get("analysis") == "compare":
+            from cartsim.report.compare import write_compare_report
+
+            path = write_compare_report(run_dir)
+        else:
+            path = write_report(run_dir)
     except (OSError, ValueError) as exc:  # unreadable or damaged tables
         raise CartsimError(f"cannot read the run's tables: {exc}", file=str(run_dir)) from None
     out_console.print(f"report: {path}")

@@ -53,7 +53,11 @@ def judge_target(rows: pd.DataFrame, target: PlanningTarget) -> dict[str, object
     if not len(rows):
         worst = None
     else:
-        side = rows["ci_high"] if target.at_most is not None else -rows["ci_low"]
+        upper = target.at_most is not None  # the side of the target that decides
+        if verdict == FAILS:  # the year that fails most clearly
+            side = rows["ci_low"] if upper else -rows["ci_high"]
+        else:  # the year closest to failing
+            side = rows["ci_high"] if upper else -rows["ci_low"]
         worst = rows.iloc[int(np.argmax(side.fillna(math.inf).to_numpy()))]
     return {
         "target": target_label(target),
@@ -120,3 +124,24 @@ def decide(
         order = meeting.sort_values(["capacity", "capacity_cost_per_year", "setting_id"])
         table.loc[order.index[0], "chosen"] = True
     return table
+
+
+def run_verdicts(
+    kpis: pd.DataFrame,
+    by_year: pd.DataFrame | None,
+    targets: list[PlanningTarget],
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """One row per target of a run: the deciding value (the worst year of referral for a target
+    per year) with its ``level`` interval, and whether it is met, failed or unclear at that
+    confidence (``confidence``)."""
+    rows = []
+    years = None
+    if by_year is not None:
+        years = by_year[by_year["period_kind"] == "referral_year"]
+        years = years.rename(columns={"period": "referral_year"})
+    for target in targets:
+        table = years if target.per_year and years is not None else kpis
+        mine = table[(table["arm"] == target.arm) & (table["metric"] == target.metric)]
+        rows.append({**judge_target(mine, target), "confidence": level})
+    return pd.DataFrame(rows)

@@ -3,7 +3,8 @@
 Patients are referred by one Poisson stream per disease (a rate per year, optionally one per
 successive year). Patient *k* of a disease draws from the *k*-th place of every per-disease stream,
 so the same patient gets the same numbers in every arm and in every variant of a scenario that
-keeps that disease's referrals: common random numbers that stay in sync.
+keeps that disease's referrals: common random numbers that stay in sync. With sites, each
+patient is referred to one site by its own uniform (``site``), so the site draw moves no other.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from cartsim.engine.streams import Streams
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import DiseaseDemand, Scenario
+from cartsim.inputs.sites import disease_shares
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 
@@ -53,6 +55,8 @@ class Cohort:
     age: np.ndarray
     female: np.ndarray
     flags: dict[str, np.ndarray] = field(default_factory=dict)
+    site: np.ndarray | None = None  # int code into ``sites``, per patient (None: no sites)
+    sites: tuple[str, ...] = ()
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _parent: Cohort | None = field(default=None, repr=False)
     _prefix: str = ""
@@ -94,6 +98,8 @@ class Cohort:
             age=self.age[idx],
             female=self.female[idx],
             flags={k: v[idx] for k, v in self.flags.items()},
+            site=None if self.site is None else self.site[idx],
+            sites=self.sites,
             _parent=self,
             _prefix=prefix,
             _index=index,
@@ -130,4 +136,21 @@ def make_cohort(scenario: Scenario, streams: Streams, window_days: float | None 
         cohort.female[mask] = u_sex[mask] < demand.female
         for name, share in demand.flags.items():
             cohort.flags[name][mask] = cohort.draw(f"flag.{name}")[mask] < share
+    if scenario.sites:
+        cohort.sites = tuple(scenario.sites)
+        cohort.site = assign_sites(scenario, cohort)
     return cohort
+
+
+def assign_sites(scenario: Scenario, cohort: Cohort) -> np.ndarray:
+    """Each patient's site (index into ``scenario.sites``): one uniform per patient, ``site``,
+    against the running sum of the sites' shares of the patient's disease (catchment shares,
+    or rates over their sum: splitting a Poisson stream so gives each site a Poisson stream
+    of its rate)."""
+    u = cohort.draw("site")
+    site = np.zeros(cohort.size, dtype=np.int64)
+    for code, disease in enumerate(scenario.diseases):
+        mask = cohort.disease == code
+        bounds = np.cumsum(disease_shares(scenario, disease))
+        site[mask] = np.minimum(np.searchsorted(bounds, u[mask], side="right"), bounds.size - 1)
+    return site

@@ -23,9 +23,11 @@ from cartsim.engine.pathway import Journey, Pathway, PatientPlan, StagePlan, sta
 from cartsim.engine.resources import Pool, make_pools
 from cartsim.engine.retreatment import RETREAT, Retreatment
 from cartsim.engine.streams import Streams
+from cartsim.engine.transport import Dispatch
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, Scenario
-from cartsim.inputs.stages import Activity, Inpatient, Treatment
+from cartsim.inputs.sites import all_resources, location, resolve, site_names
+from cartsim.inputs.stages import Activity, Inpatient, Transport, Treatment
 
 REFERRAL, NOT_ELIGIBLE = EVENT_CODE["referral"], EVENT_CODE["not_eligible"]
 DIED, DROPPED = EVENT_CODE["died_waiting"], EVENT_CODE["dropped_out"]
@@ -101,8 +103,11 @@ def plan_stages(
     pools: dict[str, Pool],
     resource_codes: dict[str, int],
     grades: dict[str, np.ndarray],
+    scenario: Scenario,
+    site: str | None = None,
 ) -> list[StagePlan]:
-    """Pre-sample every stage's durations, failures and ICU escalations per patient."""
+    """Pre-sample every stage's durations, failures and ICU escalations per patient; resources
+    and transport legs as a patient of ``site`` meets them (None: no sites)."""
     visits = max_visits(arm)
     names = [s.name for s in arm.stages]
     plans = []
@@ -121,6 +126,7 @@ def plan_stages(
             if index == licats_stay:
                 durations = durations + licats_extra_days(arm, grades["licats"])
         resource = getattr(stage, "resource", None)
+        resource = resolve(scenario, resource, site) if resource else None
         plan = StagePlan(
             kind=type(stage),
             pool=pools[resource] if resource else None,
@@ -138,6 +144,12 @@ def plan_stages(
         if isinstance(stage, Activity) and stage.restock_days is not None:
             lead = to_dist(stage.restock_days).ppf(cohort.draw(f"{prefix}.restock"))
             plan.restock_days = lead.clip(min=0.0).tolist()
+        if isinstance(stage, Activity) and stage.hold_until is not None:
+            plan.hold_until = names.index(stage.hold_until)
+        if isinstance(stage, Transport):
+            ends = {location(scenario, r, site) for r in (stage.origin, stage.destination)}
+            plan.skip = len(ends) == 1
+            plan.dispatch = Dispatch.of(stage, scenario.run.start_date)
         if isinstance(stage, Inpatient) and stage.icu:
             icu = stage.icu
             escalated = (
@@ -147,11 +159,32 @@ def plan_stages(
             )
             days = to_dist(icu.duration).ppf(cohort.draw(f"{prefix}.icu_days")).clip(min=0)
             plan.icu_days = np.where(escalated, days, np.nan).tolist()
-            plan.icu_pool = pools[icu.resource]
-            plan.icu_code = resource_codes[icu.resource]
+            icu_resource = resolve(scenario, icu.resource, site)
+            plan.icu_pool = pools[icu_resource]
+            plan.icu_code = resource_codes[icu_resource]
             plan.icu_onset = icu.onset_days
         plans.append(plan)
     return plans
+
+
+def site_plans(
+    scenario: Scenario,
+    arm_name: str,
+    arm: Arm,
+    cohort: Cohort,
+    pools: dict[str, Pool],
+    codes: dict[str, int],
+    grades: dict[str, np.ndarray],
+) -> list[list[StagePlan]]:
+    """The arm's plans for the patients of each site (one list without sites)."""
+    return [
+        plan_stages(arm_name, arm, cohort, pools, codes, grades, scenario, site)
+        for site in site_names(scenario)
+    ]
+
+
+def _sites_of(cohort: Cohort) -> list[int] | None:
+    return None if cohort.site is None else cohort.site.tolist()
 
 
 @contextmanager
@@ -208,19 +241,19 @@ def run_arms(
 ) -> dict[str, ArmRun]:
     """Simulate ``names`` in ONE environment on shared resources; patient p joins arm_of[p]."""
     env = simpy.Environment()
+    every = all_resources(scenario)
     pools = make_pools(
-        env, scenario.resources, scenario.run.start_date, scenario.calendars,
-        scenario.run.horizon_days,
-    )  # fmt: skip
-    resource_names = list(scenario.resources)
+        env, every, scenario.run.start_date, scenario.calendars, scenario.run.horizon_days, cohort
+    )
+    resource_names = list(every)
     codes = {name: i for i, name in enumerate(resource_names)}
     runs, pathways, allowed = {}, [], []
     for name in names:
         arm = scenario.arms[name]
         grades = adverse_event_grades(arm, cohort)
         log = EventLog([s.name for s in arm.stages], resource_names)
-        plans = plan_stages(name, arm, cohort, pools, codes, grades)
-        pathways.append(Pathway(env, plans, exits, log))
+        plans = site_plans(scenario, name, arm, cohort, pools, codes, grades)
+        pathways.append(Pathway(env, plans, exits, log, _sites_of(cohort)))
         allowed.append(eligible(arm, scenario, cohort))
         days = math.ceil(scenario.run.horizon_days)
         capacity = {n: pool.daily_capacity(days) for n, pool in pools.items()}
@@ -244,7 +277,7 @@ def _retreat_runs(
     """Pathways of the arms relapsing patients of ``arm`` are referred to, in the same
     environment, with uniforms of their own (``retreat.*``); ``first`` refers them."""
     view = cohort.view(RETREAT)
-    resources = list(scenario.resources)
+    resources = list(all_resources(scenario))
     codes = {name: i for i, name in enumerate(resources)}
     never = PatientPlan(
         exit_day=np.full(cohort.size, math.inf), exit_event=np.full(cohort.size, DIED)
@@ -254,8 +287,8 @@ def _retreat_runs(
         target = scenario.arms[rule.arm]
         grades = adverse_event_grades(target, view)
         log = EventLog([s.name for s in target.stages], resources)
-        plans = plan_stages(rule.arm, target, view, pools, codes, grades)
-        targets.append(Pathway(env, plans, never, log))
+        plans = site_plans(scenario, rule.arm, target, view, pools, codes, grades)
+        targets.append(Pathway(env, plans, never, log, _sites_of(view)))
         days = math.ceil(scenario.run.horizon_days)
         capacity = {n: pool.daily_capacity(days) for n, pool in pools.items()}
         runs.append(ArmRun(arm=rule.arm, log=log, capacity=capacity, grades=grades))

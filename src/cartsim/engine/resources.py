@@ -9,7 +9,8 @@ Opening calendars decide when service can *start* (apheresis Monday to Friday 8-
 on public holidays); a patient granted a resource while it is closed holds their place until it
 opens. Capacity can change on dates (a second device from 2028), and a quota limits how many
 services may start per calendar week or month (booked manufacturing slots): a patient whose
-period is full holds their unit until the next period opens. Time-weighted in-use and
+period is full holds their unit until the next period opens. A resource with a ``priority``
+serves its queue by rank (:class:`RankedSlots`). Time-weighted in-use and
 queue-length series are derived from the event log (:mod:`cartsim.evaluate.derive`).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -24,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from cartsim.inputs.capacity import Calendar, Quota, Resource
+from cartsim.engine.cohort import Cohort
+from cartsim.inputs.capacity import Calendar, PriorityRule, Quota, Resource
 from cartsim.inputs.fields import WEEKDAYS
 
 MAX_CLOSED_RUN_DAYS = 3660
@@ -103,8 +106,9 @@ class Slots:
         self.in_use = 0
         self.waiting: deque[simpy.Event] = deque()
 
-    def request(self) -> simpy.Event | None:
-        """Seize a unit: None when granted at once, else an event that fires on the grant."""
+    def request(self, rank: int = 0) -> simpy.Event | None:
+        """Seize a unit: None when granted at once, else an event that fires on the grant
+        (``rank`` orders the queue of :class:`RankedSlots` only)."""
         if self.in_use < self.capacity:
             self.in_use += 1
             return None
@@ -131,6 +135,54 @@ class Slots:
         while self.waiting and self.in_use < self.capacity:
             self.in_use += 1
             self.waiting.popleft().succeed()
+
+
+class RankedSlots(Slots):
+    """Slots whose queue is served by rank (0 first), first come, first served within a rank;
+    a patient in service is never interrupted."""
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        super().__init__(env, capacity)
+        self.queue: list[tuple[int, int, simpy.Event]] = []  # a heap: (rank, arrival, event)
+        self.arrivals = 0
+
+    def request(self, rank: int = 0) -> simpy.Event | None:
+        if self.in_use < self.capacity:
+            self.in_use += 1
+            return None
+        event = self.env.event()
+        self.arrivals += 1
+        heapq.heappush(self.queue, (rank, self.arrivals, event))
+        return event
+
+    def cancel(self, event: simpy.Event) -> None:
+        self.queue = [entry for entry in self.queue if entry[2] is not event]
+        heapq.heapify(self.queue)
+
+    def release(self) -> None:
+        if self.queue and self.in_use <= self.capacity:
+            heapq.heappop(self.queue)[2].succeed()
+        else:
+            self.in_use -= 1
+
+    def set_capacity(self, capacity: int) -> None:
+        self.capacity = capacity
+        while self.queue and self.in_use < self.capacity:
+            self.in_use += 1
+            heapq.heappop(self.queue)[2].succeed()
+
+
+def patient_ranks(rules: list[PriorityRule], cohort: Cohort) -> list[int]:
+    """Per patient, the index of the first priority rule they match (``len(rules)``: none)."""
+    rank = np.full(cohort.size, len(rules), dtype=np.int64)
+    for k in reversed(range(len(rules))):
+        rule, match = rules[k], np.ones(cohort.size, dtype=bool)
+        if rule.diseases is not None:
+            match &= np.isin(cohort.disease, [cohort.diseases.index(d) for d in rule.diseases])
+        for flag in rule.flags:
+            match &= cohort.flags[flag]
+        rank[match] = k
+    return rank.tolist()
 
 
 class QuotaBook:
@@ -181,9 +233,12 @@ class Pool:
     ) -> None:
         self.name = name
         self.capacity: float = math.inf if spec.capacity == "unlimited" else spec.capacity
+        kind = RankedSlots if spec.priority else Slots
         self.slots: Slots | None = (
-            None if spec.capacity == "unlimited" else Slots(env, spec.capacity)
+            None if spec.capacity == "unlimited" else kind(env, spec.capacity)
         )
+        self.rules = spec.priority
+        self.rank: list[int] | None = None  # per patient, set with the cohort (patient_ranks)
         calendar = spec.calendar
         if isinstance(calendar, str):
             calendar = (calendars or {})[calendar]
@@ -225,9 +280,15 @@ def make_pools(
     start_date: dt.date,
     calendars: dict[str, Calendar] | None = None,
     horizon_days: float = 0.0,
+    cohort: Cohort | None = None,
 ) -> dict[str, Pool]:
-    """One :class:`Pool` per resource of the scenario."""
-    return {
+    """One :class:`Pool` per resource of the scenario (with ``cohort``: each patient's rank in
+    the queues of the resources with a priority)."""
+    pools = {
         name: Pool(env, name, spec, start_date, calendars, horizon_days)
         for name, spec in resources.items()
     }
+    for pool in pools.values():
+        if pool.rules and cohort is not None:
+            pool.rank = patient_ranks(pool.rules, cohort)
+    return pools

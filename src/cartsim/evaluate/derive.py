@@ -20,7 +20,7 @@ from cartsim.engine.eventlog import (
 )
 from cartsim.engine.model import ArmRun
 from cartsim.inputs.scenario import Arm
-from cartsim.inputs.stages import Inpatient, Treatment
+from cartsim.inputs.stages import Inpatient, Transport, Treatment
 
 QUEUE, LEAVE, START, END = (EVENT_CODE[e] for e in ("queue", "leave_queue", "start", "end"))
 TREATMENT = EVENT_CODE["treatment"]
@@ -81,6 +81,13 @@ class PatientLog:
 Columns = dict[str, np.ndarray]
 
 
+def icu_resource_codes(arm: Arm, resources: list[str]) -> list[int]:
+    """Codes of the ICU resources of the arm's inpatient stages: the national one and every
+    site's own of that name (``site.name``)."""
+    names = {s.icu.resource for s in arm.stages if isinstance(s, Inpatient) and s.icu}
+    return [i for i, r in enumerate(resources) if r.rsplit(".", 1)[-1] in names]
+
+
 def patient_columns(
     cohort: Cohort, run: ArmRun, arm: Arm, resources: list[str], horizon: float
 ) -> Columns:
@@ -101,6 +108,7 @@ def patient_columns(
     table: Columns = {
         "patient_id": cohort.patient_id,
         "disease": cohort.disease,
+        **({} if cohort.site is None else {"site": cohort.site}),
         "age": cohort.age,
         "female": cohort.female,
         "arrival_day": cohort.arrival_day,
@@ -109,13 +117,18 @@ def patient_columns(
         "exit_day": exit_day,
     }
     q, waits = log.queue_waits()
-    icu_codes = {
-        resources.index(s.icu.resource) for s in arm.stages if isinstance(s, Inpatient) and s.icu
-    }
+    icu_codes = set(icu_resource_codes(arm, resources))
     is_icu = np.isin(log.resource[q], list(icu_codes))
     pre = np.zeros(n)
     for i, stage in enumerate(arm.stages):
         sel = q[(log.stage[q] == i) & ~is_icu]
+        if isinstance(stage, Transport):  # waiting for the courier: not a resource's queue
+            w = waits[(log.stage[q] == i) & ~is_icu]
+            queued = np.bincount(log.patient[sel], minlength=n) > 0
+            table[f"wait_{stage.name}_days"] = np.where(
+                queued, log.per_patient_sum(sel, w, n), np.nan
+            )
+            continue
         if getattr(stage, "resource", None) is None:
             continue
         w = waits[(log.stage[q] == i) & ~is_icu]
@@ -143,11 +156,15 @@ def patient_columns(
     return table
 
 
-def patients_frame(columns: Columns, diseases: tuple[str, ...] | list[str]) -> pd.DataFrame:
+def patients_frame(
+    columns: Columns, diseases: tuple[str, ...] | list[str], sites: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """The ``patients`` table: codes become categoricals; 2-D working columns (named ``_*``)
     stay out."""
     frame: dict[str, object] = {k: v for k, v in columns.items() if not k.startswith("_")}
     frame["disease"] = codes_to_categorical(columns["disease"], tuple(diseases))
+    if "site" in columns:
+        frame["site"] = codes_to_categorical(columns["site"], sites)
     frame["status"] = codes_to_categorical(columns["status"], STATUSES)
     return pd.DataFrame(frame)
 
@@ -225,9 +242,7 @@ def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) ->
     with ``ward_days`` and ``icu_days``: a patient's days in that inpatient stage (ward bed,
     ICU days included; ICU bed), on their first start of it, else 0."""
     cols = run.log.arrays()
-    icu = [
-        resources.index(s.icu.resource) for s in arm.stages if isinstance(s, Inpatient) and s.icu
-    ]
+    icu = icu_resource_codes(arm, resources)
     treatment_stages = [i for i, s in enumerate(arm.stages) if isinstance(s, Treatment)]
     started = (cols["event"] == START) | (
         (cols["event"] == TREATMENT) & np.isin(cols["stage"], treatment_stages)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,6 +11,8 @@ import numpy as np
 from cartsim.engine.eventlog import STATUSES
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.sites import all_resources
+from cartsim.inputs.stages import Transport
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 if TYPE_CHECKING:
@@ -87,8 +89,9 @@ def metric_names(scenario: Scenario) -> set[str]:
         names |= {f"{stat}_referral_to_treatment_days", f"{stat}_vein_to_vein_days"}
     names |= {"mean_inpatient_days", "mean_icu_days"}
     for arm in scenario.arms.values():
-        names |= {f"mean_wait_{s.name}_days" for s in arm.stages if getattr(s, "resource", None)}
-    for resource in scenario.resources:
+        names |= {f"mean_wait_{s.name}_days" for s in arm.stages
+                  if getattr(s, "resource", None) or isinstance(s, Transport)}  # fmt: skip
+    for resource in all_resources(scenario):
         names |= {f"utilisation_{resource}", f"mean_queue_{resource}", f"mean_in_use_{resource}"}
     if scenario.economics is not None:
         names |= {"mean_cost_total", "mean_qaly_total", "mean_qaly_undiscounted"}
@@ -128,11 +131,44 @@ def _period_values(group: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _site_values(group: pd.DataFrame) -> dict[str, float]:
+    """The measures of a year, with the mean wait and (with economics) cost per patient."""
+    out = _period_values(group)
+    out["mean_wait_days"] = float(group["wait_days"].to_numpy(dtype=float).mean())
+    if "cost_total" in group:
+        out["mean_cost_total"] = float(group["cost_total"].to_numpy(dtype=float).mean())
+    return out
+
+
+SERVICE_SITE = "service"  # the whole service in per-site tables
+SITE_KINDS = ("all", *PERIOD_KINDS)
+
+
+def site_metrics(patients: pd.DataFrame, warmup_days: float, start_date: dt.date) -> pd.DataFrame:
+    """Per site and for the whole service (site ``service``): the measures of every patient
+    (``period_kind`` ``all``, period 0) and of each year, per replication and arm: long rows
+    ``replication, arm, site, period_kind, period, metric, value``. Counts of the sites sum to
+    the service's; a replication in which a site referred nobody counts 0 there."""
+    import pandas as pd
+
+    replications = np.unique(patients["replication"])
+    site = patients["site"].astype(str)
+    frames = []
+    for name in [*patients["site"].cat.categories, SERVICE_SITE]:
+        mine = patients if name == SERVICE_SITE else patients[site == name]
+        rows = period_metrics(mine, warmup_days, start_date, SITE_KINDS, replications, _site_values)
+        rows.insert(2, "site", name)
+        frames.append(rows)
+    return pd.concat(frames, ignore_index=True)
+
+
 def period_metrics(
     patients: pd.DataFrame,
     warmup_days: float,
     start_date: dt.date,
     kinds: tuple[str, ...] = PERIOD_KINDS,
+    replications: np.ndarray | None = None,
+    values: Callable[[pd.DataFrame], dict[str, float]] = _period_values,
 ) -> pd.DataFrame:
     """Counts and times of the patients referred in each year, per replication and arm.
 
@@ -140,7 +176,8 @@ def period_metrics(
     year of the run the patient was referred in (1: days 0 to 365.25 from ``start_date``),
     ``calendar_year`` the calendar year of the referral date. As for the pooled KPIs, only
     patients referred after the warm-up count. A year in which a replication referred nobody
-    counts 0 patients there and has no times (missing).
+    counts 0 patients there and has no times (missing). The kind ``all`` is one period (0) of
+    every patient; ``replications`` (default: those of ``patients``) are the ones reported.
     """
     import pandas as pd
 
@@ -151,6 +188,7 @@ def period_metrics(
         )
     arrival = settled["arrival_day"].to_numpy(dtype=float)
     labels = {
+        "all": np.zeros(arrival.size, dtype=int),
         "referral_year": np.floor(arrival / DAYS_PER_YEAR).astype(int) + 1,
         "calendar_year": (
             pd.Timestamp(start_date) + pd.to_timedelta(arrival, unit="D")
@@ -159,12 +197,12 @@ def period_metrics(
     frames = []
     for kind in kinds:
         keys = [settled["replication"], settled["arm"].astype(str), labels[kind]]
-        rows = {k: _period_values(g) for k, g in settled.groupby(keys, sort=True)}
+        rows = {k: values(g) for k, g in settled.groupby(keys, sort=True)}
         wide = pd.DataFrame.from_dict(rows, orient="index")
         wide.index = pd.MultiIndex.from_tuples(wide.index, names=["replication", "arm", "period"])
         full = pd.MultiIndex.from_product(
             [
-                np.unique(patients["replication"]),
+                np.unique(patients["replication"]) if replications is None else replications,
                 pd.unique(settled["arm"].astype(str)),
                 np.unique(labels[kind]),
             ],

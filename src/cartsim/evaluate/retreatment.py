@@ -28,6 +28,7 @@ from cartsim.evaluate.economics import (
     _utility_losses,
 )
 from cartsim.inputs.scenario import Arm, Scenario
+from cartsim.inputs.sites import all_resources
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 CATEGORY = "retreatment"
@@ -44,7 +45,7 @@ def retreatment_columns(
     n = cohort.size
     rule = np.full(n, -1, dtype=np.int64)
     day, wait = np.full(n, np.nan), np.full(n, np.nan)
-    resources, names = list(scenario.resources), list(scenario.arms)
+    resources, names = list(all_resources(scenario)), list(scenario.arms)
     for k, second in enumerate(run.retreat):
         target = scenario.arms[arm.on_relapse[k].arm]
         log = PatientLog(second, horizon)
@@ -68,7 +69,7 @@ def add_retreatment_costs(
     scenario: Scenario, arm: Arm, run: ArmRun, cohort: Cohort, course: Course, patients: Columns
 ) -> None:
     """Append the second treatments' costs and utility losses to ``course`` (cut at its end)."""
-    resources, horizon = list(scenario.resources), scenario.run.horizon_days
+    resources, horizon = list(all_resources(scenario)), scenario.run.horizon_days
     end, n = course.end, cohort.size
     view = cohort.view(RETREAT)
     rule_of = np.asarray(patients["_retreat_rule"])

@@ -108,6 +108,13 @@ class Quota(Strict):
     per: Literal["week", "month"] = Field(description="the calendar period: week or month")
 
 
+class PriorityRule(Strict):
+    """Patients who have one of ``diseases`` (any, when not given) and every one of ``flags``."""
+
+    diseases: list[str] | None = Field(default=None, description="diseases matched (default: all)")
+    flags: list[str] = Field(default=[], description="features a patient must all have to match")
+
+
 class Resource(Strict):
     """A limited resource (apheresis chairs, manufacturing slots, beds, ICU beds)."""
 
@@ -122,6 +129,12 @@ class Resource(Strict):
         default=[], description="capacity from given dates on, in date order"
     )
     quota: Quota | None = Field(default=None, description="at most N starts a week or month")
+    priority: list[PriorityRule] = Field(
+        default=[],
+        description="queue order: patients matching the first rule are served first, then "
+        "those matching the second, and so on, then everyone else; first come, first served "
+        "within each (a patient in service is not interrupted)",
+    )
 
     @model_validator(mode="after")
     def _changes(self) -> Resource:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from cartsim.inputs.dist_base import U_MAX
 from cartsim.inputs.distributions import to_dist
+from cartsim.inputs.sites import stage_resources
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 if TYPE_CHECKING:
@@ -54,22 +55,34 @@ def check_references(s: Scenario) -> None:
 
 
 def _check_resources(s: Scenario) -> None:
-    for name, resource in s.resources.items():
+    owned = [(f"sites.{site}.resources.{n}", r) for site, spec in s.sites.items()
+             for n, r in spec.resources.items()]  # fmt: skip
+    for name, resource in [(f"resources.{n}", r) for n, r in s.resources.items()] + owned:
         calendar = resource.calendar
         if isinstance(calendar, str) and calendar not in s.calendars:
             raise ValueError(
-                f"resources.{name}.calendar: unknown calendar {calendar!r} "
-                f"(known: {sorted(s.calendars)})"
+                f"{name}.calendar: unknown calendar {calendar!r} (known: {sorted(s.calendars)})"
             )
+        flags = {f for d in s.demand.values() for f in d.flags}
+        for k, rule in enumerate(resource.priority):
+            unknown = sorted({*(rule.diseases or [])} - set(s.demand)) or sorted(
+                set(rule.flags) - flags
+            )
+            if unknown:
+                raise ValueError(
+                    f"{name}.priority.{k}: unknown disease or flag {unknown[0]!r} "
+                    f"(diseases: {sorted(s.demand)}; flags: {sorted(flags)})"
+                )
         for change in resource.capacity_changes:
             if change.date <= s.run.start_date:
                 raise ValueError(
-                    f"resources.{name}.capacity_changes: {change.date} is not after the start "
+                    f"{name}.capacity_changes: {change.date} is not after the start "
                     f"date {s.run.start_date} (set the capacity itself instead)"
                 )
 
 
 def _check_arms(s: Scenario) -> None:
+    known = sorted({*s.resources, *(n for site in s.sites.values() for n in site.resources)})
     for arm_name, arm in s.arms.items():
         if arm_name in RESERVED_ARMS:
             raise ValueError(f"arms.{arm_name}: the arm name {arm_name!r} is reserved")
@@ -80,14 +93,9 @@ def _check_arms(s: Scenario) -> None:
                     raise ValueError(
                         f"{where}.costs.{category}: the cost category {category!r} is reserved"
                     )
-            used = [("resource", getattr(stage, "resource", None))]
-            icu = getattr(stage, "icu", None)
-            used.append(("icu.resource", icu.resource if icu else None))
-            for key, res in used:
-                if res is not None and res not in s.resources:
-                    raise ValueError(
-                        f"{where}.{key}: unknown resource {res!r} (known: {sorted(s.resources)})"
-                    )
+            for key, res in stage_resources(stage):
+                if res not in known:
+                    raise ValueError(f"{where}.{key}: unknown resource {res!r} (known: {known})")
         for key, diseases in (("eligibility.diseases", arm.eligibility.diseases or []),
                               ("outcomes", list(arm.outcomes))):  # fmt: skip
             for disease in diseases:

@@ -43,6 +43,7 @@ from cartsim.inputs.money import Currency, Money, PriceYear
 from cartsim.inputs.references import check_references
 from cartsim.inputs.relapse_rules import check_relapse_rules
 from cartsim.inputs.scenario_analyses import ScenarioAnalysis, check_analysis_paths
+from cartsim.inputs.sites import Site, check_sites
 from cartsim.inputs.stages import Stage, Treatment
 from cartsim.inputs.threshold_prices import ThresholdPrices, check_threshold_prices
 
@@ -201,6 +202,11 @@ class Arm(Strict):
                     f"stage {stage.name!r}: failure.back_to {stage.failure.back_to!r} "
                     "must name this or an earlier stage"
                 )
+            hold = getattr(stage, "hold_until", None)
+            if hold is not None and hold not in names[i + 1 :]:
+                raise ValueError(
+                    f"stage {stage.name!r}: hold_until {hold!r} must name a later stage"
+                )
         if self.vein_to_vein_from and self.vein_to_vein_from not in names:
             raise ValueError(f"vein_to_vein_from {self.vein_to_vein_from!r} is not a stage")
         return self
@@ -300,7 +306,12 @@ class Scenario(Strict):
     calendars: dict[str, Calendar] = Field(
         default={}, description="named calendars that resources refer to by name"
     )
-    resources: dict[str, Resource] = Field(default={}, description="limited resources by name")
+    resources: dict[str, Resource] = Field(
+        default={}, description="limited resources by name (shared nationally when there are sites)"
+    )
+    sites: dict[str, Site] = Field(
+        default={}, description="treatment centres: catchment shares and resources of their own"
+    )
     waiting: Waiting = Field(default=Waiting(), description="hazards per day while waiting")
     arms: Annotated[dict[str, Arm], Field(min_length=1)] = Field(
         description="pathways compared, by name"
@@ -347,6 +358,7 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _references_exist(self) -> Scenario:
         check_references(self)
+        check_sites(self)
         eco = self.economics
         if (
             eco is not None

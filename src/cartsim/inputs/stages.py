@@ -1,15 +1,24 @@
-"""Stages of a pathway: activity, delay, inpatient stay and treatment, with failure rules.
+"""Stages of a pathway: activity, delay, inpatient stay, treatment and transport, with failure
+rules.
 
-Durations are in days; costs in the scenario's currency and price year.
+Durations are in days, times of day in hours; costs in the scenario's currency and price year.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from cartsim.inputs.fields import MAX_STAGE_DAYS, NonNegative, Probability, StageDays, Strict
+from cartsim.inputs.fields import (
+    MAX_STAGE_DAYS,
+    WEEKDAYS,
+    NonNegative,
+    Probability,
+    StageDays,
+    Strict,
+    Weekday,
+)
 
 StageDay = Annotated[float, Field(ge=0.0, le=MAX_STAGE_DAYS)]
 
@@ -39,7 +48,8 @@ class StageBase(Strict):
 
 
 class Activity(StageBase):
-    """Seize a resource for a sampled duration (days), then release it."""
+    """Seize a resource for a sampled duration (days), then release it (or, with
+    ``hold_until``, keep it booked until a later stage ends)."""
 
     kind: Literal["activity"] = Field(description="activity: seize a resource for a time")
     resource: str = Field(description="the resource seized (a name in resources)")
@@ -49,6 +59,19 @@ class Activity(StageBase):
         description="a stock of doses: the unit taken returns this many days after the start "
         "(when its replacement arrives), not at the end of the stage (days)",
     )
+    hold_until: str | None = Field(
+        default=None,
+        description="a later stage of the arm: the unit stays booked until that stage ends "
+        "(a manufacturing slot held through release testing), or until the patient leaves or "
+        "a failure sends them back",
+    )
+
+    @model_validator(mode="after")
+    def _stock_or_booking(self) -> Activity:
+        if self.restock_days is not None and self.hold_until is not None:
+            raise ValueError("restock_days (a dose taken from a stock) and hold_until (a unit "
+                             "booked until a later stage) cannot both be given")  # fmt: skip
+        return self
 
 
 class Delay(StageBase):
@@ -102,4 +125,36 @@ class Treatment(StageBase):
     kind: Literal["treatment"] = Field(description="treatment: the therapy acts (no time)")
 
 
-Stage = Annotated[Activity | Delay | Inpatient | Treatment, Field(discriminator="kind")]
+class Transport(StageBase):
+    """A courier leg between the sites of two resources, taken only when they differ.
+
+    ``from`` and ``to`` name resources; each resolves, for the patient's site, to that site's own
+    resource or the national one (:mod:`cartsim.inputs.sites`), and the leg applies only when the
+    two are at different places (a central facility: yes; a device at the centre: no). A
+    shipment ready by ``cut_off_hour`` on a dispatch day is collected at that hour; one ready
+    later waits for the cut-off of the next dispatch day. The ``duration`` runs from collection
+    to delivery; ``costs`` are charged per shipment (each time the leg starts).
+    """
+
+    kind: Literal["transport"] = Field(description="transport: a courier leg between sites")
+    origin: str = Field(alias="from", description="resource the shipment leaves from (a name)")
+    destination: str = Field(alias="to", description="resource the shipment goes to (a name)")
+    duration: StageDays = Field(description="days from collection to delivery")
+    dispatch_days: Annotated[list[Weekday], Field(min_length=1)] = Field(
+        default=list(WEEKDAYS[:5]), description="weekdays the courier collects (mon..sun)"
+    )
+    cut_off_hour: Annotated[float, Field(ge=0.0, le=24.0)] = Field(
+        default=12.0,
+        description="hour of the day (0-24) the courier collects: a shipment ready later waits "
+        "for the next dispatch day",
+    )
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Dumped with ``from`` and ``to``, as a scenario file writes them."""
+        data: dict[str, Any] = handler(self)
+        names = {"origin": "from", "destination": "to"}
+        return {names.get(k, k): v for k, v in data.items()}
+
+
+Stage = Annotated[Activity | Delay | Inpatient | Treatment | Transport, Field(discriminator="kind")]

@@ -7,7 +7,8 @@ price year).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -195,8 +196,10 @@ def print_sweep(
 
 
 def short(setting: str) -> str:
-    """``resources.manufacturing.capacity=2`` → ``manufacturing.capacity=2`` (each path)."""
-    return ", ".join(".".join(part.split(".")[-2:]) for part in setting.split(", "))
+    """``resources.manufacturing.capacity=2`` → ``manufacturing.capacity=2`` (each path; a
+    site's resource keeps its site: ``north.manufacturing.capacity=2``)."""
+    parts = [p.split(".") for p in setting.split(", ")]
+    return ", ".join(".".join(([p[1]] if p[0] == "sites" else []) + p[-2:]) for p in parts)
 
 
 def print_worst_years(by_year: pd.DataFrame) -> None:
@@ -215,6 +218,45 @@ def print_worst_years(by_year: pd.DataFrame) -> None:
             f"vein-to-vein 90th centile "
             f"{worst['mean']:,.1f} days (95% CI {worst['ci_low']:,.1f}–{worst['ci_high']:,.1f})"
         )
+
+
+def print_targets(targets: pd.DataFrame) -> None:
+    """Each planning target of the scenario: met or not, and with what confidence."""
+    from cartsim.report.text import target_sentence
+
+    for row in targets.to_dict("records"):
+        console.print(f"target {target_sentence(row)}")
+
+
+def print_comparison(tables: dict[str, pd.DataFrame], names: list[str]) -> None:
+    """The headline measures of two scenarios side by side, their paired difference, and each
+    scenario's targets."""
+    from cartsim.report.text import target_sentence
+
+    table = tables["comparison"]
+    rows = table[(table["period"] == "all") & table["metric"].isin(COMPARED)]
+    out = Table(title=f"{names[0]} vs {names[1]}: mean per replication (95% CI)")
+    out.add_column("measure")
+    labels = [*names, f"{names[1]} - {names[0]}"]
+    for label in labels:
+        out.add_column(label, justify="right")
+    for (arm, metric), group in rows.groupby(["arm", "metric"], sort=False):
+        cells = {r["scenario"]: r for r in group.to_dict("records")}
+        out.add_row(f"{metric} ({arm})", *[_mean_ci(cells.get(n)) for n in labels])
+    console.print(out)
+    verdicts = tables.get("comparison_targets")
+    for row in verdicts.to_dict("records") if verdicts is not None else []:
+        console.print(f"{row['scenario']}: target {target_sentence(row)}")
+
+
+def _mean_ci(row: Mapping[Any, Any] | None) -> str:
+    if row is None:
+        return ""
+    return f"{row['mean']:,.1f} ({row['ci_low']:,.1f}–{row['ci_high']:,.1f})"
+
+
+COMPARED = ("treated", "dropped_out", "median_vein_to_vein_days", "p90_vein_to_vein_days",
+            "mean_cost_total")  # fmt: skip
 
 
 def print_evppi(table: pd.DataFrame, money: str, top: int = 10) -> None:

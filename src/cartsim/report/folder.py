@@ -46,6 +46,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "scenarios": ("scenario", "comparison", "inmb", "inmb_ci_low", "inmb_ci_high"),
     "budget_impact": ("year", "arm", "reference", "net_budget_impact"),
     "events": ("replication", "patient_id", "stage", "event", "time"),
+    "targets": ("target", "verdict", "mean", "ci_low", "ci_high", "confidence"),
+    "kpis_by_site": ("arm", "site", "period_kind", "period", "metric", "mean", "ci_low"),
+    "site_resources": ("site", "resource", "place", "capacity"),
+    "transport_legs": ("site", "stage", "from_place", "to_place", "applies"),
+    "comparison": ("arm", "metric", "period", "scenario", "mean", "ci_low", "ci_high"),
+    "comparison_targets": ("scenario", "target", "verdict", "mean", "ci_low", "ci_high"),
+    "comparison_sites": ("scenario", "arm", "site", "period_kind", "metric", "mean"),
 }
 NUMERIC_NAMES = frozenset(
     ("day", "in_use", "queue_length", "mean", "time", "replication", "iteration", "capacity")

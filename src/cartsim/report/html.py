@@ -31,6 +31,7 @@ from cartsim.report.folder import Tables, read_run
 from cartsim.report.page import Block, Page, Section
 from cartsim.report.plots.common import shown
 from cartsim.report.scenario_sections import scenario_sections
+from cartsim.report.sites import site_section, target_blocks
 from cartsim.runs.atomic import write_text
 
 DEFAULT_WTP = 50_000.0  # EUR per QALY, used for the plane only when the scenario states none
@@ -98,10 +99,15 @@ def build_sections(manifest: Mapping[str, Any], t: Tables, page: Page) -> list[S
     labels = {str(k): str(shown(v["label"])) for k, v in scenario["arms"].items()}
     kpis = text.kpi_table(t["kpis"], labels, currency)
     missing_kpis = {"kind": "missing", "text": "No KPI table (kpis.parquet) in this run folder."}
+    headline = [
+        *target_blocks(t.get("targets")),
+        {"kind": "kpis", **kpis} if kpis else missing_kpis,
+    ]
     sections = [  # in page order: figures are numbered as they are made
-        Section("kpis", "Headline results", [{"kind": "kpis", **kpis} if kpis else missing_kpis]),
+        Section("kpis", "Headline results", headline),
         flow_section(t, page),
         capacity_section(t, page, currency),
+        site_section(t, page, currency),
         clinical_section(t, page, scenario),
         value_section(t, page, scenario, currency),
         comparison_section(t, page, manifest, currency),

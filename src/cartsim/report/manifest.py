@@ -42,7 +42,7 @@ class Calendar(Open):
 
 class Resource(Open):
     capacity: Scalar = None
-    calendar: Calendar | None = None
+    calendar: Calendar | str | None = None  # a text: the name of one in calendars
     description: Scalar = None
 
 
@@ -85,7 +85,7 @@ class Arm(Open):
 
 
 class Demand(Open):
-    rate_per_year: Scalar = None
+    rate_per_year: Scalar | list[Scalar] = None  # a list: one rate per year
     age: Value = None
     female: Scalar = None
 

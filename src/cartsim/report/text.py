@@ -212,3 +212,26 @@ def parameter_table(
             ]
         )
     return {"header": header, "rows": rows}
+
+
+def target_sentence(row: Mapping[Any, Any]) -> str:
+    """A run's verdict on one planning target in words, with the confidence and the interval
+    that decide it (a row of ``targets.parquet``)."""
+    level = f"{float(row['confidence']):.0%}"
+    worst = row.get("worst_referral_year")
+    where = (
+        f"worst year of referral {int(worst)}: "
+        if isinstance(worst, int | float) and math.isfinite(worst)
+        else ""
+    )
+    value = (
+        f"{where}{float(row['mean']):,.1f} ({level} CI "
+        f"{float(row['ci_low']):,.1f}–{float(row['ci_high']):,.1f})"
+    )
+    said = {
+        "meets": f"met with {level} confidence",
+        "fails": f"not met ({level} confidence)",
+        "unclear": f"unclear at {level} confidence: the interval straddles the target; "
+        "more replications may settle it",
+    }
+    return f"{row['target']}: {said.get(str(row['verdict']), str(row['verdict']))} — {value}"

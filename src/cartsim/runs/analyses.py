@@ -23,6 +23,7 @@ from cartsim.engine.streams import Streams
 from cartsim.evaluate.kpis import period_metrics
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.sites import all_resources, qualified
 from cartsim.runs.experiment import arm_summaries, simulate
 from cartsim.runs.jobs import Rows
 
@@ -299,14 +300,15 @@ def capacity_cost(scenario: Scenario) -> float:
     """Fixed yearly cost of all limited capacity (EUR a year)."""
     return sum(
         r.capacity * r.cost_per_unit_per_year
-        for r in scenario.resources.values()
+        for r in all_resources(scenario).values()
         if r.capacity != "unlimited"
     )
 
 
 def total_capacity(scenario: Scenario) -> int:
-    """Units of all limited resources together (count)."""
-    return sum(r.capacity for r in scenario.resources.values() if r.capacity != "unlimited")
+    """Units of all limited resources together, every site's included (count)."""
+    every = all_resources(scenario).values()
+    return sum(r.capacity for r in every if r.capacity != "unlimited")
 
 
 def typed(value: str) -> int | float | str:
@@ -379,10 +381,12 @@ def finish_sweep(
 
 def unpriced_resources(settings: list[dict[str, str]], scenario: Scenario) -> list[str]:
     """Resources whose capacity the grid varies but that have no ``cost_per_unit_per_year``."""
-    names = {
-        p.split(".")[1] for p in (settings[0] if settings else {}) if p.startswith("resources.")
-    }
-    return sorted(
-        n for n in names if n in scenario.resources and
-        scenario.resources[n].cost_per_unit_per_year == 0
-    )  # fmt: skip
+    names = set()
+    for path in settings[0] if settings else {}:
+        parts = path.split(".")
+        if parts[0] == "resources":
+            names.add(parts[1])
+        elif parts[0] == "sites" and len(parts) > 3 and parts[2] == "resources":
+            names.add(qualified(parts[1], parts[3]))
+    every = all_resources(scenario)
+    return sorted(n for n in names if n in every and every[n].cost_per_unit_per_year == 0)

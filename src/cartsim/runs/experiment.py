@@ -29,6 +29,7 @@ from cartsim.evaluate.economics import budget, course, evaluate
 from cartsim.evaluate.kpis import metric_rows, patient_metrics, resource_metrics
 from cartsim.evaluate.retreatment import add_retreatment_costs, retreatment_columns
 from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.sites import all_resources
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.runs.executors import run_units
 
@@ -84,7 +85,7 @@ def arm_result(
 ) -> ArmResult:
     """Derive one arm's patients (clinical course, costs, QALYs) and KPIs from its log."""
     arm, arm_run, cohort = scenario.arms[name], run.arms[name], run.cohort
-    resources, horizon = list(scenario.resources), scenario.run.horizon_days
+    resources, horizon = list(all_resources(scenario)), scenario.run.horizon_days
     columns = patient_columns(cohort, arm_run, arm, resources, horizon)
     if arm.on_relapse:
         columns.update(retreatment_columns(scenario, arm, arm_run, cohort, horizon))
@@ -119,7 +120,7 @@ def arm_result(
 def service_series(scenario: Scenario, run: ReplicationRun) -> dict[str, np.ndarray]:
     """Service mix: the shared resources' series over all arms together."""
     merged = merged_run(list(run.arms.values()))
-    return resource_series(merged, list(scenario.resources), scenario.run.horizon_days)
+    return resource_series(merged, list(all_resources(scenario)), scenario.run.horizon_days)
 
 
 def simulate(
@@ -131,7 +132,7 @@ def simulate(
     series or budget).
     """
     run = run_replication(scenario, replication, draw)
-    resources = list(scenario.resources)
+    resources = list(all_resources(scenario))
     results = {name: arm_result(scenario, run, name, detail, events) for name in run.arms}
     series = {name: r.series for name, r in results.items() if r.series is not None}
     metrics = [metric_rows(replication, name, r.measures) for name, r in results.items()]
@@ -148,7 +149,12 @@ def simulate(
             [_tagged(f, replication, n, arms) for n, f in frames.items() if f is not None]
         )
 
-    patients = tagged({n: patients_frame(r.columns, scenario.diseases) for n, r in results.items()})
+    patients = tagged(
+        {
+            n: patients_frame(r.columns, scenario.diseases, tuple(scenario.sites))
+            for n, r in results.items()
+        }
+    )
     costs = [c for c in patients.columns if c.startswith("cost_")]
     patients[costs] = patients[costs].fillna(0.0)  # a category another arm has costs nothing here
     return Tables(

@@ -19,16 +19,17 @@ import numpy as np
 import pandas as pd
 
 from cartsim.decide.budget_impact import budget_impact
-from cartsim.decide.capacity import UNCLEAR, decide, judge
+from cartsim.decide.capacity import UNCLEAR, decide, judge, run_verdicts
 from cartsim.decide.head_to_head import incremental_results
 from cartsim.decide.severity import severity_results
 from cartsim.decide.stats import summarise
 from cartsim.evaluate.footprint import footprint_metrics
-from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics
+from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics, site_metrics
 from cartsim.inputs import loading
-from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.errors import CartsimError, ScenarioError
 from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.sites import network_rows
 from cartsim.inputs.units import DAYS_PER_YEAR
 from cartsim.runs.analyses import (
     capacity_cost,
@@ -89,6 +90,18 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
     by_year = period_metrics(tables.patients, scenario.run.warmup_days, scenario.run.start_date)
     if len(by_year):
         frames["kpis_by_year"] = period_kpis(by_year)
+    if scenario.planning_targets:
+        frames["targets"] = run_verdicts(
+            frames["kpis"], frames.get("kpis_by_year"), scenario.planning_targets
+        )
+    if scenario.sites:
+        used, legs = network_rows(scenario)
+        frames["site_resources"] = pd.DataFrame(used)
+        if legs:
+            frames["transport_legs"] = pd.DataFrame(legs)
+    if "site" in tables.patients:
+        by_site = site_metrics(tables.patients, scenario.run.warmup_days, scenario.run.start_date)
+        frames["kpis_by_site"] = period_kpis(by_site, keys=("site", "period_kind", "period"))
     if len(tables.budget):
         frames["budget"] = with_capacity_costs(tables.budget, scenario)
     if scenario.comparison == "head_to_head" and len(tables.resources):
@@ -107,14 +120,18 @@ def run_tables(scenario: Scenario, tables: Tables) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def period_kpis(metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+def period_kpis(
+    metrics: pd.DataFrame, level: float = 0.95, keys: tuple[str, ...] = ("period_kind", "period")
+) -> pd.DataFrame:
     """``arm, period_kind, period, metric, mean, ci_low, ci_high, n_replications``: the per-year
-    measures of :func:`cartsim.evaluate.kpis.period_metrics` with t-intervals over replications."""
+    measures of :func:`cartsim.evaluate.kpis.period_metrics` with t-intervals over replications
+    (with ``keys`` ``site, period_kind, period``: per site, :func:`~cartsim.evaluate.kpis.
+    site_metrics`)."""
     frames = []
-    for (kind, period), group in metrics.groupby(["period_kind", "period"], sort=True):
-        table = summarise(group.drop(columns=["period_kind", "period"]), level)
-        table.insert(1, "period_kind", str(kind))
-        table.insert(2, "period", int(str(period)))
+    for values, group in metrics.groupby(list(keys), sort=True):
+        table = summarise(group.drop(columns=list(keys)), level)
+        for k, (key, value) in enumerate(zip(keys, values, strict=True)):
+            table.insert(1 + k, key, int(str(value)) if key == "period" else str(value))
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
 
@@ -234,23 +251,35 @@ def sweep_settings(
         grid = sweep_grid(parse_vary(vary))
     except ValueError as exc:
         raise CartsimError(str(exc), field="--vary") from None
-    for target in scenario.planning_targets:
-        check_metric(target.metric, scenario, source.path)
-        if target.per_year and target.metric not in PERIOD_METRICS:
-            raise CartsimError(
-                f"{target.metric!r} is not measured per year (per year: "
-                f"{', '.join(PERIOD_METRICS)})",
-                file=str(source.path),
-                field="target.per_year",
-            )
-        if target.arm not in scenario.arms:
-            raise CartsimError(
-                f"target arm {target.arm!r} is not an arm of the scenario "
-                f"(arms: {', '.join(scenario.arms)})",
-                file=str(source.path),
-                field="target.arm",
-            )
+    check_targets(source, scenario)
     return grid
+
+
+def check_targets(source: loading.ScenarioSource, scenario: Scenario) -> None:
+    """Refuse a ``target`` or ``targets`` entry naming a KPI no run reports, a KPI not measured
+    per year with ``per_year``, or an unknown arm (one line naming file, field and line)."""
+    named = [("target", scenario.target)] if scenario.target is not None else []
+    named += [(f"targets.{k}", t) for k, t in enumerate(scenario.targets)]
+    for where, target in named:
+        try:
+            check_metric(target.metric, scenario, source.path)
+            if target.per_year and target.metric not in PERIOD_METRICS:
+                raise CartsimError(
+                    f"{target.metric!r} is not measured per year (per year: "
+                    f"{', '.join(PERIOD_METRICS)})",
+                    file=str(source.path),
+                    field="per_year",
+                )
+            if target.arm not in scenario.arms:
+                raise CartsimError(
+                    f"target arm {target.arm!r} is not an arm of the scenario "
+                    f"(arms: {', '.join(scenario.arms)})",
+                    file=str(source.path),
+                    field="arm",
+                )
+        except CartsimError as exc:
+            field = f"{where}.{(exc.field or 'metric').rsplit('.', 1)[-1]}"
+            raise source.locate(ScenarioError(exc.message, str(source.path), field)) from None
 
 
 def sweep_scenarios(path: Path, overrides: list[str], grid: list[dict[str, str]]) -> list[Scenario]:

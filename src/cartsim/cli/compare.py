@@ -1,0 +1,93 @@
+"""``cartsim compare``: two scenarios on the same patients, written into one folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cartsim.cli.common import (
+    INTERRUPTED,
+    ExportOpt,
+    OutOpt,
+    OverwriteOpt,
+    RepsOpt,
+    ScenarioArg,
+    SeedOpt,
+    SetOpt,
+    WorkersOpt,
+    _load,
+    _progress,
+    _write_report,
+    app,
+    console,
+    default_workers,
+    export_tables,
+    folders,
+    out_console,
+    run_manifest,
+    show,
+    studies,
+    user_errors,
+    write_files,
+)
+from cartsim.inputs.errors import CartsimError
+
+
+@app.command()
+@user_errors
+def compare(
+    first: ScenarioArg,
+    second: Annotated[Path, typer.Argument(help="second scenario YAML file")],
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    replications: RepsOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    overwrite: OverwriteOpt = False,
+    export: ExportOpt = None,
+) -> None:
+    """Run two scenarios with the same seed and replications (the first's unless given: the
+    same patients) and write both runs, each in a folder of its own, and a side-by-side
+    comparison with its report into one folder."""
+    from cartsim.report.compare import write_compare_report
+    from cartsim.runs.compare import compare as run_compare
+    from cartsim.runs.compare import same_referrals
+
+    source_a, model_a = _load(first, set_, seed, replications)
+    common = (model_a.run.seed, model_a.run.replications)
+    source_b, model_b = _load(second, set_, *common)
+    if model_a.name == model_b.name:
+        raise CartsimError(
+            f"both scenarios are named {model_a.name!r}: give them different names",
+            file=str(second), field="name",
+        )  # fmt: skip
+    for source, model in ((source_a, model_a), (source_b, model_b)):
+        studies.check_targets(source, model)
+    if not same_referrals(model_a, model_b):
+        console.print("warning: the scenarios' demand differs: they do not meet the same patients")
+    started = dt.datetime.now()
+    name = f"{model_a.name}_vs_{model_b.name}"
+    folder = out or folders.default_folder(name, common[0], "compare", now=started)
+    try:
+        with folders.new_run(folder, overwrite) as scratch, _progress() as progress:
+            task = progress.add_task(f"comparing {name}", total=2 * common[1])
+            runs, tables = run_compare(
+                [model_a, model_b], workers or default_workers(), lambda _r: progress.advance(task)
+            )
+            for source, model in ((source_a, model_a), (source_b, model_b)):
+                write_files(scratch / model.name, runs[model.name],
+                            run_manifest(source, model, started))  # fmt: skip
+                _write_report(scratch / model.name)
+            manifest = run_manifest(source_a, model_a, started, analysis="compare",
+                                    compared=[model_a.name, model_b.name])  # fmt: skip
+            write_files(scratch, tables, manifest)
+            write_compare_report(scratch)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: {folder} left as it was", err=True)
+        raise typer.Exit(INTERRUPTED) from None
+    export_tables(folder, export, console.print, out_console.print)
+    show.print_comparison(tables, [model_a.name, model_b.name])
+    out_console.print(f"results in {folder}")
