@@ -10,7 +10,9 @@ undiscounted spend per calendar year. Money is in the scenario's currency and pr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,7 @@ from cartsim.inputs.units import DAYS_PER_YEAR
 
 UTILITY = "utility"
 UTILITY_LOSS = "utility_loss"
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -242,49 +245,110 @@ def _age_polynomial(course: Course) -> np.ndarray | None:
     return np.stack([np.ones_like(a), slope / at_referral, norms.age_squared / at_referral])
 
 
+BLOCK = 1 << 16  # values stacked at most in one vectorised pass (memory flat in patients)
+
+
+def _blocks(items: list[_T], size: Callable[[_T], int]) -> Iterator[list[_T]]:
+    """Consecutive runs of ``items`` of about ``BLOCK`` values in all (at least one item)."""
+    block: list[_T] = []
+    total = 0
+    for item in items:
+        if block and total + size(item) > BLOCK:
+            yield block
+            block, total = [], 0
+        block.append(item)
+        total += size(item)
+    if block:
+        yield block
+
+
+def _years(course: Course, day: np.ndarray, owner: np.ndarray | None = None) -> np.ndarray:
+    arrival = course.arrival if owner is None else course.arrival[owner]
+    return (day - arrival) / DAYS_PER_YEAR
+
+
+def _flow_values(course: Course, flows: list[Flow], rates: tuple[float, float]) -> np.ndarray:
+    """Per flow (rows) and patient: discounted value, undiscounted value, in one pass."""
+    r_costs, r_effects = rates
+    start = np.stack([f.start for f in flows])
+    t0 = _years(course, start)
+    t1 = _years(course, np.fmax(start, np.stack([f.end for f in flows])))
+    valid = np.isfinite(t0) & np.isfinite(t1)
+    t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
+    rate = np.stack([f.rate for f in flows])
+    out = np.empty((2, *t0.shape))
+    kinds = np.asarray([f.category for f in flows], dtype=object)
+    utility, loss = kinds == UTILITY, kinds == UTILITY_LOSS
+    cost = ~(utility | loss)
+    poly = _age_polynomial(course)
+    for rows, r, scaled in (
+        (utility, r_effects, True),
+        (loss, r_effects, False),
+        (cost, r_costs, False),
+    ):
+        if not rows.any():
+            continue
+        a, b, level = t0[rows], t1[rows], rate[rows]
+        if scaled and poly is not None:
+            coefficients = poly[:, None, :]
+            out[0, rows] = level * discounted_polynomial_integral(a, b, r, coefficients)
+            out[1, rows] = level * discounted_polynomial_integral(a, b, 0.0, coefficients)
+        else:
+            out[0, rows] = discounted_integral(a, b, r, level)
+            out[1, rows] = level * (b - a)
+    return out
+
+
+def _lump_values(course: Course, lumps: list[Lump], rate: float) -> np.ndarray:
+    """Per lump (rows) and patient: discounted and undiscounted amounts, in one pass (several
+    entries of one patient in one lump are added in entry order)."""
+    n = course.arrival.size
+    owner = np.concatenate([x.owners(n) for x in lumps])
+    t = _years(course, np.concatenate([x.day for x in lumps]), owner)
+    valid = np.isfinite(t)
+    t = np.where(valid, t, 0.0)
+    amount = np.where(valid, np.concatenate([x.amount for x in lumps]), 0.0)
+    which = np.repeat(np.arange(len(lumps)), [x.day.size for x in lumps])
+    index = which * n + owner
+    size = len(lumps) * n
+    present = np.bincount(index, weights=discounted_point(t, rate, amount), minlength=size)
+    raw = np.bincount(index, weights=amount, minlength=size)
+    return np.stack([present.reshape(len(lumps), n), raw.reshape(len(lumps), n)])
+
+
 def evaluate(course: Course, economics: Economics) -> Columns:
     """Per-patient costs by category (discounted), totals, QALYs and life-years.
 
     State utilities are scaled by the general-population norm for age (when the scenario gives
     ``economics.utility_age_norms``); utility losses are not, and they never take away more than
-    the QALYs lived, so QALYs are never negative.
+    the QALYs lived, so QALYs are never negative. Flows and lumps are valued a block at a time
+    (one vectorised pass over many flows and patients); each patient's values are summed in
+    flow order, then lump order, so blocking does not change a result.
     """
-    years = lambda day: (day - course.arrival) / DAYS_PER_YEAR  # noqa: E731
     n = course.arrival.size
     out: dict[str, np.ndarray] = {}
     zeros = np.zeros(n)
     undiscounted_cost = np.zeros(n)
-    r_costs, r_effects = economics.discount_rate_costs, economics.discount_rate_effects
+    rates = (economics.discount_rate_costs, economics.discount_rate_effects)
     lived, lived_raw = np.zeros(n), np.zeros(n)
     lost, lost_raw = np.zeros(n), np.zeros(n)
-    poly = _age_polynomial(course)
-    for flow in course.flows:
-        t0, t1 = years(flow.start), years(np.fmax(flow.start, flow.end))
-        valid = np.isfinite(t0) & np.isfinite(t1)
-        t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
-        if flow.category == UTILITY:
-            if poly is None:
-                lived += discounted_integral(t0, t1, r_effects, flow.rate)
-                lived_raw += flow.rate * (t1 - t0)
+    for flows in _blocks(course.flows, lambda f: n):
+        values = _flow_values(course, flows, rates)
+        for flow, value, raw in zip(flows, values[0], values[1], strict=True):
+            if flow.category == UTILITY:
+                lived += value
+                lived_raw += raw
+            elif flow.category == UTILITY_LOSS:
+                lost += value
+                lost_raw += raw
             else:
-                lived += flow.rate * discounted_polynomial_integral(t0, t1, r_effects, poly)
-                lived_raw += flow.rate * discounted_polynomial_integral(t0, t1, 0.0, poly)
-            continue
-        if flow.category == UTILITY_LOSS:
-            lost += discounted_integral(t0, t1, r_effects, flow.rate)
-            lost_raw += flow.rate * (t1 - t0)
-            continue
-        value = discounted_integral(t0, t1, r_costs, flow.rate)
-        out[flow.category] = out.get(flow.category, zeros) + value
-        undiscounted_cost += flow.rate * (t1 - t0)
-    for lump in course.lumps:
-        owner = lump.owners(n)
-        t = (lump.day - course.arrival[owner]) / DAYS_PER_YEAR
-        valid = np.isfinite(t)
-        t, amount = np.where(valid, t, 0.0), np.where(valid, lump.amount, 0.0)
-        present = np.bincount(owner, weights=discounted_point(t, r_costs, amount), minlength=n)
-        out[lump.category] = out.get(lump.category, zeros) + present
-        undiscounted_cost += np.bincount(owner, weights=amount, minlength=n)
+                out[flow.category] = out.get(flow.category, zeros) + value
+                undiscounted_cost += raw
+    for lumps in _blocks(course.lumps, lambda x: max(n, x.day.size)):
+        values = _lump_values(course, lumps, rates[0])
+        for lump, present, raw in zip(lumps, values[0], values[1], strict=True):
+            out[lump.category] = out.get(lump.category, zeros) + present
+            undiscounted_cost += raw
     table = {f"cost_{k}": v for k, v in sorted(out.items())}
     table["cost_total"] = np.sum(list(table.values()), axis=0) if table else zeros
     table["cost_undiscounted"] = undiscounted_cost
