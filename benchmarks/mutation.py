@@ -35,6 +35,14 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_economics_planted.py",
         "tests/regression",
     ],
+    "evaluate/cashflows.py": [
+        "tests/unit/test_budget.py",
+        "tests/functional/test_economics.py",
+        "tests/functional/test_economics_hand.py",
+        "tests/functional/test_economics_planted.py",
+        "tests/functional/test_relapse_retreatment.py",
+        "tests/regression",
+    ],
     "evaluate/discounting.py": ["tests/unit/test_discounting.py"],
     "evaluate/course.py": [
         "tests/unit/test_course_functions.py",

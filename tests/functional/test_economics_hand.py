@@ -12,7 +12,8 @@ import pytest
 from builders import make_scenario, scenario_dict
 from scipy.integrate import quad
 
-from cartsim.evaluate.economics import Course, Lump, evaluate
+from cartsim.evaluate.cashflows import Course, Lump
+from cartsim.evaluate.economics import evaluate
 from cartsim.inputs.clinical import Economics
 from cartsim.inputs.loading import deep_merge
 from cartsim.runs.experiment import simulate

@@ -14,6 +14,7 @@ import pandas as pd
 
 from cartsim.engine.eventlog import codes_to_categorical
 from cartsim.engine.model import ReplicationRun, merged_run, run_replication
+from cartsim.evaluate.cashflows import course
 from cartsim.evaluate.course import clinical_course
 from cartsim.evaluate.derive import (
     Columns,
@@ -25,7 +26,7 @@ from cartsim.evaluate.derive import (
     select,
     stage_starts,
 )
-from cartsim.evaluate.economics import budget, course, evaluate
+from cartsim.evaluate.economics import budget, evaluate
 from cartsim.evaluate.kpis import metric_rows, patient_metrics, resource_metrics
 from cartsim.evaluate.retreatment import add_retreatment_costs, retreatment_columns
 from cartsim.inputs.scenario import Scenario
