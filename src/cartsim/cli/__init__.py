@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from cartsim.cli.common import app, resume_command, studies
+from cartsim.cli.common import app, resume_command
 
 # commands are listed in the order their modules register them
 # isort: off
@@ -19,7 +19,7 @@ from cartsim.cli import analyses
 from cartsim.cli import decisions
 # isort: on
 
-__all__ = ["analyses", "app", "decisions", "main", "resume_command", "simulate", "studies"]
+__all__ = ["analyses", "app", "decisions", "main", "resume_command", "simulate"]
 
 
 def main() -> None:

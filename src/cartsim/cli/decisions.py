@@ -20,7 +20,6 @@ from cartsim.cli.common import (
     _write_report,
     app,
     default_workers,
-    folders,
     out_console,
     run_manifest,
     show,
@@ -79,6 +78,7 @@ def threshold(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Value of a parameter at which each comparison breaks even: threshold.parquet."""
+    from cartsim.runs import folders
     from cartsim.runs.threshold import ThresholdStudy, threshold_table, two_way_grid
 
     source, model = _load(scenario, set_, seed, replications)

@@ -30,11 +30,9 @@ from cartsim.cli.common import (
     console,
     default_workers,
     export_tables,
-    folders,
     out_console,
     run_manifest,
     show,
-    studies,
     user_errors,
     write_files,
 )
@@ -57,6 +55,8 @@ def run(
     export: ExportOpt = None,
 ) -> None:
     """Simulate a scenario and write its tables (and report) to a run folder."""
+    from cartsim.runs import folders, studies
+
     source, model = _load(scenario, set_, seed, replications)
     started = dt.datetime.now()
     folder = out or folders.default_folder(model.name, model.run.seed, now=started)
@@ -142,6 +142,7 @@ def validate(
     """Compare the model with published figures its inputs were not taken from."""
     from cartsim.decide.validation import load_targets
     from cartsim.report.validation import validation_text_table
+    from cartsim.runs import folders
     from cartsim.runs.validation import run_validation
 
     found = load_targets(targets)
