@@ -131,26 +131,28 @@ def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> 
         False: _per_disease(scenario, patients, "utility_active"),
         True: _per_disease(scenario, patients, "remission_utility"),
     }
-    ends, remission = patients["_state_end"], patients["_remission"]
     eco = arm.economics
     fu_start = treat + eco.follow_up_from_years * DAYS_PER_YEAR
     fu_end = fu_start + eco.follow_up_years * DAYS_PER_YEAR
     follow_up = np.full(n, eco.follow_up_cost_per_year)
-    flows = [Flow("follow_up", fu_start, fu_end, follow_up)]
-    start = arrival
-    for j in range(ends.shape[1]):
-        stop = np.fmax(ends[:, j], start)
-        rem = remission[:, j]
-        care = np.where(rem, cost[True], cost[False])
-        flows.append(Flow(UTILITY, start, stop, np.where(rem, utility[True], utility[False])))
-        flows.append(Flow("active_disease", start, stop, np.where(rem, 0.0, care)))
-        flows.append(Flow("remission_care", start, stop, np.where(rem, care, 0.0)))
-        overlap = np.where(rem, np.minimum(care, follow_up), 0.0)  # the larger of the two
-        flows.append(
-            Flow("remission_care", np.fmax(start, fu_start), np.fmin(stop, fu_end), -overlap)
+    # one row per disease state: it starts where the one before stopped (at referral first)
+    bounds = np.fmax.accumulate(np.vstack([arrival, np.asarray(patients["_state_end"]).T]))
+    start, stop = bounds[:-1], bounds[1:]
+    rem = np.asarray(patients["_remission"]).T
+    care = np.where(rem, cost[True], cost[False])
+    lived = np.where(rem, utility[True], utility[False])
+    overlap = np.where(rem, np.minimum(care, follow_up), 0.0)  # the larger of the two
+    state_flows = [
+        (category, first, np.fmin(last, end), rate)
+        for category, first, last, rate in (
+            (UTILITY, start, stop, lived),
+            ("active_disease", start, stop, np.where(rem, 0.0, care)),
+            ("remission_care", start, stop, np.where(rem, care, 0.0)),
+            ("remission_care", np.fmax(start, fu_start), np.fmin(stop, fu_end), -overlap),
         )
-        start = stop
-    flows = [Flow(f.category, f.start, np.fmin(f.end, end), f.rate) for f in flows]
+    ]
+    flows = [Flow("follow_up", fu_start, np.fmin(fu_end, end), follow_up)]
+    flows += [Flow(c, a[j], b[j], r[j]) for j in range(rem.shape[0]) for c, a, b, r in state_flows]
     flows += utility_losses(arm, patients, end)
     lumps = [*stage_lumps(arm, starts), *treatment_lumps(scenario, arm, patients)]
     lumps.append(Lump("relapse", relapse, np.full(n, eco.relapse_cost)))
