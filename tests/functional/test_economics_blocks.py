@@ -1,32 +1,49 @@
-"""Valuing flows and lumps in blocks (many stacked into one vectorised pass) changes no result:
-every patient's costs and QALYs equal, bit for bit, those of one flow and one lump at a time."""
+"""How the course is held and valued changes no result: flows valued a block at a time (many
+stacked into one vectorised pass) or one at a time, disease states' flows held for every patient
+or for the patients they count for only, built for all states at once or one state at a time:
+every patient's costs and QALYs, and the budget, are equal bit for bit."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from builders import BASELINE, ROOT, TEST_SEED
 
-from cartsim.evaluate import economics
+from cartsim.evaluate import cashflows, economics
 from cartsim.inputs import loading
 from cartsim.runs.experiment import simulate
 
+LAYOUTS = {
+    "one flow per block": {(economics, "BLOCK"): 1},
+    "entries only": {(cashflows, "SPARSE_FROM"): 0},
+    "entries, one state at a time": {(cashflows, "SPARSE_FROM"): 0, (cashflows, "STATE_BLOCK"): 1},
+}
 
+
+def tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    source = loading.load(path, overrides=[f"run.seed={TEST_SEED}", "run.arrival_window_days=400"])
+    result = simulate(source.build({}), 0, events=False)
+    values = [c for c in result.patients.columns if c.startswith(("cost_", "qaly_"))]
+    return result.patients[values], result.budget
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize(
     "path",
     [BASELINE, ROOT / "scenarios" / "relapse_retreatment.yaml"],
     ids=["age-scaled utilities", "second treatments"],
 )
-def test_blocks_give_the_values_of_one_flow_at_a_time(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+def test_every_layout_gives_the_same_values(
+    path: Path, layout: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = loading.load(path, overrides=[f"run.seed={TEST_SEED}", "run.arrival_window_days=400"])
-    scenario = source.build({})
-    whole = simulate(scenario, 0, events=False, detail=False).patients
-    assert 30 * len(whole) <= economics.BLOCK  # every flow of an arm in one block
-    monkeypatch.setattr(economics, "BLOCK", 1)  # one flow, one lump per block
-    single = simulate(scenario, 0, events=False, detail=False).patients
-    values = [c for c in whole.columns if c.startswith(("cost_", "qaly_"))]
-    assert len(values) > 5 and (whole["cost_total"] > 0).any()
-    assert whole[values].equals(single[values])
+    patients, budget = tables(path)
+    assert 30 * len(patients) <= economics.BLOCK  # by default every flow of an arm in one block
+    assert len(patients) < cashflows.SPARSE_FROM  # and every patient in every state's flows
+    assert len(patients.columns) > 5 and (patients["cost_total"] > 0).any() and len(budget)
+    for (module, name), value in LAYOUTS[layout].items():
+        monkeypatch.setattr(module, name, value)
+    other_patients, other_budget = tables(path)
+    assert patients.equals(other_patients)
+    assert budget.equals(other_budget)

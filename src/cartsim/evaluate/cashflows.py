@@ -23,16 +23,23 @@ from cartsim.inputs.units import DAYS_PER_YEAR
 
 UTILITY = "utility"
 UTILITY_LOSS = "utility_loss"
+SPARSE_FROM = 4096  # patients from which a disease state's flows keep their non-empty entries only
 
 
 @dataclass
 class Flow:
-    """A rate per year (EUR, or utility) from ``start`` to ``end`` day, one value per patient."""
+    """A rate per year (EUR, or utility) from ``start`` to ``end`` day: one value per patient,
+    or, with ``patient``, one per entry for the patient it names (only the patients for whom
+    the flow is not empty: most disease states are never reached)."""
 
     category: str
     start: np.ndarray
     end: np.ndarray
     rate: np.ndarray
+    patient: np.ndarray | None = None
+
+    def owners(self, n: int) -> np.ndarray:
+        return np.arange(n) if self.patient is None else self.patient
 
 
 @dataclass
@@ -69,7 +76,7 @@ class Course:
         return Course(
             arrival=self.arrival[mask],
             end=self.end[mask],
-            flows=[Flow(f.category, f.start[mask], f.end[mask], f.rate[mask]) for f in self.flows],
+            flows=[_subset_flow(f, mask) for f in self.flows],
             lumps=[_subset_lump(x, mask) for x in self.lumps],
             age=None if self.age is None else self.age[mask],
             male=None if self.male is None else self.male[mask],
@@ -77,12 +84,22 @@ class Course:
         )
 
 
+def _kept(patient: np.ndarray | None, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Which entries of selected patients to keep, and their owners numbered among them."""
+    if patient is None:
+        return mask, None
+    keep = mask[patient]
+    return keep, (np.cumsum(mask) - 1)[patient[keep]]
+
+
+def _subset_flow(flow: Flow, mask: np.ndarray) -> Flow:
+    keep, owner = _kept(flow.patient, mask)
+    return Flow(flow.category, flow.start[keep], flow.end[keep], flow.rate[keep], owner)
+
+
 def _subset_lump(lump: Lump, mask: np.ndarray) -> Lump:
-    if lump.patient is None:
-        return Lump(lump.category, lump.day[mask], lump.amount[mask])
-    keep = mask[lump.patient]
-    renumber = np.cumsum(mask) - 1
-    return Lump(lump.category, lump.day[keep], lump.amount[keep], renumber[lump.patient[keep]])
+    keep, owner = _kept(lump.patient, mask)
+    return Lump(lump.category, lump.day[keep], lump.amount[keep], owner)
 
 
 def horizon_end(patients: Columns, economics: Economics, max_age: float) -> np.ndarray:
@@ -135,24 +152,8 @@ def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> 
     fu_start = treat + eco.follow_up_from_years * DAYS_PER_YEAR
     fu_end = fu_start + eco.follow_up_years * DAYS_PER_YEAR
     follow_up = np.full(n, eco.follow_up_cost_per_year)
-    # one row per disease state: it starts where the one before stopped (at referral first)
-    bounds = np.fmax.accumulate(np.vstack([arrival, np.asarray(patients["_state_end"]).T]))
-    start, stop = bounds[:-1], bounds[1:]
-    rem = np.asarray(patients["_remission"]).T
-    care = np.where(rem, cost[True], cost[False])
-    lived = np.where(rem, utility[True], utility[False])
-    overlap = np.where(rem, np.minimum(care, follow_up), 0.0)  # the larger of the two
-    state_flows = [
-        (category, first, np.fmin(last, end), rate)
-        for category, first, last, rate in (
-            (UTILITY, start, stop, lived),
-            ("active_disease", start, stop, np.where(rem, 0.0, care)),
-            ("remission_care", start, stop, np.where(rem, care, 0.0)),
-            ("remission_care", np.fmax(start, fu_start), np.fmin(stop, fu_end), -overlap),
-        )
-    ]
     flows = [Flow("follow_up", fu_start, np.fmin(fu_end, end), follow_up)]
-    flows += [Flow(c, a[j], b[j], r[j]) for j in range(rem.shape[0]) for c, a, b, r in state_flows]
+    flows += _state_flows(patients, end, cost, utility, (fu_start, fu_end, follow_up))
     flows += utility_losses(arm, patients, end)
     lumps = [*stage_lumps(arm, starts), *treatment_lumps(scenario, arm, patients)]
     lumps.append(Lump("relapse", relapse, np.full(n, eco.relapse_cost)))
@@ -167,6 +168,51 @@ def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> 
         male=~np.asarray(patients["female"], dtype=bool),
         norms=norms,
     )
+
+
+STATE_BLOCK = 1 << 16  # values per array at most while the states' flows are built
+
+
+def _state_flows(
+    patients: Columns,
+    end: np.ndarray,
+    cost: dict[bool, np.ndarray],
+    utility: dict[bool, np.ndarray],
+    follow: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> list[Flow]:
+    """Per disease state in order: its utility, its active-disease or remission care, and the
+    remission care that follow-up already pays for (negative). Built a block of states at a
+    time (every state at once for a small cohort; memory flat for a large one)."""
+    fu_start, fu_end, follow_up = follow
+    state_end = np.asarray(patients["_state_end"])
+    remission = np.asarray(patients["_remission"])
+    n, states = remission.shape
+    make = _entries if n >= SPARSE_FROM else Flow
+    stopped = _col(patients, "arrival_day")  # each state starts where the one before stopped
+    flows, step = [], max(1, STATE_BLOCK // max(n, 1))
+    for first in range(0, states, step):
+        block = slice(first, first + step)
+        bounds = np.fmax.accumulate(np.vstack([stopped, state_end[:, block].T]))
+        start, stop, stopped = bounds[:-1], bounds[1:], bounds[-1]
+        rem = remission[:, block].T
+        care = np.where(rem, cost[True], cost[False])
+        overlap = np.where(rem, np.minimum(care, follow_up), 0.0)  # the larger of the two
+        cut = np.fmin(stop, end)  # one array for the three flows of each state that share it
+        kinds = (
+            (UTILITY, start, cut, np.where(rem, utility[True], utility[False])),
+            ("active_disease", start, cut, np.where(rem, 0.0, care)),
+            ("remission_care", start, cut, np.where(rem, care, 0.0)),
+            ("remission_care", np.fmax(start, fu_start), np.fmin(np.fmin(stop, fu_end), end),
+             -overlap),
+        )  # fmt: skip
+        flows += [make(c, a[j], b[j], r[j]) for j in range(rem.shape[0]) for c, a, b, r in kinds]
+    return flows
+
+
+def _entries(category: str, start: np.ndarray, end: np.ndarray, rate: np.ndarray) -> Flow:
+    """The flow kept only for the patients it counts for (a non-empty interval, a rate)."""
+    (patient,) = np.nonzero((end > start) & (rate != 0.0))
+    return Flow(category, start[patient], end[patient], rate[patient], patient)
 
 
 def stage_lumps(arm: Arm, starts: Columns) -> list[Lump]:

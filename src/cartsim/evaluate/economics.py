@@ -58,58 +58,71 @@ def _blocks(items: list[_T], size: Callable[[_T], int]) -> Iterator[list[_T]]:
         yield block
 
 
-def _years(course: Course, day: np.ndarray, owner: np.ndarray | None = None) -> np.ndarray:
-    arrival = course.arrival if owner is None else course.arrival[owner]
-    return (day - arrival) / DAYS_PER_YEAR
+def _entries(items: list[Flow] | list[Lump], n: int) -> tuple[np.ndarray, list[int]]:
+    """The patient of every entry of ``items`` (concatenated) and the items' sizes."""
+    every = np.arange(n)
+    owners = [every if x.patient is None else x.patient for x in items]
+    return np.concatenate(owners), [o.size for o in owners]
+
+
+def _per_item(owner: np.ndarray, sizes: list[int], n: int, values: np.ndarray) -> np.ndarray:
+    """Entry values (last axis) summed per item and patient, each patient's entries in order."""
+    index = np.repeat(np.arange(len(sizes)) * n, sizes) + owner
+    bins = len(sizes) * n
+    return np.stack([np.bincount(index, weights=v, minlength=bins) for v in values]).reshape(
+        len(values), len(sizes), n
+    )
 
 
 def _flow_values(course: Course, flows: list[Flow], rates: tuple[float, float]) -> np.ndarray:
-    """Per flow (rows) and patient: discounted value, undiscounted value, in one pass."""
+    """Per flow and patient: discounted value, undiscounted value (``2 × flows × patients``),
+    in one pass over flows × patients, or over their entries where some flows have entries."""
     r_costs, r_effects = rates
-    start = np.stack([f.start for f in flows])
-    t0 = _years(course, start)
-    t1 = _years(course, np.fmax(start, np.stack([f.end for f in flows])))
+    n = course.arrival.size
+    kind = np.asarray([[f.category == UTILITY, f.category == UTILITY_LOSS] for f in flows])
+    join: Callable[[list[np.ndarray]], np.ndarray] = np.stack
+    arrival, coef = course.arrival, _age_polynomial(course)
+    dense = all(f.patient is None for f in flows)
+    if not dense:
+        owner, sizes = _entries(flows, n)
+        join, kind, arrival = np.concatenate, np.repeat(kind, sizes, axis=0), arrival[owner]
+        coef = None if coef is None else coef[:, owner]
+    elif coef is not None:
+        coef = coef[:, None, :]  # broadcast over the flows
+    start = join([f.start for f in flows])
+    t0 = (start - arrival) / DAYS_PER_YEAR
+    t1 = (np.fmax(start, join([f.end for f in flows])) - arrival) / DAYS_PER_YEAR
     valid = np.isfinite(t0) & np.isfinite(t1)
     t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
-    rate = np.stack([f.rate for f in flows])
-    out = np.empty((2, *t0.shape))
-    kinds = np.asarray([f.category for f in flows], dtype=object)
-    utility, loss = kinds == UTILITY, kinds == UTILITY_LOSS
-    cost = ~(utility | loss)
-    poly = _age_polynomial(course)
-    for rows, r, scaled in (
-        (utility, r_effects, True),
-        (loss, r_effects, False),
-        (cost, r_costs, False),
-    ):
+    rate = join([f.rate for f in flows])
+    out = np.zeros((2, *t0.shape))
+    utility, loss = kind[:, 0], kind[:, 1]
+    for rows, r, scaled in ((utility, r_effects, True), (loss, r_effects, False),
+                            (~(utility | loss), r_costs, False)):  # fmt: skip
         if not rows.any():
             continue
         a, b, level = t0[rows], t1[rows], rate[rows]
-        if scaled and poly is not None:
-            coefficients = poly[:, None, :]
+        if scaled and coef is not None:
+            coefficients = coef if dense else coef[:, rows]
             out[0, rows] = level * discounted_polynomial_integral(a, b, r, coefficients)
             out[1, rows] = level * discounted_polynomial_integral(a, b, 0.0, coefficients)
         else:
             out[0, rows] = discounted_integral(a, b, r, level)
             out[1, rows] = level * (b - a)
-    return out
+    return out if dense else _per_item(owner, sizes, n, out)
 
 
 def _lump_values(course: Course, lumps: list[Lump], rate: float) -> np.ndarray:
     """Per lump (rows) and patient: discounted and undiscounted amounts, in one pass (several
     entries of one patient in one lump are added in entry order)."""
     n = course.arrival.size
-    owner = np.concatenate([x.owners(n) for x in lumps])
-    t = _years(course, np.concatenate([x.day for x in lumps]), owner)
+    owner, sizes = _entries(lumps, n)
+    t = (np.concatenate([x.day for x in lumps]) - course.arrival[owner]) / DAYS_PER_YEAR
     valid = np.isfinite(t)
     t = np.where(valid, t, 0.0)
     amount = np.where(valid, np.concatenate([x.amount for x in lumps]), 0.0)
-    which = np.repeat(np.arange(len(lumps)), [x.day.size for x in lumps])
-    index = which * n + owner
-    size = len(lumps) * n
-    present = np.bincount(index, weights=discounted_point(t, rate, amount), minlength=size)
-    raw = np.bincount(index, weights=amount, minlength=size)
-    return np.stack([present.reshape(len(lumps), n), raw.reshape(len(lumps), n)])
+    present = np.asarray(discounted_point(t, rate, amount))
+    return _per_item(owner, sizes, n, np.stack([present, amount]))
 
 
 def evaluate(course: Course, economics: Economics) -> Columns:
@@ -128,7 +141,7 @@ def evaluate(course: Course, economics: Economics) -> Columns:
     rates = (economics.discount_rate_costs, economics.discount_rate_effects)
     lived, lived_raw = np.zeros(n), np.zeros(n)
     lost, lost_raw = np.zeros(n), np.zeros(n)
-    for flows in _blocks(course.flows, lambda f: n):
+    for flows in _blocks(course.flows, lambda f: max(n, f.start.size)):
         values = _flow_values(course, flows, rates)
         for flow, value, raw in zip(flows, values[0], values[1], strict=True):
             if flow.category == UTILITY:

@@ -99,7 +99,8 @@ def arm_result(
         columns.update(evaluate(course_, scenario.economics))
         if detail:
             years = int(np.ceil(horizon / DAYS_PER_YEAR))
-            result.spend = budget(course_.subset(mine), columns["treatment_day"][mine], years)
+            routed = course_ if mine.all() else course_.subset(mine)  # no copy of them all
+            result.spend = budget(routed, columns["treatment_day"][mine], years)
             result.spend.insert(
                 1, "calendar_year", scenario.run.start_date.year + result.spend["year"]
             )
