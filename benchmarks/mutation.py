@@ -30,6 +30,7 @@ PACKAGE = ROOT / "src" / "cartsim"
 TESTS: dict[str, list[str]] = {
     "evaluate/economics.py": [
         "tests/unit/test_budget.py",
+        "tests/functional/test_economics_blocks.py",
         "tests/functional/test_economics.py",
         "tests/functional/test_economics_hand.py",
         "tests/functional/test_economics_planted.py",
@@ -37,6 +38,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "evaluate/cashflows.py": [
         "tests/unit/test_budget.py",
+        "tests/functional/test_economics_blocks.py",
         "tests/functional/test_economics.py",
         "tests/functional/test_economics_hand.py",
         "tests/functional/test_economics_planted.py",
