@@ -33,13 +33,10 @@ from cartsim.cli.common import (
     app,
     console,
     default_workers,
-    export_tables,
     out_console,
-    run_manifest,
     show,
     user_errors,
     write_evppi,
-    write_files,
 )
 
 
@@ -63,6 +60,7 @@ def psa(
     ] = False,
 ) -> None:
     """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
+    from cartsim.report.export import export_tables
     from cartsim.runs import studies
 
     source, model = _load(scenario, set_, seed, None)
@@ -97,6 +95,7 @@ def dsa(
     export: ExportOpt = None,
 ) -> None:
     """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
+    from cartsim.report.export import export_tables
     from cartsim.runs import studies
 
     source, model = _load(scenario, set_, seed, replications)
@@ -132,6 +131,7 @@ def sweep(
     export: ExportOpt = None,
 ) -> None:
     """Capacity sweep over a grid: KPIs, verdicts on the targets (with CIs), the setting chosen."""
+    from cartsim.report.export import export_tables
     from cartsim.runs import studies
 
     source, model = _load(scenario, set_, seed, replications)
@@ -161,6 +161,7 @@ def scenarios(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Scenario analyses: the base case and each scenario_analyses set on the same patients."""
+    from cartsim.report.results import run_manifest, write_files
     from cartsim.runs import folders
     from cartsim.runs.scenario_analyses import analyses, run_analyses
 

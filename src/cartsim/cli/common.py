@@ -31,34 +31,10 @@ if TYPE_CHECKING:
     from cartsim.runs.studies import Execution
 
 
-def check_metric(*args: Any) -> Any:
-    from cartsim.evaluate import kpis as _kpis
-
-    return _kpis.check_metric(*args)
-
-
-def run_manifest(*args: Any, **kwargs: Any) -> Any:
-    from cartsim.report import results as _results
-
-    return _results.run_manifest(*args, **kwargs)
-
-
-def write_files(*args: Any, **kwargs: Any) -> Any:
-    from cartsim.report import results as _results
-
-    return _results.write_files(*args, **kwargs)
-
-
 def default_workers() -> int:
     from cartsim.runs import executors as _executors
 
     return int(_executors.default_workers())
-
-
-def export_tables(*args: Any) -> Any:
-    from cartsim.report import export as _export
-
-    return _export.export_tables(*args)
 
 
 app = typer.Typer(
@@ -248,6 +224,8 @@ def _finish(
     frames: dict[str, pd.DataFrame],
     **extra: Any,
 ) -> None:
+
+    from cartsim.report.results import run_manifest, write_files
 
     write_files(run.folder, frames, run_manifest(source, model, started, **extra))
     _write_report(run.folder)

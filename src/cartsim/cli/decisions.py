@@ -21,11 +21,9 @@ from cartsim.cli.common import (
     app,
     default_workers,
     out_console,
-    run_manifest,
     show,
     user_errors,
     write_evppi,
-    write_files,
 )
 from cartsim.inputs.errors import CartsimError
 
@@ -78,6 +76,7 @@ def threshold(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Value of a parameter at which each comparison breaks even: threshold.parquet."""
+    from cartsim.report.results import run_manifest, write_files
     from cartsim.runs import folders
     from cartsim.runs.threshold import ThresholdStudy, threshold_table, two_way_grid
 

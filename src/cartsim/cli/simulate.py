@@ -26,15 +26,11 @@ from cartsim.cli.common import (
     _progress,
     _write_report,
     app,
-    check_metric,
     console,
     default_workers,
-    export_tables,
     out_console,
-    run_manifest,
     show,
     user_errors,
-    write_files,
 )
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
@@ -55,6 +51,8 @@ def run(
     export: ExportOpt = None,
 ) -> None:
     """Simulate a scenario and write its tables (and report) to a run folder."""
+    from cartsim.report.export import export_tables
+    from cartsim.report.results import run_manifest, write_files
     from cartsim.runs import folders, studies
 
     source, model = _load(scenario, set_, seed, replications)
@@ -92,6 +90,7 @@ def check(
     set_: SetOpt = None,
 ) -> None:
     """Validate a scenario file without running it."""
+    from cartsim.evaluate.kpis import check_metric
     from cartsim.inputs.budget import estimated_bytes
 
     source, model = _load(scenario, set_, None, None)
@@ -141,6 +140,7 @@ def validate(
 ) -> None:
     """Compare the model with published figures its inputs were not taken from."""
     from cartsim.decide.validation import load_targets
+    from cartsim.report.results import run_manifest, write_files
     from cartsim.report.validation import validation_text_table
     from cartsim.runs import folders
     from cartsim.runs.validation import run_validation
