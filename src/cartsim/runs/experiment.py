@@ -104,6 +104,8 @@ def arm_result(
             result.spend.insert(
                 1, "calendar_year", scenario.run.start_date.year + result.spend["year"]
             )
+    for working in ("_state_end", "_remission"):  # the disease states, one column per state
+        columns.pop(working, None)  # costed and valued by now: not copied into any table
     if arm_run.routed is not None:
         result.columns = select(columns, mine)
     warmup, window = scenario.run.warmup_days, scenario.run.arrival_window_days
