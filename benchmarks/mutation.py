@@ -30,9 +30,19 @@ PACKAGE = ROOT / "src" / "cartsim"
 TESTS: dict[str, list[str]] = {
     "evaluate/economics.py": [
         "tests/unit/test_budget.py",
+        "tests/functional/test_economics_blocks.py",
         "tests/functional/test_economics.py",
         "tests/functional/test_economics_hand.py",
         "tests/functional/test_economics_planted.py",
+        "tests/regression",
+    ],
+    "evaluate/cashflows.py": [
+        "tests/unit/test_budget.py",
+        "tests/functional/test_economics_blocks.py",
+        "tests/functional/test_economics.py",
+        "tests/functional/test_economics_hand.py",
+        "tests/functional/test_economics_planted.py",
+        "tests/functional/test_relapse_retreatment.py",
         "tests/regression",
     ],
     "evaluate/discounting.py": ["tests/unit/test_discounting.py"],

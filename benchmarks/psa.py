@@ -1,13 +1,19 @@
 """PSA of ``cart_vs_asct.yaml``: iterations per CPU-second, and the CPU of each executor.
 
-Usage: ``python benchmarks/psa.py [--iterations 1000] [--replications 1] [--executors 1000]``.
+Usage: ``python benchmarks/psa.py [--iterations 1000] [--replications 1] [--executors 1000]
+[--pinned 7eb12fe]``.
 
-1. In this process, the PSA work units of ``--iterations`` draws run twice: through
+1. The PSA work units of ``--iterations`` draws run through :func:`cartsim.runs.analyses.psa_unit`
+   of this tree and of the pinned revision ``--pinned`` (its ``src/`` taken from git, by default
+   the code before economics were valued in blocks), each in a fresh interpreter that times the
+   units alone (CPU seconds, imports and a first warm-up unit left out). Both must give identical
+   rows; the ratio of their iterations per CPU-second is printed.
+2. In this process, the PSA work units of ``--iterations`` draws run twice: through
    :func:`cartsim.runs.analyses.psa_unit` and through the pinned slow path below (each unit
    draws its parameters one iteration at a time and builds and validates its scenario, as
    before batching). Both must give identical rows; the ratio of their iterations per
    CPU-second is printed.
-2. ``cartsim psa`` of ``--executors`` iterations runs serially, in 2 local processes and on a
+3. ``cartsim psa`` of ``--executors`` iterations runs serially, in 2 local processes and on a
    2-worker Dask LocalCluster, each as its own command; their CPU (user + system of the command
    and every process it started) and the ratio Dask / processes are printed, and the ``psa``
    tables must be identical.
@@ -16,9 +22,12 @@ Usage: ``python benchmarks/psa.py [--iterations 1000] [--replications 1] [--exec
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import resource
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +47,56 @@ def slow_unit(source: loading.ScenarioSource, iteration: int, replication: int) 
     scenario = source.build(draw_parameters(source, iteration))
     rows = arm_summary(scenario, replication, iteration)
     return [{"iteration": iteration, **row} for row in rows]
+
+
+PINNED = "7eb12fe"  # the code before economics were valued in blocks of flows
+UNITS = """
+import sys, time
+import pandas as pd
+from cartsim.inputs import loading
+from cartsim.runs.analyses import psa_unit
+scenario, out = sys.argv[1], sys.argv[4]
+iterations, replications = int(sys.argv[2]), int(sys.argv[3])
+source = loading.load(scenario)
+psa_unit(source, iterations, 0)  # warm-up: first use of every module
+start = time.process_time()
+units = [(i, r) for i in range(iterations) for r in range(replications)]
+rows = [row for unit in units for row in psa_unit(source, *unit)]
+print(time.process_time() - start)
+pd.DataFrame(rows).to_parquet(out)
+"""
+
+
+def tree_units(src: Path, iterations: int, replications: int) -> tuple[float, pd.DataFrame]:
+    """CPU seconds of the units run by the package under ``src``, and their rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rows.parquet"
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        args = [str(SCENARIO), str(iterations), str(replications), str(out)]
+        done = subprocess.run([sys.executable, "-c", UNITS, *args], env=env, check=True,
+                              capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+        return float(done.stdout.split()[-1]), pd.read_parquet(out)
+
+
+def pinned_cpu(revision: str, iterations: int, replications: int) -> None:
+    """Iterations per CPU-second of this tree against the pinned revision's."""
+    archive = subprocess.run(["git", "archive", revision, "src"], cwd=ROOT, capture_output=True)
+    if archive.returncode != 0:
+        print(f"pinned revision {revision} not in this checkout: skipped")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        before, old = tree_units(Path(tmp) / "src", iterations, replications)
+    after, new = tree_units(ROOT / "src", iterations, replications)
+    print(f"{'code':>12} {'CPU s':>8} {'iter/CPU-s':>11}")
+    for name, seconds in ((revision, before), ("this tree", after)):
+        print(f"{name:>12} {seconds:>8.2f} {iterations / seconds:>11.2f}")
+    print(f"ratio: {before / after:.2f}x iterations per CPU-second of {revision}")
+    same = old.equals(new)
+    print(f"identical rows: {same}")
+    if not same:
+        sys.exit(1)
 
 
 def units_cpu(iterations: int, replications: int) -> None:
@@ -97,7 +156,11 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=1000, help="draws of the unit timing")
     parser.add_argument("--replications", type=int, default=1, help="replications per draw")
     parser.add_argument("--executors", type=int, default=1000, help="draws per executor (0: skip)")
+    parser.add_argument("--pinned", default=PINNED, help="git revision to compare with ('': skip)")
     args = parser.parse_args()
+    if args.pinned:
+        pinned_cpu(args.pinned, args.iterations, args.replications)
+        sys.stdout.flush()
     units_cpu(args.iterations, args.replications)
     if args.executors:
         executors_cpu(args.executors)

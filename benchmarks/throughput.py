@@ -36,6 +36,7 @@ def scaled(referrals: int) -> list[str]:
         f"demand.{name}.rate_per_year={float(d.rate_per_year) * factor}"
         for name, d in base.demand.items()
     ]  # type: ignore[arg-type]
+    sets.append("run.replications=1")  # one is run; the memory check counts the scenario's
     sets += [
         f"resources.{name}.capacity={max(1, round(r.capacity * factor))}"
         for name, r in base.resources.items()

@@ -17,7 +17,7 @@ from builders import CLI, ROOT, cartsim, small_psa_scenario
 from typer.testing import CliRunner
 
 from cartsim import cli
-from cartsim.runs import folders
+from cartsim.runs import folders, studies
 
 
 def small(tmp_path: Path, replications: int = 1, **changes) -> Path:
@@ -204,7 +204,7 @@ def test_a_read_only_out_fails_before_the_simulation(tmp_path: Path, monkeypatch
     def simulate(*args, **kwargs):
         raise AssertionError("the simulation started")
 
-    monkeypatch.setattr(cli.studies, "run", simulate)
+    monkeypatch.setattr(studies, "run", simulate)
     parent = tmp_path / "parent"
     out = parent / "out"
     out.mkdir(parents=True)

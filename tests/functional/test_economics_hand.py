@@ -12,7 +12,8 @@ import pytest
 from builders import make_scenario, scenario_dict
 from scipy.integrate import quad
 
-from cartsim.evaluate.economics import Course, Lump, evaluate
+from cartsim.evaluate.cashflows import Course, Lump, horizon_end
+from cartsim.evaluate.economics import evaluate
 from cartsim.inputs.clinical import Economics
 from cartsim.inputs.loading import deep_merge
 from cartsim.runs.experiment import simulate
@@ -296,3 +297,16 @@ def test_a_subset_of_patients_keeps_each_patients_own_entries() -> None:
     sub = course.subset(np.array([False, True, True]))
     costs = evaluate(sub, Economics(discount_rate_costs=0.0, discount_rate_effects=0.0))
     np.testing.assert_allclose(costs["cost_x"], [4.0, 5.0])  # patient 1: 4; patient 2: 2 + 3
+
+
+def test_the_analysis_ends_at_death_the_horizon_or_the_maximum_age() -> None:
+    """Day each patient leaves the analysis (referral on day 100, 365.25 days a year)."""
+    patients = {
+        "arrival_day": np.full(3, 100.0),
+        "age": np.array([40.0, 95.0, 40.0]),
+        "death_day": np.array([np.nan, np.nan, 1000.0]),
+    }
+    lifetime = horizon_end(patients, Economics(horizon_years=None), max_age=100.0)
+    np.testing.assert_allclose(lifetime, [100 + 60 * 365.25, 100 + 5 * 365.25, 1000.0])
+    ten_years = horizon_end(patients, Economics(horizon_years=10), max_age=100.0)
+    np.testing.assert_allclose(ten_years, [100 + 10 * 365.25, 100 + 5 * 365.25, 1000.0])

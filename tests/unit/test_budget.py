@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cartsim.evaluate.economics import UTILITY, Course, Flow, Lump, budget
+from cartsim.evaluate.cashflows import UTILITY, Course, Flow, Lump
+from cartsim.evaluate.economics import budget
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 Y = DAYS_PER_YEAR

@@ -14,6 +14,7 @@ from cartsim.evaluate.discounting import (
     discount_factor,
     discounted_integral,
     discounted_point,
+    discounted_polynomial_integral,
 )
 
 times = st.floats(min_value=0.0, max_value=60.0, allow_nan=False)
@@ -148,3 +149,59 @@ def test_zero_rate_never_discounts_even_at_infinite_time() -> None:
     assert discount_factor(math.inf, 0.03) == 0.0
     np.testing.assert_array_equal(discount_factor(np.array([0.0, 7.5, math.inf]), 0.0), 1.0)
     assert discounted_integral(2.0, math.inf, 0.0, 3.0) == math.inf
+
+
+# ---- polynomial flows (age-scaled utilities) ------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.015, 0.035, 0.2])
+def test_polynomial_integral_matches_numerical_quadrature(rate: float) -> None:
+    """Closed form against scipy's quadrature of ``p(t) (1 + r)^-t`` for random polynomials."""
+    from scipy.integrate import quad
+
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        t0, length = rng.uniform(0.0, 30.0), rng.uniform(0.0, 20.0)
+        c = rng.normal(size=3) * np.array([1.0, 0.05, 0.001])
+        want = quad(
+            lambda s, c=c: (c[0] + c[1] * s + c[2] * s * s) * (1 + rate) ** -s, t0, t0 + length
+        )
+        got = discounted_polynomial_integral(t0, t0 + length, rate, c)
+        assert got == pytest.approx(want[0], rel=1e-9, abs=1e-12)
+
+
+def test_polynomial_integral_of_a_constant_is_the_flat_integral() -> None:
+    t0, t1 = np.array([0.0, 1.5, 3.0, 4.0]), np.array([2.0, 1.5, 10.0, np.inf])
+    for rate in (0.0, 0.035):
+        if rate == 0.0:
+            t1 = np.where(np.isinf(t1), 50.0, t1)
+        got = discounted_polynomial_integral(t0, t1, rate, [[2.0], [0.0], [0.0]])
+        np.testing.assert_allclose(got, discounted_integral(t0, t1, rate, 2.0), rtol=1e-12)
+
+
+def test_polynomial_integral_reversed_interval_is_zero_and_perpetuity_finite() -> None:
+    assert discounted_polynomial_integral(5.0, 2.0, 0.03, [1.0, 0.1, 0.01]) == 0.0
+    # int_0^inf (1 + t) e^{-d t} dt = 1/d + 1/d^2
+    delta = math.log(1.03)
+    got = discounted_polynomial_integral(0.0, np.inf, 0.03, [1.0, 1.0])
+    assert got == pytest.approx(1 / delta + 1 / delta**2, rel=1e-12)
+
+
+def test_stacked_flows_give_exactly_the_row_by_row_values() -> None:
+    """Valuing many flows of all patients in one call (flows × patients, coefficients per
+    patient) gives bit for bit what one call per flow gives."""
+    rng = np.random.default_rng(11)
+    flows, patients = 7, 53
+    t0 = rng.uniform(0.0, 20.0, (flows, patients))
+    t1 = t0 + rng.uniform(-1.0, 15.0, (flows, patients))
+    coef = rng.normal(size=(3, patients)) * np.array([[1.0], [0.02], [0.0004]])
+    level = rng.uniform(0.0, 1e5, (flows, patients))
+    for rate in (0.0, 0.035):
+        whole = discounted_polynomial_integral(t0, t1, rate, coef[:, None, :])
+        flat = discounted_integral(t0, t1, rate, level)
+        for row in range(flows):
+            one = discounted_polynomial_integral(t0[row], t1[row], rate, coef)
+            np.testing.assert_array_equal(whole[row], one)
+            np.testing.assert_array_equal(
+                flat[row], discounted_integral(t0[row], t1[row], rate, level[row])
+            )

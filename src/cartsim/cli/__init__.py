@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from cartsim.cli.common import app, resume_command, studies
+from cartsim.cli.common import app, resume_command
 
 # commands are listed in the order their modules register them
 # isort: off
@@ -21,16 +21,7 @@ from cartsim.cli import decisions
 from cartsim.cli import compare
 # isort: on
 
-__all__ = [
-    "analyses",
-    "app",
-    "compare",
-    "decisions",
-    "main",
-    "resume_command",
-    "simulate",
-    "studies",
-]
+__all__ = ["analyses", "app", "compare", "decisions", "main", "resume_command", "simulate"]
 
 
 def main() -> None:

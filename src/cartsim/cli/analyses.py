@@ -33,15 +33,10 @@ from cartsim.cli.common import (
     app,
     console,
     default_workers,
-    export_tables,
-    folders,
     out_console,
-    run_manifest,
     show,
-    studies,
     user_errors,
     write_evppi,
-    write_files,
 )
 
 
@@ -65,6 +60,9 @@ def psa(
     ] = False,
 ) -> None:
     """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
+    from cartsim.report.export import export_tables
+    from cartsim.runs import studies
+
     source, model = _load(scenario, set_, seed, None)
     started = dt.datetime.now()
     options = (workers, scheduler, resume, overwrite, chunk_size)
@@ -97,6 +95,9 @@ def dsa(
     export: ExportOpt = None,
 ) -> None:
     """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
+    from cartsim.report.export import export_tables
+    from cartsim.runs import studies
+
     source, model = _load(scenario, set_, seed, replications)
     studies.check_dsa(source, model)
     started = dt.datetime.now()
@@ -130,6 +131,9 @@ def sweep(
     export: ExportOpt = None,
 ) -> None:
     """Capacity sweep over a grid: KPIs, verdicts on the targets (with CIs), the setting chosen."""
+    from cartsim.report.export import export_tables
+    from cartsim.runs import studies
+
     source, model = _load(scenario, set_, seed, replications)
     grid = studies.sweep_settings(vary, source, model)
     scenarios = studies.sweep_scenarios(scenario, _overrides(set_, seed, replications), grid)
@@ -157,6 +161,8 @@ def scenarios(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Scenario analyses: the base case and each scenario_analyses set on the same patients."""
+    from cartsim.report.results import run_manifest, write_files
+    from cartsim.runs import folders
     from cartsim.runs.scenario_analyses import analyses, run_analyses
 
     source, model = _load(scenario, set_, seed, replications)

@@ -1,4 +1,8 @@
-"""Shared parts of the ``cartsim`` command line: options, helpers, lazy imports, the typer app."""
+"""Shared parts of the ``cartsim`` command line: options, helpers, the typer app.
+
+Modules that only some commands need (the runs, the report) are imported inside the functions
+that use them, so the other commands start faster.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -18,62 +21,20 @@ from rich.console import Console
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
+from cartsim.report import console as show
 from cartsim.report.export import ExportKind
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.progress import Progress
 
-
-class _Lazy:
-    """A module imported on first use: commands that do not need it start faster."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(import_module(self._name), attr)
-
-
-show: Any = _Lazy("cartsim.report.console")
-
-
-studies: Any = _Lazy("cartsim.runs.studies")
-
-
-folders: Any = _Lazy("cartsim.runs.folders")
-
-
-_results: Any = _Lazy("cartsim.report.results")
-
-
-_kpis: Any = _Lazy("cartsim.evaluate.kpis")
-
-
-_executors: Any = _Lazy("cartsim.runs.executors")
-
-
-_export: Any = _Lazy("cartsim.report.export")
-
-
-def check_metric(*args: Any) -> Any:
-    return _kpis.check_metric(*args)
-
-
-def run_manifest(*args: Any, **kwargs: Any) -> Any:
-    return _results.run_manifest(*args, **kwargs)
-
-
-def write_files(*args: Any, **kwargs: Any) -> Any:
-    return _results.write_files(*args, **kwargs)
+    from cartsim.runs.studies import Execution
 
 
 def default_workers() -> int:
+    from cartsim.runs import executors as _executors
+
     return int(_executors.default_workers())
-
-
-def export_tables(*args: Any) -> Any:
-    return _export.export_tables(*args)
 
 
 app = typer.Typer(
@@ -230,9 +191,11 @@ def _analysis(
     model: Scenario,
     kind: str,
     options: tuple[int | None, str | None, bool, bool, int],
-) -> Iterator[studies.Execution]:
+) -> Iterator[Execution]:
     """Claim the folder of an analysis, show progress over its work units, and on Ctrl-C say
     how to complete it. ``options``: workers, scheduler, resume, overwrite, chunk size."""
+    from cartsim.runs import folders, studies
+
     workers, scheduler, resume, overwrite, chunk = options
     target = out or folders.default_folder(model.name, model.run.seed, kind)
     label = {"psa": "PSA", "dsa": "one-way sensitivity", "sweep": "sweep"}[kind]
@@ -254,13 +217,16 @@ def _analysis(
 
 
 def _finish(
-    run: studies.Execution,
+    run: Execution,
     source: loading.ScenarioSource,
     model: Scenario,
     started: dt.datetime,
     frames: dict[str, pd.DataFrame],
     **extra: Any,
 ) -> None:
+
+    from cartsim.report.results import run_manifest, write_files
+
     write_files(run.folder, frames, run_manifest(source, model, started, **extra))
     _write_report(run.folder)
 

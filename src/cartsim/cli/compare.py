@@ -24,14 +24,9 @@ from cartsim.cli.common import (
     app,
     console,
     default_workers,
-    export_tables,
-    folders,
     out_console,
-    run_manifest,
     show,
-    studies,
     user_errors,
-    write_files,
 )
 from cartsim.inputs.errors import CartsimError
 
@@ -52,7 +47,11 @@ def compare(
     """Run two scenarios with the same seed and replications (the first's unless given: the
     same patients) and write both runs, each in a folder of its own, and a side-by-side
     comparison with its report into one folder."""
+    from cartsim.evaluate.kpis import check_targets
     from cartsim.report.compare import write_compare_report
+    from cartsim.report.export import export_tables
+    from cartsim.report.results import run_manifest, write_files
+    from cartsim.runs import folders
     from cartsim.runs.compare import compare as run_compare
     from cartsim.runs.compare import same_referrals
 
@@ -65,7 +64,7 @@ def compare(
             file=str(second), field="name",
         )  # fmt: skip
     for source, model in ((source_a, model_a), (source_b, model_b)):
-        studies.check_targets(source, model)
+        check_targets(source, model)
     if not same_referrals(model_a, model_b):
         console.print("warning: the scenarios' demand differs: they do not meet the same patients")
     started = dt.datetime.now()

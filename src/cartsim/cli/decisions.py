@@ -20,13 +20,10 @@ from cartsim.cli.common import (
     _write_report,
     app,
     default_workers,
-    folders,
     out_console,
-    run_manifest,
     show,
     user_errors,
     write_evppi,
-    write_files,
 )
 from cartsim.inputs.errors import CartsimError
 
@@ -79,6 +76,8 @@ def threshold(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Value of a parameter at which each comparison breaks even: threshold.parquet."""
+    from cartsim.report.results import run_manifest, write_files
+    from cartsim.runs import folders
     from cartsim.runs.threshold import ThresholdStudy, threshold_table, two_way_grid
 
     source, model = _load(scenario, set_, seed, replications)

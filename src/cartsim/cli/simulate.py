@@ -28,14 +28,9 @@ from cartsim.cli.common import (
     app,
     console,
     default_workers,
-    export_tables,
-    folders,
     out_console,
-    run_manifest,
     show,
-    studies,
     user_errors,
-    write_files,
 )
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
@@ -62,6 +57,10 @@ def run(
     export: ExportOpt = None,
 ) -> None:
     """Simulate a scenario and write its tables (and report) to a run folder."""
+    from cartsim.report.export import export_tables
+    from cartsim.report.results import run_manifest, write_files
+    from cartsim.runs import folders, studies
+
     source, model = _load(scenario, set_, seed, replications)
     started = dt.datetime.now()
     folder = out or folders.default_folder(model.name, model.run.seed, now=started)
@@ -117,10 +116,11 @@ def check(
     set_: SetOpt = None,
 ) -> None:
     """Validate a scenario file without running it."""
+    from cartsim.evaluate.kpis import check_targets
     from cartsim.inputs.budget import estimated_bytes
 
     source, model = _load(scenario, set_, None, None)
-    studies.check_targets(source, model)
+    check_targets(source, model)
     sites = f"{len(model.sites)} site(s), " if model.sites else ""
     resources = sum(len(s.resources) for s in model.sites.values()) + len(model.resources)
     out_console.print(
@@ -172,7 +172,9 @@ def validate(
 ) -> None:
     """Compare the model with published figures its inputs were not taken from."""
     from cartsim.decide.validation import load_targets
+    from cartsim.report.results import run_manifest, write_files
     from cartsim.report.validation import validation_text_table
+    from cartsim.runs import folders
     from cartsim.runs.validation import run_validation
 
     found = load_targets(targets)

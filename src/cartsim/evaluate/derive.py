@@ -195,11 +195,13 @@ def resource_series(run: ArmRun, resources: list[str], horizon: float) -> dict[s
     event, time, resource = cols["event"][keep], cols["time"][keep], cols["resource"][keep]
     days = int(np.ceil(horizon))
     in_use, queue = [], []
+    start = event == START
+    using, queueing = start | (event == END), start | (event == QUEUE) | (event == LEAVE)
     for code in range(len(resources)):
         mine = resource == code
-        use = mine & np.isin(event, (START, END))
-        in_use.append(step_daily_mean(time[use], np.where(event[use] == START, 1.0, -1.0), days))
-        que = mine & np.isin(event, (QUEUE, START, LEAVE))
+        use = mine & using
+        in_use.append(step_daily_mean(time[use], np.where(start[use], 1.0, -1.0), days))
+        que = mine & queueing
         queue.append(step_daily_mean(time[que], np.where(event[que] == QUEUE, 1.0, -1.0), days))
     capacity = np.concatenate(
         [np.broadcast_to(np.asarray(run.capacity[name], dtype=float), days) for name in resources]

@@ -1,231 +1,30 @@
-"""Costs, QALYs and budget impact per patient: pure, vectorised functions on tables.
+"""Costs, QALYs and budget impact per patient: the value of a course of flows and lumps.
 
-A patient's course is cut into *flows* (a rate per year over an interval: disease-management
-costs while active, follow-up after treatment, utility in each health state) and *lumps* (an
-amount at a moment: a stage that starts, the inpatient stay, adverse-event treatment, a relapse,
-a utility loss). Each patient's time zero is their referral; flows and lumps end at death or at
-the time horizon. Discounting is continuous (:mod:`cartsim.evaluate.discounting`); budget impact is
-undiscounted spend per calendar year. Money is in the scenario's currency and price year.
+The course (:mod:`cartsim.evaluate.cashflows`) is valued in blocks: many flows (or lumps) of all
+patients stacked into arrays and discounted in one vectorised pass. Discounting is continuous
+(:mod:`cartsim.evaluate.discounting`); budget impact is undiscounted spend per calendar year.
+Money is in the scenario's currency and price year.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
+from cartsim.evaluate.cashflows import UTILITY, UTILITY_LOSS, Course, Flow, Lump
 from cartsim.evaluate.derive import Columns
 from cartsim.evaluate.discounting import (
     discounted_integral,
     discounted_point,
     discounted_polynomial_integral,
 )
-from cartsim.inputs.clinical import Economics, UtilityNorms
-from cartsim.inputs.scenario import Arm, Scenario
-from cartsim.inputs.stages import Inpatient
+from cartsim.inputs.clinical import Economics
 from cartsim.inputs.units import DAYS_PER_YEAR
 
-UTILITY = "utility"
-UTILITY_LOSS = "utility_loss"
-
-
-@dataclass
-class Flow:
-    """A rate per year (EUR, or utility) from ``start`` to ``end`` day, one value per patient."""
-
-    category: str
-    start: np.ndarray
-    end: np.ndarray
-    rate: np.ndarray
-
-
-@dataclass
-class Lump:
-    """Amounts (EUR, or QALYs lost) on days (NaN: none): one per patient, or, with ``patient``,
-    one per entry for the patient it names (a stage that some patients start twice)."""
-
-    category: str
-    day: np.ndarray
-    amount: np.ndarray
-    patient: np.ndarray | None = None
-
-    def owners(self, n: int) -> np.ndarray:
-        return np.arange(n) if self.patient is None else self.patient
-
-    def restricted(self, day: np.ndarray) -> Lump:
-        return Lump(self.category, day, self.amount, self.patient)
-
-
-@dataclass
-class Course:
-    """Everything that costs or counts for one arm's patients."""
-
-    arrival: np.ndarray
-    end: np.ndarray  # death or horizon, day
-    flows: list[Flow] = field(default_factory=list)
-    lumps: list[Lump] = field(default_factory=list)
-    age: np.ndarray | None = None  # at referral, years
-    male: np.ndarray | None = None
-    norms: UtilityNorms | None = None
-
-    def subset(self, mask: np.ndarray) -> Course:
-        """The same course for the patients selected by ``mask`` only."""
-        return Course(
-            arrival=self.arrival[mask],
-            end=self.end[mask],
-            flows=[Flow(f.category, f.start[mask], f.end[mask], f.rate[mask]) for f in self.flows],
-            lumps=[_subset_lump(x, mask) for x in self.lumps],
-            age=None if self.age is None else self.age[mask],
-            male=None if self.male is None else self.male[mask],
-            norms=self.norms,
-        )
-
-
-def _subset_lump(lump: Lump, mask: np.ndarray) -> Lump:
-    if lump.patient is None:
-        return Lump(lump.category, lump.day[mask], lump.amount[mask])
-    keep = mask[lump.patient]
-    renumber = np.cumsum(mask) - 1
-    return Lump(lump.category, lump.day[keep], lump.amount[keep], renumber[lump.patient[keep]])
-
-
-def horizon_end(patients: Columns, economics: Economics, max_age: float) -> np.ndarray:
-    """Day each patient leaves the analysis: death, the horizon, or the maximum age."""
-    arrival = _col(patients, "arrival_day")
-    years = economics.horizon_years if economics.horizon_years is not None else np.inf
-    limit = np.minimum(years, max_age - _col(patients, "age"))
-    end = arrival + limit * DAYS_PER_YEAR
-    death = _col(patients, "death_day")
-    return np.where(np.isnan(death), end, np.minimum(end, death))
-
-
-def _per_disease(scenario: Scenario, patients: Columns, attr: str) -> np.ndarray:
-    """``attr`` of each patient's disease (codes index the scenario's diseases)."""
-    course = scenario.disease_course
-    values = np.asarray([getattr(course[d], attr) for d in scenario.diseases], dtype=float)
-    return values[patients["disease"]]
-
-
-def _col(patients: Columns, name: str) -> np.ndarray:
-    return np.asarray(patients[name], dtype=float)
-
-
-def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> Course:
-    """Flows and lumps of one arm's patients (``patients`` in patient order).
-
-    ``patients`` carries the disease states (``_state_end``, ``_remission`` of
-    :func:`cartsim.evaluate.course.state_path`): each state is costed and valued as lived, active
-    disease (on standard of care, waiting, between treatment and response, after a relapse) and
-    remission alike. Follow-up after treatment and remission care overlap (both cover routine
-    monitoring): where both apply, the larger of the two is charged, not the sum. ``starts`` has
-    one row per stage start: ``patient_id, stage`` (index into the arm's stages), ``time`` (day)
-    and the ``ward_days``/``icu_days`` of an inpatient stage, charged at its own day rates on
-    admission (also for patients admitted but not treated).
-    """
-    assert scenario.economics is not None
-    max_age = scenario.mortality.max_age if scenario.mortality else np.inf
-    arrival, end = _col(patients, "arrival_day"), horizon_end(patients, scenario.economics, max_age)
-    treat, relapse = _col(patients, "treatment_day"), _col(patients, "relapse_day")
-    n = arrival.size
-    cost = {
-        False: _per_disease(scenario, patients, "cost_active_per_year"),
-        True: _per_disease(scenario, patients, "cost_remission_per_year"),
-    }
-    utility = {
-        False: _per_disease(scenario, patients, "utility_active"),
-        True: _per_disease(scenario, patients, "remission_utility"),
-    }
-    ends, remission = patients["_state_end"], patients["_remission"]
-    eco = arm.economics
-    fu_start = treat + eco.follow_up_from_years * DAYS_PER_YEAR
-    fu_end = fu_start + eco.follow_up_years * DAYS_PER_YEAR
-    follow_up = np.full(n, eco.follow_up_cost_per_year)
-    flows = [Flow("follow_up", fu_start, fu_end, follow_up)]
-    start = arrival
-    for j in range(ends.shape[1]):
-        stop = np.fmax(ends[:, j], start)
-        rem = remission[:, j]
-        care = np.where(rem, cost[True], cost[False])
-        flows.append(Flow(UTILITY, start, stop, np.where(rem, utility[True], utility[False])))
-        flows.append(Flow("active_disease", start, stop, np.where(rem, 0.0, care)))
-        flows.append(Flow("remission_care", start, stop, np.where(rem, care, 0.0)))
-        overlap = np.where(rem, np.minimum(care, follow_up), 0.0)  # the larger of the two
-        flows.append(
-            Flow("remission_care", np.fmax(start, fu_start), np.fmin(stop, fu_end), -overlap)
-        )
-        start = stop
-    flows = [Flow(f.category, f.start, np.fmin(f.end, end), f.rate) for f in flows]
-    flows += _utility_losses(arm, patients, end)
-    lumps = [*_stage_lumps(arm, starts), *_treatment_lumps(scenario, arm, patients)]
-    lumps.append(Lump("relapse", relapse, np.full(n, eco.relapse_cost)))
-    lumps = [x.restricted(np.where(x.day < end[x.owners(n)], x.day, np.nan)) for x in lumps]
-    norms = scenario.economics.utility_age_norms
-    return Course(
-        arrival=arrival,
-        end=end,
-        flows=flows,
-        lumps=lumps,
-        age=_col(patients, "age"),
-        male=~np.asarray(patients["female"], dtype=bool),
-        norms=norms,
-    )
-
-
-def _stage_lumps(arm: Arm, starts: Columns) -> list[Lump]:
-    """One entry per start of a costed stage (twice for a stage repeated after a failure), and
-    the ward and ICU days of each inpatient stage at that stage's day rates, on admission."""
-    stage, time, patient = starts["stage"], _col(starts, "time"), starts["patient_id"]
-    lumps = []
-    for index, spec in enumerate(arm.stages):
-        sel = stage == index
-        for category, cost in spec.costs.items():
-            amount = np.full(int(sel.sum()), cost)
-            lumps.append(Lump(category, time[sel], amount, patient[sel]))
-        if isinstance(spec, Inpatient):
-            ward, icu = _col(starts, "ward_days")[sel], _col(starts, "icu_days")[sel]
-            lumps.append(
-                Lump("inpatient", time[sel], (ward - icu) * spec.cost_per_day, patient[sel])
-            )
-            icu_rate = spec.icu.cost_per_day if spec.icu else 0.0
-            lumps.append(Lump("icu", time[sel], icu * icu_rate, patient[sel]))
-    return lumps
-
-
-def _treatment_lumps(scenario: Scenario, arm: Arm, patients: Columns) -> list[Lump]:
-    """Adverse-event treatment at the treatment day (none where an all-inclusive stage cost
-    already pays for it)."""
-    treat = _col(patients, "treatment_day")
-    ae, unit = arm.adverse_events, scenario.unit_costs
-    if not arm.economics.adverse_event_costs:
-        return []
-    crs = patients["crs_grade"]
-    ivig_years = ae.ivig_days / DAYS_PER_YEAR
-    adverse = (
-        (crs >= ae.tocilizumab_from_crs_grade) * ae.tocilizumab_doses * unit.tocilizumab_dose
-        + patients["serious_infection"] * unit.serious_infection_episode
-        + patients["ivig"] * unit.ivig_per_year * ae.ivig_dose_fraction * ivig_years
-        + patients["secondary_malignancy"] * unit.secondary_malignancy
-    )
-    return [Lump("adverse_events", treat, adverse.astype(float))]
-
-
-def _utility_losses(arm: Arm, patients: Columns, end: np.ndarray) -> list[Flow]:
-    """Utility decrements from the treatment day for their durations, ending at death
-    (CRS, ICU days, the treatment episode): negative utility flows of category ``utility_loss``."""
-    treat = _col(patients, "treatment_day")
-    ae, eco = arm.adverse_events, arm.economics
-    crs = np.asarray(patients["crs_grade"]) >= 1
-    icu_days = _col(patients, "icu_days")
-    losses = [
-        (np.where(crs, ae.crs_disutility, 0.0), ae.crs_disutility_days),
-        (np.full(treat.size, ae.icu_disutility_per_day), icu_days),
-        (np.full(treat.size, eco.episode_disutility), eco.episode_disutility_days),
-    ]
-    return [
-        Flow(UTILITY_LOSS, treat, np.fmin(treat + days, end), -np.asarray(rate, dtype=float))
-        for rate, days in losses
-    ]
+_T = TypeVar("_T")
 
 
 def _age_polynomial(course: Course) -> np.ndarray | None:
@@ -242,49 +41,123 @@ def _age_polynomial(course: Course) -> np.ndarray | None:
     return np.stack([np.ones_like(a), slope / at_referral, norms.age_squared / at_referral])
 
 
+BLOCK = 1 << 16  # values stacked at most in one vectorised pass (memory flat in patients)
+
+
+def _blocks(items: list[_T], size: Callable[[_T], int]) -> Iterator[list[_T]]:
+    """Consecutive runs of ``items`` of about ``BLOCK`` values in all (at least one item)."""
+    block: list[_T] = []
+    total = 0
+    for item in items:
+        if block and total + size(item) > BLOCK:
+            yield block
+            block, total = [], 0
+        block.append(item)
+        total += size(item)
+    if block:
+        yield block
+
+
+def _entries(items: list[Flow] | list[Lump], n: int) -> tuple[np.ndarray, list[int]]:
+    """The patient of every entry of ``items`` (concatenated) and the items' sizes."""
+    every = np.arange(n)
+    owners = [every if x.patient is None else x.patient for x in items]
+    return np.concatenate(owners), [o.size for o in owners]
+
+
+def _per_item(owner: np.ndarray, sizes: list[int], n: int, values: np.ndarray) -> np.ndarray:
+    """Entry values (last axis) summed per item and patient, each patient's entries in order."""
+    index = np.repeat(np.arange(len(sizes)) * n, sizes) + owner
+    bins = len(sizes) * n
+    return np.stack([np.bincount(index, weights=v, minlength=bins) for v in values]).reshape(
+        len(values), len(sizes), n
+    )
+
+
+def _flow_values(course: Course, flows: list[Flow], rates: tuple[float, float]) -> np.ndarray:
+    """Per flow and patient: discounted value, undiscounted value (``2 × flows × patients``),
+    in one pass over flows × patients, or over their entries where some flows have entries."""
+    r_costs, r_effects = rates
+    n = course.arrival.size
+    kind = np.asarray([[f.category == UTILITY, f.category == UTILITY_LOSS] for f in flows])
+    join: Callable[[list[np.ndarray]], np.ndarray] = np.stack
+    arrival, coef = course.arrival, _age_polynomial(course)
+    dense = all(f.patient is None for f in flows)
+    if not dense:
+        owner, sizes = _entries(flows, n)
+        join, kind, arrival = np.concatenate, np.repeat(kind, sizes, axis=0), arrival[owner]
+        coef = None if coef is None else coef[:, owner]
+    elif coef is not None:
+        coef = coef[:, None, :]  # broadcast over the flows
+    start = join([f.start for f in flows])
+    t0 = (start - arrival) / DAYS_PER_YEAR
+    t1 = (np.fmax(start, join([f.end for f in flows])) - arrival) / DAYS_PER_YEAR
+    valid = np.isfinite(t0) & np.isfinite(t1)
+    t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
+    rate = join([f.rate for f in flows])
+    out = np.zeros((2, *t0.shape))
+    utility, loss = kind[:, 0], kind[:, 1]
+    for rows, r, scaled in ((utility, r_effects, True), (loss, r_effects, False),
+                            (~(utility | loss), r_costs, False)):  # fmt: skip
+        if not rows.any():
+            continue
+        a, b, level = t0[rows], t1[rows], rate[rows]
+        if scaled and coef is not None:
+            coefficients = coef if dense else coef[:, rows]
+            out[0, rows] = level * discounted_polynomial_integral(a, b, r, coefficients)
+            out[1, rows] = level * discounted_polynomial_integral(a, b, 0.0, coefficients)
+        else:
+            out[0, rows] = discounted_integral(a, b, r, level)
+            out[1, rows] = level * (b - a)
+    return out if dense else _per_item(owner, sizes, n, out)
+
+
+def _lump_values(course: Course, lumps: list[Lump], rate: float) -> np.ndarray:
+    """Per lump (rows) and patient: discounted and undiscounted amounts, in one pass (several
+    entries of one patient in one lump are added in entry order)."""
+    n = course.arrival.size
+    owner, sizes = _entries(lumps, n)
+    t = (np.concatenate([x.day for x in lumps]) - course.arrival[owner]) / DAYS_PER_YEAR
+    valid = np.isfinite(t)
+    t = np.where(valid, t, 0.0)
+    amount = np.where(valid, np.concatenate([x.amount for x in lumps]), 0.0)
+    present = np.asarray(discounted_point(t, rate, amount))
+    return _per_item(owner, sizes, n, np.stack([present, amount]))
+
+
 def evaluate(course: Course, economics: Economics) -> Columns:
     """Per-patient costs by category (discounted), totals, QALYs and life-years.
 
     State utilities are scaled by the general-population norm for age (when the scenario gives
     ``economics.utility_age_norms``); utility losses are not, and they never take away more than
-    the QALYs lived, so QALYs are never negative.
+    the QALYs lived, so QALYs are never negative. Flows and lumps are valued a block at a time
+    (one vectorised pass over many flows and patients); each patient's values are summed in
+    flow order, then lump order, so blocking does not change a result.
     """
-    years = lambda day: (day - course.arrival) / DAYS_PER_YEAR  # noqa: E731
     n = course.arrival.size
     out: dict[str, np.ndarray] = {}
     zeros = np.zeros(n)
     undiscounted_cost = np.zeros(n)
-    r_costs, r_effects = economics.discount_rate_costs, economics.discount_rate_effects
+    rates = (economics.discount_rate_costs, economics.discount_rate_effects)
     lived, lived_raw = np.zeros(n), np.zeros(n)
     lost, lost_raw = np.zeros(n), np.zeros(n)
-    poly = _age_polynomial(course)
-    for flow in course.flows:
-        t0, t1 = years(flow.start), years(np.fmax(flow.start, flow.end))
-        valid = np.isfinite(t0) & np.isfinite(t1)
-        t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
-        if flow.category == UTILITY:
-            if poly is None:
-                lived += discounted_integral(t0, t1, r_effects, flow.rate)
-                lived_raw += flow.rate * (t1 - t0)
+    for flows in _blocks(course.flows, lambda f: max(n, f.start.size)):
+        values = _flow_values(course, flows, rates)
+        for flow, value, raw in zip(flows, values[0], values[1], strict=True):
+            if flow.category == UTILITY:
+                lived += value
+                lived_raw += raw
+            elif flow.category == UTILITY_LOSS:
+                lost += value
+                lost_raw += raw
             else:
-                lived += flow.rate * discounted_polynomial_integral(t0, t1, r_effects, poly)
-                lived_raw += flow.rate * discounted_polynomial_integral(t0, t1, 0.0, poly)
-            continue
-        if flow.category == UTILITY_LOSS:
-            lost += discounted_integral(t0, t1, r_effects, flow.rate)
-            lost_raw += flow.rate * (t1 - t0)
-            continue
-        value = discounted_integral(t0, t1, r_costs, flow.rate)
-        out[flow.category] = out.get(flow.category, zeros) + value
-        undiscounted_cost += flow.rate * (t1 - t0)
-    for lump in course.lumps:
-        owner = lump.owners(n)
-        t = (lump.day - course.arrival[owner]) / DAYS_PER_YEAR
-        valid = np.isfinite(t)
-        t, amount = np.where(valid, t, 0.0), np.where(valid, lump.amount, 0.0)
-        present = np.bincount(owner, weights=discounted_point(t, r_costs, amount), minlength=n)
-        out[lump.category] = out.get(lump.category, zeros) + present
-        undiscounted_cost += np.bincount(owner, weights=amount, minlength=n)
+                out[flow.category] = out.get(flow.category, zeros) + value
+                undiscounted_cost += raw
+    for lumps in _blocks(course.lumps, lambda x: max(n, x.day.size)):
+        values = _lump_values(course, lumps, rates[0])
+        for lump, present, raw in zip(lumps, values[0], values[1], strict=True):
+            out[lump.category] = out.get(lump.category, zeros) + present
+            undiscounted_cost += raw
     table = {f"cost_{k}": v for k, v in sorted(out.items())}
     table["cost_total"] = np.sum(list(table.values()), axis=0) if table else zeros
     table["cost_undiscounted"] = undiscounted_cost

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cartsim.engine.eventlog import STATUSES
-from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.errors import CartsimError, ScenarioError
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.sites import all_resources
 from cartsim.inputs.stages import Transport
@@ -17,6 +17,8 @@ from cartsim.inputs.units import DAYS_PER_YEAR
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from cartsim.inputs.loading import ScenarioSource
 
 
 def _stats(values: np.ndarray, name: str, out: dict[str, float]) -> None:
@@ -216,3 +218,30 @@ def period_metrics(
         long.insert(2, "period_kind", kind)
         frames.append(long)
     return pd.concat(frames, ignore_index=True)
+
+
+def check_targets(source: ScenarioSource, scenario: Scenario) -> None:
+    """Refuse a ``target`` or ``targets`` entry naming a KPI no run reports, a KPI not measured
+    per year with ``per_year``, or an unknown arm (one line naming file, field and line)."""
+    named = [("target", scenario.target)] if scenario.target is not None else []
+    named += [(f"targets.{k}", t) for k, t in enumerate(scenario.targets)]
+    for where, target in named:
+        try:
+            check_metric(target.metric, scenario, source.path)
+            if target.per_year and target.metric not in PERIOD_METRICS:
+                raise CartsimError(
+                    f"{target.metric!r} is not measured per year (per year: "
+                    f"{', '.join(PERIOD_METRICS)})",
+                    file=str(source.path),
+                    field="per_year",
+                )
+            if target.arm not in scenario.arms:
+                raise CartsimError(
+                    f"target arm {target.arm!r} is not an arm of the scenario "
+                    f"(arms: {', '.join(scenario.arms)})",
+                    file=str(source.path),
+                    field="arm",
+                )
+        except CartsimError as exc:
+            field = f"{where}.{(exc.field or 'metric').rsplit('.', 1)[-1]}"
+            raise source.locate(ScenarioError(exc.message, str(source.path), field)) from None

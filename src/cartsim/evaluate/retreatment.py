@@ -18,15 +18,15 @@ from cartsim.engine.cohort import Cohort
 from cartsim.engine.eventlog import EVENT_CODE, codes_to_categorical
 from cartsim.engine.model import ArmRun
 from cartsim.engine.retreatment import RETREAT
-from cartsim.evaluate.derive import Columns, PatientLog, patient_columns, stage_starts
-from cartsim.evaluate.economics import (
+from cartsim.evaluate.cashflows import (
     Course,
     Flow,
     Lump,
-    _stage_lumps,
-    _treatment_lumps,
-    _utility_losses,
+    stage_lumps,
+    treatment_lumps,
+    utility_losses,
 )
+from cartsim.evaluate.derive import Columns, PatientLog, patient_columns, stage_starts
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.sites import all_resources
 from cartsim.inputs.units import DAYS_PER_YEAR
@@ -96,11 +96,11 @@ def add_retreatment_costs(
         course.flows.append(
             Flow(CATEGORY, fu_start, fu_end, np.full(n, eco.follow_up_cost_per_year))
         )
-        course.flows += _utility_losses(target, sub, end)
+        course.flows += utility_losses(target, sub, end)
         relapse2 = np.where(mine, np.asarray(patients["retreat_relapse_day"], dtype=float), np.nan)
         lumps = [
-            *_stage_lumps(target, starts),
-            *_treatment_lumps(scenario, target, sub),
+            *stage_lumps(target, starts),
+            *treatment_lumps(scenario, target, sub),
             Lump(CATEGORY, relapse2, np.full(n, eco.relapse_cost)),
         ]
         for x in lumps:

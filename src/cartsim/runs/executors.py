@@ -158,7 +158,11 @@ def _dask(
             import dask
 
             # the workers' statistical profiler samples every 10 ms however little work there is
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
+            settings: dict[str, Any] = {"distributed.worker.profile.enabled": False}
+            if sys.platform.startswith("linux"):
+                # forked workers start with this process's imports; spawned ones import it all
+                settings["distributed.worker.multiprocessing-method"] = "fork"
+            with dask.config.set(settings):
                 cluster = LocalCluster(
                     n_workers=max(1, workers),
                     threads_per_worker=1,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from cartsim.engine.eventlog import codes_to_categorical
 from cartsim.engine.model import ReplicationRun, merged_run, run_replication
+from cartsim.evaluate.cashflows import course
 from cartsim.evaluate.course import clinical_course
 from cartsim.evaluate.derive import (
     Columns,
@@ -25,7 +26,7 @@ from cartsim.evaluate.derive import (
     select,
     stage_starts,
 )
-from cartsim.evaluate.economics import budget, course, evaluate
+from cartsim.evaluate.economics import budget, evaluate
 from cartsim.evaluate.kpis import metric_rows, patient_metrics, resource_metrics
 from cartsim.evaluate.retreatment import add_retreatment_costs, retreatment_columns
 from cartsim.inputs.scenario import Scenario
@@ -99,10 +100,13 @@ def arm_result(
         columns.update(evaluate(course_, scenario.economics))
         if detail:
             years = int(np.ceil(horizon / DAYS_PER_YEAR))
-            result.spend = budget(course_.subset(mine), columns["treatment_day"][mine], years)
+            routed = course_ if mine.all() else course_.subset(mine)  # no copy of them all
+            result.spend = budget(routed, columns["treatment_day"][mine], years)
             result.spend.insert(
                 1, "calendar_year", scenario.run.start_date.year + result.spend["year"]
             )
+    for working in ("_state_end", "_remission"):  # the disease states, one column per state
+        columns.pop(working, None)  # costed and valued by now: not copied into any table
     if arm_run.routed is not None:
         result.columns = select(columns, mine)
     warmup, window = scenario.run.warmup_days, scenario.run.arrival_window_days

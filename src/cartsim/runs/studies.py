@@ -24,9 +24,9 @@ from cartsim.decide.head_to_head import incremental_results
 from cartsim.decide.severity import severity_results
 from cartsim.decide.stats import summarise
 from cartsim.evaluate.footprint import footprint_metrics
-from cartsim.evaluate.kpis import PERIOD_METRICS, check_metric, period_metrics, site_metrics
+from cartsim.evaluate.kpis import check_targets, period_metrics, site_metrics
 from cartsim.inputs import loading
-from cartsim.inputs.errors import CartsimError, ScenarioError
+from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.sites import network_rows
@@ -253,33 +253,6 @@ def sweep_settings(
         raise CartsimError(str(exc), field="--vary") from None
     check_targets(source, scenario)
     return grid
-
-
-def check_targets(source: loading.ScenarioSource, scenario: Scenario) -> None:
-    """Refuse a ``target`` or ``targets`` entry naming a KPI no run reports, a KPI not measured
-    per year with ``per_year``, or an unknown arm (one line naming file, field and line)."""
-    named = [("target", scenario.target)] if scenario.target is not None else []
-    named += [(f"targets.{k}", t) for k, t in enumerate(scenario.targets)]
-    for where, target in named:
-        try:
-            check_metric(target.metric, scenario, source.path)
-            if target.per_year and target.metric not in PERIOD_METRICS:
-                raise CartsimError(
-                    f"{target.metric!r} is not measured per year (per year: "
-                    f"{', '.join(PERIOD_METRICS)})",
-                    file=str(source.path),
-                    field="per_year",
-                )
-            if target.arm not in scenario.arms:
-                raise CartsimError(
-                    f"target arm {target.arm!r} is not an arm of the scenario "
-                    f"(arms: {', '.join(scenario.arms)})",
-                    file=str(source.path),
-                    field="arm",
-                )
-        except CartsimError as exc:
-            field = f"{where}.{(exc.field or 'metric').rsplit('.', 1)[-1]}"
-            raise source.locate(ScenarioError(exc.message, str(source.path), field)) from None
 
 
 def sweep_scenarios(path: Path, overrides: list[str], grid: list[dict[str, str]]) -> list[Scenario]:
