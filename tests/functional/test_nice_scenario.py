@@ -13,6 +13,7 @@ from cartsim.decide.severity import qaly_weight
 from cartsim.decide.stats import mean_ci
 from cartsim.inputs.loading import load
 from cartsim.inputs.money import tables
+from cartsim.runs.analyses import parameter_draws
 from cartsim.runs.threshold import (
     ThresholdStudy,
     inmb_by_replication,
@@ -128,6 +129,15 @@ def test_the_analyses_of_the_reference_case_show_no_eur(command: list[str], tmp_
     for table in written:
         assert_no_foreign_money(pd.read_parquet(table), table.name)
     rate = tables().factor("EUR", 2024, "GBP", 2024)
+    if command[0] == "psa":  # drawn money in pounds, as the model used it
+        drawn = pd.read_parquet(out / "psa_parameters.parquet")
+        source = load(NICE)
+        own = parameter_draws(source, drawn["iteration"].tolist())
+        assert drawn[f"param_{PRICE}"].to_numpy() == pytest.approx(
+            own[f"param_{PRICE}"].to_numpy() * rate
+        )
+        unconverted = "param_cart_relapse_hazard"
+        assert drawn[unconverted].to_numpy() == pytest.approx(own[unconverted].to_numpy())
     if command[0] == "scenarios":
         described = pd.read_parquet(out / "scenarios.parquet")["description"]
         assert described.str.contains(f"GBP {210 * rate:.1f}k|GBP {210_000 * rate:,.0f}").any()

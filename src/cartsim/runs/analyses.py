@@ -55,6 +55,18 @@ def parameter_draws(source: ScenarioSource, iterations: Sequence[int]) -> pd.Dat
     return pd.DataFrame(table)
 
 
+def in_scenario_money(source: ScenarioSource, draws: pd.DataFrame) -> pd.DataFrame:
+    """``draws`` (as :func:`parameter_draws`, each parameter in its own unit) with money
+    parameters converted to the scenario's currency and price year, as the model used them."""
+    factors = source.money_factors()
+    converted = {
+        column: draws[column] * factors[name]
+        for column in draws.columns
+        if (name := str(column).removeprefix("param_")) in factors and column != "iteration"
+    }
+    return draws.assign(**converted) if converted else draws
+
+
 def draw_parameters(source: ScenarioSource, iteration: int) -> dict[str, float]:
     """The parameter values of one draw (see :func:`parameter_draws`)."""
     row = parameter_draws(source, [iteration]).iloc[0]
@@ -135,12 +147,14 @@ def finish_psa(
     units: pd.DataFrame, scenario: Scenario, source: ScenarioSource
 ) -> dict[str, pd.DataFrame]:
     """``psa`` (one row per iteration and arm, means over replications), the drawn
-    ``psa_parameters`` (one row per iteration), and with economics ``ceac``, ``evpi`` and
+    ``psa_parameters`` (one row per iteration; money in the scenario's currency and price year),
+    and with economics ``ceac``, ``evpi`` and
     ``psa_noise`` (the share of INMB spread that is patient-level noise)."""
     keys = ["iteration", "arm"]
     psa = units.drop(columns="replication").groupby(keys, sort=True).mean().reset_index()
     iterations = np.unique(psa["iteration"].to_numpy())
-    out = {"psa": psa, "psa_parameters": parameter_draws(source, list(iterations))}
+    draws = in_scenario_money(source, parameter_draws(source, list(iterations)))
+    out = {"psa": psa, "psa_parameters": draws}
     economics = scenario.economics
     if economics is not None and psa["cost"].notna().all() and psa["arm"].nunique() > 1:
         psa.insert(4, "nmb", nmb(psa["cost"], psa["qaly"], economics.wtp_per_qaly))
