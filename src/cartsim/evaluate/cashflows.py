@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cartsim.evaluate.derive import Columns
-from cartsim.inputs.clinical import Economics, UtilityNorms
+from cartsim.inputs.clinical import ArmEconomics, Economics, UtilityNorms
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.stages import Inpatient
 from cartsim.inputs.units import DAYS_PER_YEAR
@@ -102,6 +102,13 @@ def _subset_lump(lump: Lump, mask: np.ndarray) -> Lump:
     return Lump(lump.category, lump.day[keep], lump.amount[keep], owner)
 
 
+def follow_up_window(eco: ArmEconomics, treated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (days) of the arm's follow-up costs for patients treated on ``treated``:
+    from ``follow_up_from_years`` after treatment, for ``follow_up_years``."""
+    start = treated + eco.follow_up_from_years * DAYS_PER_YEAR
+    return start, start + eco.follow_up_years * DAYS_PER_YEAR
+
+
 def horizon_end(patients: Columns, economics: Economics, max_age: float) -> np.ndarray:
     """Day each patient leaves the analysis: death, the horizon, or the maximum age."""
     arrival = _col(patients, "arrival_day")
@@ -149,8 +156,7 @@ def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> 
         True: _per_disease(scenario, patients, "remission_utility"),
     }
     eco = arm.economics
-    fu_start = treat + eco.follow_up_from_years * DAYS_PER_YEAR
-    fu_end = fu_start + eco.follow_up_years * DAYS_PER_YEAR
+    fu_start, fu_end = follow_up_window(eco, treat)
     follow_up = np.full(n, eco.follow_up_cost_per_year)
     flows = [Flow("follow_up", fu_start, np.fmin(fu_end, end), follow_up)]
     flows += _state_flows(patients, end, cost, utility, (fu_start, fu_end, follow_up))

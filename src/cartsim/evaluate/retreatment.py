@@ -22,6 +22,7 @@ from cartsim.evaluate.cashflows import (
     Course,
     Flow,
     Lump,
+    follow_up_window,
     stage_lumps,
     treatment_lumps,
     utility_losses,
@@ -29,7 +30,6 @@ from cartsim.evaluate.cashflows import (
 from cartsim.evaluate.derive import Columns, PatientLog, patient_columns, stage_starts
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.sites import all_resources
-from cartsim.inputs.units import DAYS_PER_YEAR
 
 CATEGORY = "retreatment"
 REFERRAL = EVENT_CODE["referral"]
@@ -91,8 +91,8 @@ def add_retreatment_costs(
         }
         starts = stage_starts(second, target, resources, horizon)
         eco = target.economics
-        fu_start = t2 + eco.follow_up_from_years * DAYS_PER_YEAR
-        fu_end = np.fmin(fu_start + eco.follow_up_years * DAYS_PER_YEAR, end)
+        fu_start, fu_end = follow_up_window(eco, t2)
+        fu_end = np.fmin(fu_end, end)
         course.flows.append(
             Flow(CATEGORY, fu_start, fu_end, np.full(n, eco.follow_up_cost_per_year))
         )
