@@ -35,7 +35,8 @@ from pathlib import Path
 import pandas as pd
 
 from cartsim.inputs import loading
-from cartsim.runs.analyses import arm_summary, draw_parameters, psa_unit
+from cartsim.runs.analyses import arm_summary, psa_unit
+from cartsim.runs.draws import draw_parameters
 from cartsim.runs.jobs import Rows
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,14 +15,8 @@ import yaml
 from builders import CLI, ROOT, cartsim, scenario_dict
 
 from cartsim.inputs import loading
-from cartsim.runs.analyses import (
-    draw_parameters,
-    dsa_variants,
-    finish_psa,
-    parameter_draws,
-    psa_unit,
-    same_model,
-)
+from cartsim.runs.analyses import dsa_variants, finish_psa, psa_unit, same_model
+from cartsim.runs.draws import draw_parameters, parameter_draws
 
 
 def psa_scenario(tmp_path: Path, **changes) -> Path:

@@ -8,13 +8,8 @@ import pytest
 from builders import ROOT
 
 from cartsim.inputs import loading
-from cartsim.runs.analyses import (
-    DRAW_BLOCK,
-    arm_summary,
-    draw_parameters,
-    psa_draws,
-    psa_unit,
-)
+from cartsim.runs.analyses import arm_summary, psa_unit
+from cartsim.runs.draws import DRAW_BLOCK, draw_parameters, psa_draws
 
 SCENARIO = ROOT / "scenarios" / "cart_vs_asct.yaml"
 

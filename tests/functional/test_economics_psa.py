@@ -8,7 +8,8 @@ import pytest
 from builders import ROOT, make_scenario, scenario_dict
 
 from cartsim.inputs import loading
-from cartsim.runs.analyses import arm_summary, parameter_draws
+from cartsim.runs.analyses import arm_summary
+from cartsim.runs.draws import parameter_draws
 from cartsim.runs.experiment import simulate
 
 H2H = ROOT / "scenarios" / "cart_vs_asct.yaml"

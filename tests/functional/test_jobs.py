@@ -21,8 +21,13 @@ def psa_scenario(tmp_path: Path) -> Path:
     return small_psa_scenario(tmp_path, name="psa.yaml")
 
 
+# enough iterations that a run is still going after its first chunks (about 20 ms an iteration)
+ITERATIONS = "200"
+
+
 def psa_args(path: Path, out: Path, *extra: str) -> list[str]:
-    return ["psa", str(path), "--out", str(out), "--chunk-size", "2", "--iterations", "40", *extra]
+    return ["psa", str(path), "--out", str(out), "--chunk-size", "2", "--iterations", ITERATIONS,
+            *extra]  # fmt: skip
 
 
 def wait_for_chunks(process: subprocess.Popen, chunks: Path, count: int) -> None:

@@ -13,7 +13,7 @@ from cartsim.decide.severity import qaly_weight
 from cartsim.decide.stats import mean_ci
 from cartsim.inputs.loading import load
 from cartsim.inputs.money import tables
-from cartsim.runs.analyses import parameter_draws
+from cartsim.runs.draws import parameter_draws
 from cartsim.runs.threshold import (
     ThresholdStudy,
     inmb_by_replication,

@@ -8,7 +8,7 @@ import numpy as np
 
 from cartsim.engine.streams import Streams
 from cartsim.inputs.loading import load
-from cartsim.runs.analyses import parameter_draws
+from cartsim.runs.draws import parameter_draws
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "cart_vs_asct.yaml"
 

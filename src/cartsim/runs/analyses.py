@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +19,11 @@ import pandas as pd
 
 from cartsim.decide.psa import ceac, evpi, noise_share
 from cartsim.decide.stats import nmb, summarise
-from cartsim.engine.streams import Streams
 from cartsim.evaluate.kpis import period_metrics
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.sites import all_resources, qualified
+from cartsim.runs.draws import draws_in_scenario_money, parameter_draws, psa_draws
 from cartsim.runs.experiment import arm_summaries, simulate
 from cartsim.runs.jobs import Rows
 
@@ -35,86 +35,6 @@ PSA_KPIS = (
     "mean_referral_to_treatment_days",
     "p90_vein_to_vein_days",
 )
-
-
-def parameter_draws(source: ScenarioSource, iterations: Sequence[int]) -> pd.DataFrame:
-    """Probabilistic draws of every parameter with a distribution: one row per iteration.
-
-    Parameter ``name`` of draw ``iteration`` takes the first uniform of the named stream
-    ``psa.<name>`` of that draw (:class:`cartsim.engine.streams.Streams`, replication 0): adding,
-    removing or reordering parameters changes no other draw, and the table is the same whichever
-    iterations it is asked for.
-    """
-    seed = source_seed(source)
-    table: dict[str, np.ndarray] = {"iteration": np.asarray(iterations, dtype=np.int64)}
-    for name, parameter in source.parameters.items():
-        if parameter.psa is not None:
-            key = f"psa.{name}"
-            u = np.array([Streams(seed, draw=int(i)).uniforms(key, 1)[0] for i in iterations])
-            table[f"param_{name}"] = parameter.psa.ppf(u)
-    return pd.DataFrame(table)
-
-
-def in_scenario_money(source: ScenarioSource, draws: pd.DataFrame) -> pd.DataFrame:
-    """``draws`` (as :func:`parameter_draws`, each parameter in its own unit) with money
-    parameters converted to the scenario's currency and price year, as the model used them."""
-    factors = source.money_factors()
-    converted = {
-        column: draws[column] * factors[name]
-        for column in draws.columns
-        if (name := str(column).removeprefix("param_")) in factors and column != "iteration"
-    }
-    return draws.assign(**converted) if converted else draws
-
-
-def draw_parameters(source: ScenarioSource, iteration: int) -> dict[str, float]:
-    """The parameter values of one draw (see :func:`parameter_draws`)."""
-    row = parameter_draws(source, [iteration]).iloc[0]
-    return {str(k).removeprefix("param_"): float(v) for k, v in row.items() if k != "iteration"}
-
-
-DRAW_BLOCK = 16  # iterations whose parameters a worker draws at once (a batch of units at most)
-
-
-class PsaDraws:
-    """A worker's parameter draws of one scenario, drawn a block of iterations at a time (one
-    vectorised ppf call per parameter and block), and the scenario of the last draw built, so
-    the replications of an iteration (consecutive units) validate it once."""
-
-    def __init__(self, source: ScenarioSource) -> None:
-        self.source = source
-        self.blocks: dict[int, pd.DataFrame] = {}
-        self.built: tuple[int, Scenario] | None = None
-
-    def values(self, iteration: int) -> dict[str, float]:
-        block = iteration // DRAW_BLOCK
-        table = self.blocks.get(block)
-        if table is None:
-            start = block * DRAW_BLOCK
-            table = parameter_draws(self.source, range(start, start + DRAW_BLOCK))
-            self.blocks = {block: table}  # one block held: memory flat in the iterations
-        row = table.iloc[iteration - block * DRAW_BLOCK]
-        return {str(k).removeprefix("param_"): float(v) for k, v in row.items() if k != "iteration"}
-
-    def scenario(self, iteration: int) -> Scenario:
-        if self.built is None or self.built[0] != iteration:
-            self.built = (iteration, self.source.build(self.values(iteration)))
-        return self.built[1]
-
-
-_DRAWS: PsaDraws | None = None
-
-
-def psa_draws(source: ScenarioSource) -> PsaDraws:
-    """The draws of ``source`` in this process (kept while the same source object is in use)."""
-    global _DRAWS
-    if _DRAWS is None or _DRAWS.source is not source:
-        _DRAWS = PsaDraws(source)
-    return _DRAWS
-
-
-def source_seed(source: ScenarioSource) -> int:
-    return int(source.raw.get("run", {}).get("seed", 0) or 0)
 
 
 def arm_summary(scenario: Scenario, replication: int, draw: int) -> Rows:
@@ -153,7 +73,7 @@ def finish_psa(
     keys = ["iteration", "arm"]
     psa = units.drop(columns="replication").groupby(keys, sort=True).mean().reset_index()
     iterations = np.unique(psa["iteration"].to_numpy())
-    draws = in_scenario_money(source, parameter_draws(source, list(iterations)))
+    draws = draws_in_scenario_money(source, parameter_draws(source, list(iterations)))
     out = {"psa": psa, "psa_parameters": draws}
     economics = scenario.economics
     if economics is not None and psa["cost"].notna().all() and psa["arm"].nunique() > 1:

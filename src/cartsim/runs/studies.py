@@ -222,10 +222,10 @@ def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> p
     per_variant = {v: by_index[i].drop(columns="variant") for i, v in enumerate(variants)}
     for variant in dsa_variants(source):
         per_variant.setdefault(variant, per_variant[variants[0]])
-    return in_scenario_money(finish_dsa(per_variant, source, scenario), source)
+    return dsa_in_scenario_money(finish_dsa(per_variant, source, scenario), source)
 
 
-def in_scenario_money(table: pd.DataFrame, source: loading.ScenarioSource) -> pd.DataFrame:
+def dsa_in_scenario_money(table: pd.DataFrame, source: loading.ScenarioSource) -> pd.DataFrame:
     """A table with one row per ``parameter``: its ``unit``, ``low_value`` and ``high_value``
     and amounts quoted in its ``description`` shown in the scenario's currency and price year
     (:mod:`cartsim.inputs.money_view`)."""
