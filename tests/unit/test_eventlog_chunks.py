@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cartsim.engine.eventlog import EventLog
+from cartsim.engine.eventlog import COLUMNS, EventLog
 
 
 def _records(n: int, seed: int) -> list[tuple[int, int, int, float, int]]:
@@ -65,3 +65,22 @@ def test_extend_appends_chunks_and_tail_of_another_log() -> None:
 def test_an_empty_log_has_empty_columns() -> None:
     columns = EventLog([], []).arrays()
     assert all(c.size == 0 for c in columns.values())
+
+
+def test_records_keep_their_values_in_narrow_typed_columns() -> None:
+    records = [(0, -1, 0, 0.1, -1), (999_999, 7, 10, 1e-9 + 3650.25, 12), (5, 0, 3, 2.0, 0)]
+    log = _log(records, {1})
+    columns = log.arrays()
+    assert {name: c.dtype for name, c in columns.items()} == {
+        name: np.dtype(kind) for name, kind in COLUMNS.items()
+    }
+    for j, name in enumerate(COLUMNS):
+        assert columns[name].tolist() == [r[j] for r in records], name
+
+
+def test_reading_joins_the_chunks_and_keeps_no_second_copy() -> None:
+    log = _log(_records(60, 5), {10, 30})
+    columns = log.arrays()
+    assert len(log.chunks) == 1 and log.chunks[0] is columns  # the chunks joined into one
+    assert log.arrays() is columns  # read again without a copy
+    assert len(log) == 60

@@ -39,12 +39,17 @@ def poisson_arrivals(
     return np.concatenate(times) if times else np.empty(0)
 
 
+DRAW_CACHE_BYTES = 64 * 2**20  # uniforms kept per cohort (memory bound; CPU saved on reuse)
+
+
 @dataclass
 class Cohort:
     """Referred patients, ordered by referral day, with their attributes.
 
-    ``draw(name)`` returns one uniform per patient from the per-disease streams ``name|disease``,
-    cached, so every consumer of a quantity sees the same numbers.
+    ``draw(name)`` returns one uniform per patient from the per-disease streams ``name|disease``:
+    the same numbers for every consumer of a quantity. The most recent draws are kept, up to
+    :data:`DRAW_CACHE_BYTES` (every draw of a small cohort; a few of a million patients), and
+    a draw no longer kept is drawn again from its stream, identically.
     """
 
     streams: Streams
@@ -75,15 +80,19 @@ class Cohort:
         if self._parent is not None:
             values = self._parent.draw(self._prefix + name)
             return values if self._index is None else values[self._index]
-        if name not in self._cache:
-            out = np.empty(self.size)
+        cached = self._cache.pop(name, None)
+        if cached is None:
+            cached = np.empty(self.size)
             for code, disease in enumerate(self.diseases):
                 mask = self.disease == code
-                out[mask] = self.streams.uniforms(f"{name}|{disease}", int(mask.sum()))[
+                cached[mask] = self.streams.uniforms(f"{name}|{disease}", int(mask.sum()))[
                     self.rank[mask]
                 ]
-            self._cache[name] = out
-        return self._cache[name]
+            cached.flags.writeable = False  # shared by every consumer: none may change it
+        self._cache[name] = cached  # the most recently used last
+        while len(self._cache) > max(1, DRAW_CACHE_BYTES // max(cached.nbytes, 1)):
+            del self._cache[next(iter(self._cache))]  # the least recently used
+        return cached
 
     def view(self, prefix: str = "", index: np.ndarray | None = None) -> Cohort:
         """The same patients (or those at ``index``) drawing ``prefix + name`` for ``name``:

@@ -2,10 +2,10 @@
 
 Records are ``(patient_id, stage, event, time, resource)`` with stage and resource as integer codes.
 The simulation appends them to a flat Python list (``flat.extend`` of five numbers: the cheapest
-way to log from Python), and ``compact`` moves what the list holds into a typed float64 chunk
-(8 bytes a number rather than a Python object each), so a long run keeps its log in typed arrays
-and only a short tail as Python objects; ``arrays`` turns chunks and tail into columns. Nothing
-here aggregates.
+way to log from Python), and ``compact`` moves what the list holds into a chunk of typed columns
+(:data:`COLUMNS`: 17 bytes a record rather than five Python objects), so a long run keeps its log
+in typed arrays and only a short tail as Python objects; ``arrays`` joins the chunks into one.
+Nothing here aggregates.
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ EVENT_CODE = {name: i for i, name in enumerate(EVENTS)}
 TERMINAL = ("completed", "died_waiting", "dropped_out", "failed", "not_eligible")
 STATUSES = (*TERMINAL, "in_progress")  # a patient's status at the end of a run
 NO_CODE = -1
+COLUMNS = {  # the log's columns and their types (codes of stages, events, resources; -1: none)
+    "patient_id": np.int32,
+    "stage": np.int16,
+    "event": np.int8,
+    "time": np.float64,  # days
+    "resource": np.int16,
+}
+Chunk = dict[str, np.ndarray]
 
 
 class EventLog:
@@ -45,9 +53,8 @@ class EventLog:
         self.stages = stages
         self.resources = resources
         self.flat: list[float] = []  # the tail, appended to in place (its identity never changes)
-        self.chunks: list[np.ndarray] = []  # compacted records, flat float64, in order
-        self._compacted = 0  # numbers held in chunks
-        self._arrays: dict[str, np.ndarray] | None = None
+        self.chunks: list[Chunk] = []  # compacted records, typed columns, in order
+        self._compacted = 0  # records held in chunks
 
     def record(self, patient: int, stage: int, event: int, time: float, resource: int) -> None:
         self.flat.extend((patient, stage, event, time, resource))
@@ -55,35 +62,38 @@ class EventLog:
     def compact(self) -> None:
         """Move the tail into a typed chunk (records are whole: the tail holds multiples of 5)."""
         if self.flat:
-            chunk = np.array(self.flat, dtype=np.float64)
-            self.chunks.append(chunk)
-            self._compacted += chunk.size
+            table = np.array(self.flat, dtype=np.float64).reshape(-1, 5)
+            self._add(
+                {name: table[:, j].astype(kind) for j, (name, kind) in enumerate(COLUMNS.items())}
+            )
             del self.flat[:]
+
+    def _add(self, chunk: Chunk) -> None:
+        self.chunks.append(chunk)
+        self._compacted += chunk["time"].size
 
     def extend(self, other: EventLog) -> None:
         """Append every record of ``other``."""
         self.compact()
-        for chunk in [*other.chunks, np.array(other.flat, dtype=np.float64)]:
-            if chunk.size:
-                self.chunks.append(chunk)
-                self._compacted += chunk.size
+        other.compact()
+        for chunk in other.chunks:
+            self._add(chunk)
 
     def __len__(self) -> int:
-        return (self._compacted + len(self.flat)) // 5
+        return self._compacted + len(self.flat) // 5
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Columns as numpy arrays (codes for stage, event and resource); cached."""
-        if self._arrays is None or self._arrays["time"].size != len(self):
-            self.compact()
-            if len(self.chunks) > 1:
-                self.chunks = [np.concatenate(self.chunks)]
-            flat = self.chunks[0] if self.chunks else np.zeros(0)
-            table = flat.reshape(-1, 5)
-            self._arrays = {
-                name: table[:, j].copy() if name == "time" else table[:, j].astype(np.int64)
-                for j, name in enumerate(("patient_id", "stage", "event", "time", "resource"))
+    def arrays(self) -> Chunk:
+        """The log's columns (:data:`COLUMNS`), joined into one chunk: no copy kept besides."""
+        self.compact()
+        if len(self.chunks) != 1:
+            joined = {
+                name: np.concatenate([c[name] for c in self.chunks]).astype(kind, copy=False)
+                if self.chunks
+                else np.zeros(0, dtype=kind)
+                for name, kind in COLUMNS.items()
             }
-        return self._arrays
+            self.chunks = [joined]
+        return self.chunks[0]
 
 
 def codes_to_categorical(

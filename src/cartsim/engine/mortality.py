@@ -10,7 +10,7 @@ named ``*_days``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -81,7 +81,7 @@ def death_years(
     age: np.ndarray,
     female: np.ndarray,
     u: np.ndarray,
-    segments: Sequence[Segment],
+    segments: Iterable[Segment],
 ) -> np.ndarray:
     """Years from referral to death under piecewise-constant SMRs and excess hazards.
 
@@ -159,19 +159,17 @@ def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: 
 
 def soc_segments(
     scenario: Scenario, cohort: Cohort, switches: np.ndarray, until: np.ndarray
-) -> list[Segment]:
+) -> Iterator[Segment]:
     """``(end_years, smr, excess_per_year)`` segments (years from referral) of a
     standard-of-care course whose switch days are ``switches``, cut at day ``until``; for
-    :func:`death_years`."""
+    :func:`death_years`, one segment at a time (memory of one column, not of all)."""
     state = (
         hazard_by_patient(scenario, cohort, "active"),
         hazard_by_patient(scenario, cohort, "remission"),
     )
-    ends = np.fmin(switches, until[:, None])
-    return [
-        ((ends[:, j] - cohort.arrival_day) / DAYS_PER_YEAR, *state[j % 2])
-        for j in range(switches.shape[1])
-    ] + [((until - cohort.arrival_day) / DAYS_PER_YEAR, *state[0])]
+    for j in range(switches.shape[1]):
+        yield ((np.fmin(switches[:, j], until) - cohort.arrival_day) / DAYS_PER_YEAR, *state[j % 2])
+    yield ((until - cohort.arrival_day) / DAYS_PER_YEAR, *state[0])
 
 
 def waiting_death_days(scenario: Scenario, cohort: Cohort) -> np.ndarray:

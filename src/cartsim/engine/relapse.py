@@ -8,12 +8,14 @@ prefix ``retreat.``). Times are days since day 0 unless named ``*_years``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from cartsim.engine.cohort import Cohort
 from cartsim.engine.mortality import (
+    Segment,
     death_years,
     hazard_by_patient,
     soc_segments,
@@ -129,21 +131,20 @@ def outcome(
             return (day - cohort.arrival_day) / DAYS_PER_YEAR
 
         respond_or_treat = np.where(effect.response, effect.response_day, t1)
-        segments = [
-            *soc_segments(scenario, cohort, pre, t1),
-            (years(respond_or_treat), *active),
-            (years(post_start), *remission),
-            *soc_segments(scenario, cohort, post, t2),
-        ]
-        if second is not None:
-            e2 = second.effect
-            segments += [
-                (years(np.where(e2.response, e2.response_day, t2)), *active),
-                (years(np.where(e2.response, e2.relapse_day, t2)), *remission),
-                *soc_segments(scenario, cohort, second.post, inf),
-            ]
+
+        def segments() -> Iterator[Segment]:  # one at a time: memory of one, not of all
+            yield from soc_segments(scenario, cohort, pre, t1)
+            yield (years(respond_or_treat), *active)
+            yield (years(post_start), *remission)
+            yield from soc_segments(scenario, cohort, post, t2)
+            if second is not None:
+                e2 = second.effect
+                yield (years(np.where(e2.response, e2.response_day, t2)), *active)
+                yield (years(np.where(e2.response, e2.relapse_day, t2)), *remission)
+                yield from soc_segments(scenario, cohort, second.post, inf)
+
         death_years_ = death_years(
-            scenario.mortality, cohort.age, cohort.female, cohort.draw("death"), segments
+            scenario.mortality, cohort.age, cohort.female, cohort.draw("death"), segments()
         )
         death_day = cohort.arrival_day + death_years_ * DAYS_PER_YEAR
         # deaths while waiting were simulated: keep the simulated day

@@ -133,28 +133,51 @@ def state_path(
     course ``post`` (from the treatment for non-responders). With ``second`` (a second
     treatment, its response and relapse days), ``post`` is cut at the second treatment, then
     active to its response, remission to its relapse and the course ``second.post``."""
-    treated = np.isfinite(treatment_day)
-    inf = np.full(treated.size, np.inf)
-    cut = np.where(treated, treatment_day, inf)
+    n = treatment_day.size
+    inf = np.full(n, np.inf)
+    cut = np.where(np.isfinite(treatment_day), treatment_day, inf)
     respond_or_treat = np.where(np.isfinite(response_day), response_day, cut)
     relapse = np.where(np.isnan(relapse_day), inf, relapse_day)
     relapse = np.where(np.isfinite(response_day), relapse, respond_or_treat)
-    ends = [*np.fmin(pre, cut[:, None]).T, cut, respond_or_treat, relapse]
-    remission = [j % 2 == 1 for j in range(pre.shape[1])] + [False, False, True]
+    columns = pre.shape[1] + 3 + post.shape[1] + 1
+    if second is not None:
+        columns += post.shape[1] + 1 + 2
+    state_end = np.empty((n, columns))  # filled state by state: no list of columns besides
+    remission: list[bool] = []
+
+    def soc(switches: np.ndarray, after: np.ndarray | None, until: np.ndarray | None) -> None:
+        """A standard-of-care course (active, remission, ...) from ``after`` to ``until``."""
+        at = len(remission)
+        block = state_end[:, at : at + switches.shape[1]]
+        if after is None:
+            block[:] = switches
+        else:
+            np.fmax(switches, after[:, None], out=block)
+        if until is not None:
+            np.fmin(block, until[:, None], out=block)
+        remission.extend(j % 2 == 1 for j in range(switches.shape[1]))
+
+    def then(end: np.ndarray, in_remission: bool) -> None:
+        state_end[:, len(remission)] = end
+        remission.append(in_remission)
+
+    soc(pre, None, cut)
+    then(cut, False)
+    then(respond_or_treat, False)
+    then(relapse, True)
     if second is not None:
         plan, response2, relapse2 = second
         t2 = plan.treatment_day
-        ends += [*np.fmin(np.fmax(post, relapse[:, None]), t2[:, None]).T, np.fmax(t2, relapse)]
-        remission += [j % 2 == 1 for j in range(post.shape[1])] + [False]
+        soc(post, relapse, t2)
+        then(np.fmax(t2, relapse), False)
         resp2 = np.where(np.isfinite(response2), response2, t2)
         rel2 = np.where(np.isfinite(response2), np.where(np.isnan(relapse2), inf, relapse2), resp2)
-        ends += [np.fmax(resp2, t2), np.fmax(rel2, t2)]
-        remission += [False, True]
+        then(np.fmax(resp2, t2), False)
+        then(np.fmax(rel2, t2), True)
         post, relapse = plan.post, np.fmax(rel2, t2)
-    ends += [*np.fmax(post, relapse[:, None]).T, inf]
-    remission += [j % 2 == 1 for j in range(post.shape[1])] + [False]
-    n = treated.size
+    soc(post, relapse, None)
+    then(inf, False)
     return {
-        "_state_end": np.column_stack(ends),
-        "_remission": np.tile(np.asarray(remission), (n, 1)),
+        "_state_end": state_end,
+        "_remission": np.broadcast_to(np.asarray(remission), (n, len(remission))),
     }

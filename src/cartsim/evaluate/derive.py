@@ -230,7 +230,7 @@ def events_table(run: ArmRun, stages: list[str], resources: list[str]) -> pd.Dat
     cols = run.log.arrays()
     return pd.DataFrame(
         {
-            "patient_id": cols["patient_id"],
+            "patient_id": cols["patient_id"].astype(np.int64),
             "stage": codes_to_categorical(cols["stage"], stages),
             "event": codes_to_categorical(cols["event"], EVENTS),
             "time": cols["time"],

@@ -95,6 +95,7 @@ def arm_result(
     result = ArmResult(columns=columns, measures={})
     if scenario.economics is not None:
         course_ = course(scenario, arm, columns, stage_starts(arm_run, arm, resources, horizon))
+        drop_states(columns)  # costed and valued in the course: not kept longer
         if arm.on_relapse:
             add_retreatment_costs(scenario, arm, arm_run, cohort, course_, columns)
         columns.update(evaluate(course_, scenario.economics))
@@ -105,8 +106,7 @@ def arm_result(
             result.spend.insert(
                 1, "calendar_year", scenario.run.start_date.year + result.spend["year"]
             )
-    for working in ("_state_end", "_remission"):  # the disease states, one column per state
-        columns.pop(working, None)  # costed and valued by now: not copied into any table
+    drop_states(columns)  # not copied into any table
     if arm_run.routed is not None:
         result.columns = select(columns, mine)
     warmup, window = scenario.run.warmup_days, scenario.run.arrival_window_days
@@ -119,6 +119,12 @@ def arm_result(
     if events and detail:
         result.events = events_table(arm_run, [s.name for s in arm.stages], resources)
     return result
+
+
+def drop_states(columns: Columns) -> None:
+    """Remove the working columns of the disease states (one column per state)."""
+    for working in ("_state_end", "_remission"):
+        columns.pop(working, None)
 
 
 def service_series(scenario: Scenario, run: ReplicationRun) -> dict[str, np.ndarray]:
