@@ -103,3 +103,43 @@ def test_disease_course_takes_excess_hazards_per_state() -> None:
     )
     with pytest.raises(ValueError, match="excess_hazard_active_per_year"):
         DiseaseCourse(utility_active=0.5, utility_remission=0.8, excess_hazard_active_per_year=-0.1)
+
+
+def reference_death_years(mortality, age, female, u, segments):
+    """The piecewise death time computed for every segment, none skipped."""
+    a = np.where(female, mortality.female.a, mortality.male.a)
+    b = np.where(female, mortality.female.b, mortality.male.b)
+    remaining, out, start = -np.log1p(-u), np.full(age.size, np.nan), np.zeros(age.size)
+    for end, smr, excess in segments:
+        cap_end = np.minimum(end, mortality.max_age - age)
+        pending = np.isnan(out)
+        h = cumulative_hazard(a, b, smr, age + start, age + np.maximum(cap_end, start), excess)
+        dies_here = pending & (remaining < h)
+        at = age_at_hazard(a, b, smr, age + start, remaining, excess)
+        out[dies_here] = at[dies_here] - age[dies_here]
+        remaining = np.where(pending & ~dies_here, remaining - h, remaining)
+        start = np.maximum(start, cap_end)
+    cap = mortality.max_age - age
+    return np.where(np.isnan(out), cap, np.minimum(out, cap))
+
+
+def test_segments_nobody_lives_in_change_nothing() -> None:
+    """Empty segments (ending before they start), NaN ends and segments after every death are
+    skipped or computed: the death times are those of computing every segment."""
+    rng = np.random.default_rng(11)
+    n = 400
+    age, female, u = rng.uniform(20, 80, n), rng.random(n) < 0.5, rng.random(n)
+    ends = np.sort(rng.uniform(0, 60, (n, 8)), axis=1)
+    ends[:, 3] = 0.0  # empty for everybody
+    ends[:, 2] = 0.0
+    ends[::5, 2] = np.nan  # NaN ends, as an undefined day gives, in an otherwise empty segment
+    ends[: n // 2, 5] = ends[: n // 2, 4] - 1  # empty for half
+    ends[::7, 6] = np.nan  # NaN ends among lived ones
+    segments = [(ends[:, j], np.full(n, 1.0 + j), np.full(n, 0.01 * (j % 3))) for j in range(8)] + [
+        (np.full(n, 0.0), np.full(n, 3.0), np.zeros(n))
+    ] * 3  # after the last finite end
+    segments.append((np.full(n, np.inf), np.full(n, 2.0), np.full(n, 0.05)))
+    np.testing.assert_array_equal(
+        death_years(MORTALITY, age, female, u, segments),
+        reference_death_years(MORTALITY, age, female, u, segments),
+    )

@@ -92,10 +92,13 @@ def death_years(
     remaining = -np.log1p(-u)
     out = np.full(age.size, np.nan)
     start = np.zeros(age.size)
+    pending = np.ones(age.size, dtype=bool)
     for segment in segments:
         end, smr = segment[0], segment[1]
-        excess = segment[2] if len(segment) > 2 else np.zeros(age.size)
         cap_end = np.minimum(end, mortality.max_age - age)
+        if not np.any(pending & ~(cap_end <= start)):  # NaN ends are computed, as before
+            continue  # nobody alive lives in it: no hazard, nothing moves (as computing it)
+        excess = segment[2] if len(segment) > 2 else np.zeros(age.size)
         pending = np.isnan(out)
         h = cumulative_hazard(a, b, smr, age + start, age + np.maximum(cap_end, start), excess)
         dies_here = pending & (remaining < h)
