@@ -15,6 +15,7 @@ kept equal to numpy's own seeding by a differential test).
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -117,6 +118,19 @@ def pcg64_state(words: list[int]) -> dict[str, int]:
     return {"state": state, "inc": inc}
 
 
+_THREAD = threading.local()
+
+
+def _scratch() -> tuple[np.random.PCG64, np.random.Generator]:
+    """This thread's generator, re-seeded for each call of :meth:`Streams.uniforms` (never
+    handed out)."""
+    scratch = getattr(_THREAD, "scratch", None)
+    if scratch is None:
+        bits = np.random.PCG64(0)
+        scratch = _THREAD.scratch = (bits, np.random.Generator(bits))
+    return scratch
+
+
 @dataclass(frozen=True)
 class Streams:
     """The random streams of one replication of one parameter draw."""
@@ -134,7 +148,7 @@ class Streams:
 
     def uniforms(self, name: str, size: int) -> np.ndarray:
         """``size`` uniforms on [0, 1) from the stream ``name``: ``rng(name).random(size)``."""
-        bits, generator = self._scratch
+        bits, generator = _scratch()
         state: dict[str, Any] = {
             "bit_generator": "PCG64",
             "state": pcg64_state(self._common.state_words(name_key(name))),
@@ -150,9 +164,3 @@ class Streams:
         entropy = _words(self.seed)
         entropy += [0] * (_POOL - len(entropy))  # padded before a spawn key, as SeedSequence does
         return _Mixer(entropy + _words(self.draw) + _words(self.replication))
-
-    @cached_property
-    def _scratch(self) -> tuple[np.random.PCG64, np.random.Generator]:
-        """One generator, re-seeded for each call of :meth:`uniforms` (never handed out)."""
-        bits = np.random.PCG64(0)
-        return bits, np.random.Generator(bits)

@@ -27,11 +27,11 @@ def parameter_draws(source: ScenarioSource, iterations: Sequence[int]) -> pd.Dat
     """
     seed = source_seed(source)
     table: dict[str, np.ndarray] = {"iteration": np.asarray(iterations, dtype=np.int64)}
-    for name, parameter in source.parameters.items():
-        if parameter.psa is not None:
-            key = f"psa.{name}"
-            u = np.array([Streams(seed, draw=int(i)).uniforms(key, 1)[0] for i in iterations])
-            table[f"param_{name}"] = parameter.psa.ppf(u)
+    drawn = {name: p.psa for name, p in source.parameters.items() if p.psa is not None}
+    streams = [Streams(seed, draw=int(i)) for i in iterations]  # each mixes its seed once
+    for name, dist in drawn.items():
+        u = np.array([s.uniforms(f"psa.{name}", 1)[0] for s in streams])
+        table[f"param_{name}"] = dist.ppf(u)
     return pd.DataFrame(table)
 
 
