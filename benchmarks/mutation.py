@@ -52,6 +52,7 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_course.py",
         "tests/functional/test_economics_planted.py",
         "tests/functional/test_economics.py",
+        "tests/functional/test_relapse_retreatment.py",
         "tests/regression",
     ],
     "evaluate/derive.py": [
@@ -76,8 +77,22 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_relapse_retreatment.py",
     ],
     "engine/retreatment.py": ["tests/functional/test_relapse_retreatment.py"],
+    "engine/cohort.py": [
+        "tests/unit/test_cohort_draws.py",
+        "tests/functional/test_relapse_retreatment.py",
+        "tests/functional/test_randomness.py",
+        "tests/regression",
+    ],
+    "engine/eventlog.py": [
+        "tests/unit/test_eventlog_chunks.py",
+        "tests/unit/test_first_time.py",
+        "tests/regression",
+    ],
+    "engine/streams.py": ["tests/unit/test_streams_seeding.py", "tests/regression"],
     "engine/mortality.py": [
         "tests/unit/test_mortality.py",
+        "tests/unit/test_soc_switches.py",
+        "tests/functional/test_course.py",
         "tests/unit/test_excess_mortality.py",
         "tests/functional/test_evidence_mortality.py",
     ],

@@ -58,3 +58,13 @@ def test_negative_seeds_are_refused_as_numpy_refuses_them() -> None:
         Streams(-1).uniforms("a", 1)
     with pytest.raises(ValueError):
         np.random.SeedSequence(-1)
+
+
+def test_a_draw_alone_is_replication_zero_and_a_replication_alone_draw_zero() -> None:
+    key = name_key("psa.price")
+    np.testing.assert_array_equal(
+        Streams(5, draw=2).uniforms("psa.price", 3), numpy_generator(5, 2, 0, key).random(3)
+    )
+    np.testing.assert_array_equal(
+        Streams(5, replication=4).uniforms("psa.price", 3), numpy_generator(5, 0, 4, key).random(3)
+    )
