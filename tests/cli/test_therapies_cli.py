@@ -27,6 +27,7 @@ def test_the_scenario_passes_check() -> None:
     [
         ("threshold_prices.against=nobody", ("threshold_prices.against", "'nobody'")),
         ("threshold_prices.prices.allo_cart=no_such_price", ("prices.allo_cart", "no_such_price")),
+        ("threshold_prices.prices.allo_cart=cart_trm", ("prices.allo_cart", "not money")),
     ],
 )
 def test_a_bad_threshold_price_is_one_line(override: str, needles: tuple[str, ...]) -> None:

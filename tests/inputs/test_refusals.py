@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from builders import BASELINE, scenario_dict
+from builders import BASELINE, scenario_dict, sites_dict
 from typer.testing import CliRunner
 
 from cartsim.cli import app
@@ -239,3 +239,71 @@ def test_a_parameter_that_analyses_can_draw_out_of_range_is_refused(tmp_path: Pa
     assert check(write(tmp_path, data))[0] == 0
     data["parameters"]["mfg"].update(low=-1, high=20)  # a one-way range below 0
     assert "@mfg = -1" in refused(write(tmp_path, data))
+
+
+def test_a_site_without_referrals_must_still_resolve_its_resources(tmp_path: Path) -> None:
+    """A site with no catchment is planned like the others: a resource it lacks is named."""
+    data = sites_dict()
+    data["sites"]["east"] = {}  # a catchment of 0, no resources of its own
+    line = refused(write(tmp_path, data))
+    assert "site 'east'" in line and "apheresis" in line, line
+
+
+@pytest.mark.parametrize("name", ["", "north east", "1st"])
+def test_a_site_name_that_cannot_be_part_of_a_resource_name_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    data = sites_dict()
+    data["sites"][name] = data["sites"].pop("south")
+    assert "site name" in refused(write(tmp_path, data))
+
+
+@pytest.mark.parametrize("where", ["national", "site"])
+def test_a_resource_name_with_a_dot_is_refused(tmp_path: Path, where: str) -> None:
+    data = sites_dict()
+    owner = data if where == "national" else data["sites"]["north"]
+    owner["resources"]["north.apheresis"] = {"capacity": 5}
+    line = refused(write(tmp_path, data))
+    assert "north.apheresis" in line and "'.'" in line, line
+
+
+def test_a_transport_leg_without_sites_is_refused(tmp_path: Path) -> None:
+    data = scenario_dict()
+    stages = data["arms"]["cart"]["stages"]
+    stages.insert(1, {"name": "ship", "kind": "transport", "from": "apheresis",
+                      "to": "manufacturing", "duration": 2})  # fmt: skip
+    line = refused(write(tmp_path, data))
+    assert f"{STAGE}.ship" in line and "needs sites" in line, line
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"to": "apheresis"}, "to itself"),
+        ({"dispatch_days": ["mon", "mon", "tue"]}, "twice"),
+    ],
+)
+def test_a_transport_leg_that_cannot_mean_anything_is_refused(
+    tmp_path: Path, change: dict[str, Any], needle: str
+) -> None:
+    data = sites_dict()
+    leg = next(s for s in data["arms"]["cart"]["stages"] if s["kind"] == "transport")
+    leg.update(change)
+    line = refused(write(tmp_path, data))
+    assert needle in line and leg["name"] in line, line
+
+
+def test_a_stock_that_restocks_at_once_is_refused(tmp_path: Path) -> None:
+    data = scenario_dict()
+    stage = next(s for s in data["arms"]["cart"]["stages"] if s["kind"] == "activity")
+    stage["restock_days"] = 0
+    line = refused(write(tmp_path, data))
+    assert "restock_days" in line and stage["name"] in line, line
+
+
+@pytest.mark.parametrize("share", [-0.15, 1.4, "40%", True])
+def test_a_bad_single_catchment_share_is_named_as_a_share(tmp_path: Path, share: Any) -> None:
+    data = sites_dict()
+    data["sites"]["north"]["catchment"] = share
+    line = refused(write(tmp_path, data))
+    assert "sites.north.catchment" in line and "not a share between 0 and 1" in line, line

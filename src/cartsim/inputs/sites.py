@@ -11,12 +11,14 @@ national one is taken, and a leg between two resources of the same site is not.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from cartsim.inputs.capacity import Resource
 from cartsim.inputs.fields import NonNegative, Probability, Strict
+from cartsim.inputs.stages import Transport
 
 if TYPE_CHECKING:
     from cartsim.inputs.scenario import Scenario
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 NATIONAL = "national"  # where the nationally shared resources stand
 RESERVED_SITES = (NATIONAL, "service")  # "service": the whole service in per-site tables
 SHARE_TOL = 1e-9
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")  # a site's name: it is part of qualified names
 
 
 class Site(Strict):
@@ -47,6 +50,17 @@ class Site(Strict):
         default={}, description="resources of this site by name (a national one of the same "
         "name is then not used by its patients)"
     )  # fmt: skip
+
+    @field_validator("catchment", mode="before")
+    @classmethod
+    def _one_share_or_a_share_per_disease(cls, value: Any) -> Any:
+        """A mistake in the one-share form is named as such (not as a bad mapping)."""
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ValueError(f"{value!r} is not a share between 0 and 1 (give one share for "
+                             "every disease, or a share per disease)")  # fmt: skip
+        return float(value)
 
     def share(self, disease: str) -> float:
         """Catchment share of the national referrals of ``disease`` (0 when not given)."""
@@ -96,20 +110,29 @@ def site_names(scenario: Scenario) -> list[str | None]:
     return list(scenario.sites) or [None]
 
 
-def referring(scenario: Scenario) -> list[str]:
-    """Sites that receive a share of some disease's referrals."""
-    shares = [disease_shares(scenario, d) for d in scenario.demand]
-    return [n for k, n in enumerate(scenario.sites) if any(row[k] > 0 for row in shares)]
-
-
 def check_sites(s: Scenario) -> None:
-    """Raise ``ValueError("field: problem")``: reserved or unknown names, catchment shares
-    that do not sum to 1, a stage's resource that resolves to nothing for a site."""
+    """Raise ``ValueError("field: problem")``: resource names with a '.', reserved, malformed
+    or unknown names, catchment shares that do not sum to 1, a stage's resource that resolves
+    to nothing for a site."""
+    for where, owned in [("resources", s.resources)] + [
+        (f"sites.{n}.resources", site.resources) for n, site in s.sites.items()
+    ]:
+        for resource in owned:
+            if not resource.strip() or "." in resource:
+                raise ValueError(f"{where}.{resource}: a resource name must not be empty or hold "
+                                 "a '.' (site.resource names a site's own resource)")  # fmt: skip
     if not s.sites:
+        for arm_name, arm in s.arms.items():
+            for stage in arm.stages:
+                if isinstance(stage, Transport):
+                    raise ValueError(f"arms.{arm_name}.stages.{stage.name}: a transport leg needs "
+                                     "sites (without them every resource stands at one place and "
+                                     "the leg is never taken)")  # fmt: skip
         return
     for name, site in s.sites.items():
-        if name in RESERVED_SITES or "." in name:
-            raise ValueError(f"sites.{name}: the site name {name!r} is reserved or has a '.'")
+        if name in RESERVED_SITES or not NAME.fullmatch(name):
+            raise ValueError(f"sites.{name}: the site name {name!r} is reserved, or not a letter "
+                             "followed by letters, digits, '_' or '-'")  # fmt: skip
         for disease in site.catchment if isinstance(site.catchment, dict) else []:
             if disease not in s.demand:
                 raise ValueError(
@@ -124,7 +147,7 @@ def check_sites(s: Scenario) -> None:
             raise ValueError(
                 f"sites: the catchment shares of {disease} sum to {total:.6g}, not 1 ({shares})"
             )
-    for where in referring(s):
+    for where in s.sites:  # a site without referrals too: the engine plans every site
         for arm_name, arm in s.arms.items():
             for stage in arm.stages:
                 for key, res in stage_resources(stage):
@@ -174,8 +197,6 @@ def network_rows(s: Scenario) -> tuple[list[dict[str, object]], list[dict[str, o
     """The service as plain rows: per site, each resource its patients use (name, where it
     stands, capacity); and each transport leg of each arm for each site (its ends' places and
     whether it applies). ``site`` is empty without sites."""
-    from cartsim.inputs.stages import Transport
-
     resources: list[dict[str, object]] = []
     legs: list[dict[str, object]] = []
     every = all_resources(s)

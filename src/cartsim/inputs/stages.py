@@ -71,6 +71,9 @@ class Activity(StageBase):
         if self.restock_days is not None and self.hold_until is not None:
             raise ValueError("restock_days (a dose taken from a stock) and hold_until (a unit "
                              "booked until a later stage) cannot both be given")  # fmt: skip
+        if isinstance(self.restock_days, int | float) and self.restock_days <= 0:
+            raise ValueError("restock_days: 0 days puts the dose back at once, so the stock "
+                             "never limits anything")  # fmt: skip
         return self
 
 
@@ -148,6 +151,14 @@ class Transport(StageBase):
         description="hour of the day (0-24) the courier collects: a shipment ready later waits "
         "for the next dispatch day",
     )
+
+    @model_validator(mode="after")
+    def _a_real_leg(self) -> Transport:
+        if self.origin == self.destination:
+            raise ValueError(f"to: the leg goes from {self.origin!r} to itself: it is never taken")
+        if len(set(self.dispatch_days)) < len(self.dispatch_days):
+            raise ValueError(f"dispatch_days: a weekday is given twice ({self.dispatch_days})")
+        return self
 
     @model_serializer(mode="wrap")
     def _as_written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

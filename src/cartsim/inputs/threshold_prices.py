@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field
 
 from cartsim.inputs.fields import Strict
+from cartsim.inputs.money import parameter_money
 
 if TYPE_CHECKING:
     from cartsim.inputs.scenario import Scenario
@@ -45,3 +46,7 @@ def check_threshold_prices(s: Scenario) -> None:
                              f"{spec.against!r} (known: {compared})")  # fmt: skip
         if parameter not in s.parameters:
             raise ValueError(f"threshold_prices.prices.{arm}: unknown parameter {parameter!r}")
+        if parameter_money(s.parameters[parameter], "EUR", 2024) is None:
+            unit = s.parameters[parameter].unit
+            raise ValueError(f"threshold_prices.prices.{arm}: {parameter!r} is not money (its "
+                             f"unit is {unit!r}): name the arm's price parameter")  # fmt: skip
