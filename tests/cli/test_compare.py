@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from builders import assert_user_error, cartsim, scenario_dict, sites_dict
 
 
@@ -87,3 +88,18 @@ def test_check_refuses_site_mistakes_in_one_line(write_yaml) -> None:
         "resolves to nothing for site 'north'",
     )
     assert cartsim("check", str(write_yaml(sites_dict()))).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("bound", "needles"),
+    [
+        ({"at_most": -35}, ("targets.0.at_most", "below 0", "never met")),
+        ({"at_least": -3, "metric": "treated"}, ("targets.0.at_least", "below 0", "always met")),
+        ({"at_least": 1.5, "metric": "utilisation_manufacturing"},
+         ("targets.0.at_least", "above 1", "never met")),
+    ],
+)  # fmt: skip
+def test_check_refuses_a_target_no_run_can_miss_or_meet(write_yaml, bound, needles) -> None:
+    target = {"metric": "p90_vein_to_vein_days", "arm": "cart", **bound}
+    path = write_yaml(scenario_dict(targets=[target]))
+    assert_user_error(cartsim("check", str(path)), f"{path}:", *needles)

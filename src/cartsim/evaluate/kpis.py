@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from cartsim.engine.eventlog import STATUSES
 from cartsim.inputs.errors import CartsimError, ScenarioError
-from cartsim.inputs.scenario import Scenario
+from cartsim.inputs.scenario import PlanningTarget, Scenario
 from cartsim.inputs.sites import all_resources
 from cartsim.inputs.stages import Transport
 from cartsim.inputs.units import DAYS_PER_YEAR
@@ -220,6 +221,25 @@ def period_metrics(
     return pd.concat(frames, ignore_index=True)
 
 
+def check_bound(target: PlanningTarget) -> None:
+    """A bound a KPI can both meet and miss: finite, not below 0 (every KPI but QALYs counts,
+    times or money), a utilisation at most 1 (a share of capacity)."""
+    at_most = target.at_most is not None
+    bound = target.at_most if target.at_most is not None else target.at_least
+    assert bound is not None  # exactly one bound (the target's own validation)
+    if not math.isfinite(bound):
+        problem = "is not a finite number"
+    elif bound < 0 and not target.metric.startswith("mean_qaly"):
+        met = "never" if at_most else "always"
+        problem = f"is below 0, which {target.metric} never is: the target is {met} met"
+    elif bound > 1 and target.metric.startswith("utilisation_"):
+        met = "always" if at_most else "never"
+        problem = f"is above 1, the most a utilisation can be: the target is {met} met"
+    else:
+        return
+    raise CartsimError(f"{bound:g} {problem}", field="at_most" if at_most else "at_least")
+
+
 def check_targets(source: ScenarioSource, scenario: Scenario) -> None:
     """Refuse a ``target`` or ``targets`` entry naming a KPI no run reports, a KPI not measured
     per year with ``per_year``, or an unknown arm (one line naming file, field and line)."""
@@ -235,6 +255,7 @@ def check_targets(source: ScenarioSource, scenario: Scenario) -> None:
                     file=str(source.path),
                     field="per_year",
                 )
+            check_bound(target)
             if target.arm not in scenario.arms:
                 raise CartsimError(
                     f"target arm {target.arm!r} is not an arm of the scenario "
