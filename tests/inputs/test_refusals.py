@@ -307,3 +307,22 @@ def test_a_bad_single_catchment_share_is_named_as_a_share(tmp_path: Path, share:
     data["sites"]["north"]["catchment"] = share
     line = refused(write(tmp_path, data))
     assert "sites.north.catchment" in line and "not a share between 0 and 1" in line, line
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path"),
+    [
+        ("hold_until", "nowhere", "hold_until"),
+        ("failure", {"probability": 0.1, "back_to": "nowhere"}, "failure.back_to"),
+    ],
+)
+def test_a_stage_reference_mistake_names_the_stage_field_and_its_line(
+    tmp_path: Path, field: str, value: Any, path: str
+) -> None:
+    data = scenario_dict()
+    stage = next(s for s in data["arms"]["cart"]["stages"] if s["kind"] == "activity")
+    stage[field] = value
+    file = write(tmp_path, data)
+    line = refused(file)
+    lineno = next(n for n, text in enumerate(file.read_text().splitlines(), 1) if "nowhere" in text)
+    assert f"{file}:{lineno}: {STAGE}.{stage['name']}.{path}:" in line, line

@@ -199,16 +199,16 @@ class Arm(Strict):
         for i, stage in enumerate(self.stages):
             if stage.failure and stage.failure.back_to not in names[: i + 1]:
                 raise ValueError(
-                    f"stage {stage.name!r}: failure.back_to {stage.failure.back_to!r} "
-                    "must name this or an earlier stage"
+                    f"stages.{stage.name}.failure.back_to: {stage.failure.back_to!r} must name "
+                    "this or an earlier stage"
                 )
             hold = getattr(stage, "hold_until", None)
             if hold is not None and hold not in names[i + 1 :]:
                 raise ValueError(
-                    f"stage {stage.name!r}: hold_until {hold!r} must name a later stage"
+                    f"stages.{stage.name}.hold_until: {hold!r} must name a later stage"
                 )
         if self.vein_to_vein_from and self.vein_to_vein_from not in names:
-            raise ValueError(f"vein_to_vein_from {self.vein_to_vein_from!r} is not a stage")
+            raise ValueError(f"vein_to_vein_from: {self.vein_to_vein_from!r} is not a stage")
         return self
 
 
