@@ -326,3 +326,11 @@ def test_a_stage_reference_mistake_names_the_stage_field_and_its_line(
     line = refused(file)
     lineno = next(n for n, text in enumerate(file.read_text().splitlines(), 1) if "nowhere" in text)
     assert f"{file}:{lineno}: {STAGE}.{stage['name']}.{path}:" in line, line
+
+
+def test_a_dose_back_before_its_stage_ends_is_refused(tmp_path: Path) -> None:
+    data = scenario_dict()
+    stage = next(s for s in data["arms"]["cart"]["stages"] if s["kind"] == "activity")
+    stage.update(duration=10, restock_days=1)
+    line = refused(write(tmp_path, data))
+    assert f"{STAGE}.{stage['name']}.restock_days" in line and "shorter" in line, line

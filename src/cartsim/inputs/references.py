@@ -96,6 +96,7 @@ def _check_arms(s: Scenario) -> None:
             for key, res in stage_resources(stage):
                 if res not in known:
                     raise ValueError(f"{where}.{key}: unknown resource {res!r} (known: {known})")
+            _check_stock(s, stage, where)
         for key, diseases in (("eligibility.diseases", arm.eligibility.diseases or []),
                               ("outcomes", list(arm.outcomes))):  # fmt: skip
             for disease in diseases:
@@ -104,6 +105,24 @@ def _check_arms(s: Scenario) -> None:
                         f"arms.{arm_name}.{key}: unknown disease {disease!r} "
                         f"(known: {sorted(s.demand)})"
                     )
+
+
+def _check_stock(s: Scenario, stage: object, where: str) -> None:
+    """A dose of a stock comes back no sooner than its stage ends (both given as numbers; a
+    distribution is left to the model). An unlimited stock is allowed: doses enough, on purpose."""
+    restock = getattr(stage, "restock_days", None)
+    if restock is None:
+        return
+    duration = getattr(stage, "duration", None)
+    if (
+        isinstance(restock, int | float)
+        and isinstance(duration, int | float)
+        and restock < duration
+    ):
+        raise ValueError(
+            f"{where}.restock_days: {restock:g} days is shorter than the stage "
+            f"({duration:g} days): the dose would be back before it is used"
+        )
 
 
 def _check_demand(s: Scenario) -> None:

@@ -234,4 +234,7 @@ def target_sentence(row: Mapping[Any, Any]) -> str:
         "unclear": f"unclear at {level} confidence: the interval straddles the target; "
         "more replications may settle it",
     }
+    if not (math.isfinite(float(row["ci_low"])) and math.isfinite(float(row["ci_high"]))):
+        said["unclear"] = "unclear: no interval (it needs at least 2 replications with a value)"
+        value = f"{where}{float(row['mean']):,.1f}"
     return f"{row['target']}: {said.get(str(row['verdict']), str(row['verdict']))} — {value}"
