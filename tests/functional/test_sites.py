@@ -237,6 +237,8 @@ def test_referrals_per_year_of_each_site_give_it_a_poisson_stream_of_its_rate(se
          "sum to 400"),
         (sites_dict(sites={"north": {"referrals_per_year": {"SLE": 5}}}), "sites.north",
          "not both"),
+        (rates_dict(north=300, south=100, national=[400]), "demand.SLE.rate_per_year",
+         "catchment shares instead"),
     ],
 )  # fmt: skip
 def test_referral_rates_of_the_sites_must_add_up(data: dict, field: str, message: str) -> None:

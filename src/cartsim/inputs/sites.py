@@ -173,7 +173,12 @@ def _check_rates(s: Scenario) -> None:
             continue
         total = sum(r or 0.0 for r in rates)
         national = demand.rate_per_year
-        if isinstance(national, list) or abs(national - total) > SHARE_TOL * max(1.0, total):
+        if isinstance(national, list):
+            raise ValueError(
+                f"demand.{disease}.rate_per_year: yearly rates cannot be split by the sites' "
+                f"referrals_per_year (one rate each): give the sites catchment shares instead"
+            )
+        if abs(national - total) > SHARE_TOL * max(1.0, total):
             raise ValueError(
                 f"demand.{disease}.rate_per_year: {national} a year, but the sites' "
                 f"referrals_per_year of {disease} sum to {total:g}; make them equal"
