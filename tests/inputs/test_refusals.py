@@ -334,3 +334,9 @@ def test_a_dose_back_before_its_stage_ends_is_refused(tmp_path: Path) -> None:
     stage.update(duration=10, restock_days=1)
     line = refused(write(tmp_path, data))
     assert f"{STAGE}.{stage['name']}.restock_days" in line and "shorter" in line, line
+
+
+def test_a_whole_made_wrong_by_a_set_names_the_set(tmp_path: Path) -> None:
+    """The catchment shares sum wrong only after ``--set`` changed one: both are named."""
+    line = refused(write(tmp_path, sites_dict()), "sites.north.catchment=0.7")
+    assert "sites: the catchment shares" in line and "after --set sites.north.catchment" in line

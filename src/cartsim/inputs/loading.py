@@ -180,13 +180,15 @@ class ScenarioSource:
         for path in self.overridden:
             if exc.field == path or exc.field.startswith(path + "."):
                 return ScenarioError(f"{exc.message} (from --set {path})", exc.file, exc.field)
+        below = [p for p in self.overridden if p.startswith(exc.field + ".")]
+        message = exc.message + (f" (after --set {', '.join(below)})" if below else "")
         parts = exc.field.split(".")
         while parts:
             found = self.lines.get(".".join(parts))
             if found:
-                return ScenarioError(exc.message, found[0], exc.field, found[1])
+                return ScenarioError(message, found[0], exc.field, found[1])
             parts.pop()
-        return exc
+        return ScenarioError(message, exc.file, exc.field) if below else exc
 
     def base_values(self) -> dict[str, float]:
         return {name: p.value for name, p in self.parameters.items()}
