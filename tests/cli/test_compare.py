@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from builders import assert_user_error, cartsim, scenario_dict, sites_dict
 
 
@@ -103,3 +104,20 @@ def test_check_refuses_a_target_no_run_can_miss_or_meet(write_yaml, bound, needl
     target = {"metric": "p90_vein_to_vein_days", "arm": "cart", **bound}
     path = write_yaml(scenario_dict(targets=[target]))
     assert_user_error(cartsim("check", str(path)), f"{path}:", *needles)
+
+
+def test_compare_warns_when_the_arms_differ_and_compares_the_common_ones(
+    tmp_path: Path, write_yaml
+) -> None:
+    first, second = two_scenarios(write_yaml)
+    data = yaml.safe_load(second.read_text())
+    data["arms"]["cart_copy"] = data["arms"]["cart"]
+    second.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "cmp"
+    args = ["compare", str(first), str(second), "--out", str(out), "--workers", "1",
+            "--replications", "2"]  # fmt: skip
+    result = cartsim(*args)
+    assert result.returncode == 0, result.stderr
+    assert "arms differ" in result.stdout + result.stderr
+    table = pd.read_parquet(out / "comparison.parquet")
+    assert set(table.loc[table["scenario"] == "local - central", "arm"]) == {"cart"}

@@ -67,6 +67,11 @@ def compare(
         check_targets(source, model)
     if not same_referrals(model_a, model_b):
         console.print("warning: the scenarios' demand differs: they do not meet the same patients")
+    if set(model_a.compared_arms) != set(model_b.compared_arms):
+        console.print(
+            f"warning: the scenarios' arms differ ({', '.join(model_a.compared_arms)} against "
+            f"{', '.join(model_b.compared_arms)}): only the arms of both are compared"
+        )
     started = dt.datetime.now()
     name = f"{model_a.name}_vs_{model_b.name}"
     folder = out or folders.default_folder(name, common[0], "compare", now=started)
