@@ -132,6 +132,7 @@ def test_a_stock_dose_that_is_also_booked_is_refused(tmp_path: Path) -> None:
     stage.update(restock_days=30, hold_until=later)
     line = refused(write(tmp_path, data))
     assert "restock_days" in line and "hold_until" in line and stage["name"] in line, line
+    assert f"{stage['name']}.activity" not in line, line  # the stage kind is not a field
 
 
 def test_parameter_low_above_high_is_refused(tmp_path: Path) -> None:

@@ -155,8 +155,8 @@ def format_location(loc: tuple[Any, ...], data: Mapping[str, Any]) -> str:
             node = node[item]
             parts.append(str(item))
         elif position == len(loc) - 1 and isinstance(node, dict) and isinstance(item, str):
-            if not item.islower() or "-" in item or "[" in item:
-                continue  # a branch label, not a field
+            if not item.islower() or "-" in item or "[" in item or node.get("kind") == item:
+                continue  # a branch label (a stage's kind among them), not a field
             parts.append(item)  # a field that is missing (or not allowed)
     return ".".join(parts)
 
