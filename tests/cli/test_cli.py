@@ -199,3 +199,13 @@ def test_unknown_sweep_target_is_rejected_before_running(tmp_path: Path, write_y
     )
     assert_user_error(result, "target.metric", "p90_v2v")
     assert not out.exists()
+
+
+def test_a_wrong_sweep_value_names_vary_not_set(tmp_path: Path) -> None:
+    """A grid value the schema refuses is blamed on ``--vary``, the option that gave it."""
+    out = tmp_path / "sweep"
+    vary = "resources.ward_bed.capacity=1,-2"
+    result = cartsim("sweep", str(BASELINE), "--vary", vary, "--out", str(out))
+    assert_user_error(result, "resources.ward_bed.capacity", "--vary")
+    assert "--set" not in result.stderr
+    assert not out.exists()

@@ -28,6 +28,10 @@ def test_the_scenario_passes_check() -> None:
         ("threshold_prices.against=nobody", ("threshold_prices.against", "'nobody'")),
         ("threshold_prices.prices.allo_cart=no_such_price", ("prices.allo_cart", "no_such_price")),
         ("threshold_prices.prices.allo_cart=cart_trm", ("prices.allo_cart", "not money")),
+        (
+            "threshold_prices.prices.allo_cart=cost_cart_product_academic",
+            ("prices.allo_cart", "not used by arm 'allo_cart'"),
+        ),
     ],
 )
 def test_a_bad_threshold_price_is_one_line(override: str, needles: tuple[str, ...]) -> None:

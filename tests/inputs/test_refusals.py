@@ -341,3 +341,17 @@ def test_a_whole_made_wrong_by_a_set_names_the_set(tmp_path: Path) -> None:
     """The catchment shares sum wrong only after ``--set`` changed one: both are named."""
     line = refused(write(tmp_path, sites_dict()), "sites.north.catchment=0.7")
     assert "sites: the catchment shares" in line and "after --set sites.north.catchment" in line
+
+
+def test_a_misspelt_kpi_gets_the_nearest_names(tmp_path: Path) -> None:
+    line = refused(BASELINE, "target={metric: p90_vein_to_vein, arm: cart, at_most: 35}")
+    assert "unknown KPI 'p90_vein_to_vein'; did you mean p90_vein_to_vein_days?" in line, line
+
+
+def test_an_unknown_kpi_lists_the_known_ones_folded_by_resource(tmp_path: Path) -> None:
+    """A service of sites has many resources: their KPIs are named once as a family."""
+    path = write(tmp_path, sites_dict())
+    line = refused(path, "target={metric: nonsense, arm: cart, at_most: 35}")
+    assert "unknown KPI 'nonsense'; known: " in line and "p90_vein_to_vein_days" in line, line
+    assert "utilisation_<resource>" in line and "north.ward_bed" in line, line
+    assert "utilisation_north.ward_bed" not in line and len(line) < 1000, line

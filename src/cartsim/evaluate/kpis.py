@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -85,6 +86,9 @@ def metric_rows(replication: int, arm: str, metrics: dict[str, float]) -> pd.Dat
     )
 
 
+RESOURCE_KPIS = ("utilisation", "mean_queue", "mean_in_use")  # each followed by _<resource>
+
+
 def metric_names(scenario: Scenario) -> set[str]:
     """Every KPI a run of ``scenario`` can report (the names in ``kpis.parquet``)."""
     names = {"referred", "treated", *STATUSES}
@@ -95,18 +99,34 @@ def metric_names(scenario: Scenario) -> set[str]:
         names |= {f"mean_wait_{s.name}_days" for s in arm.stages
                   if getattr(s, "resource", None) or isinstance(s, Transport)}  # fmt: skip
     for resource in all_resources(scenario):
-        names |= {f"utilisation_{resource}", f"mean_queue_{resource}", f"mean_in_use_{resource}"}
+        names |= {f"{kind}_{resource}" for kind in RESOURCE_KPIS}
     if scenario.economics is not None:
         names |= {"mean_cost_total", "mean_qaly_total", "mean_qaly_undiscounted"}
     return names
 
 
+def known_metrics_text(metric: str, scenario: Scenario) -> str:
+    """The KPIs nearest to ``metric`` by spelling, or every KPI with its families folded."""
+    known = sorted(metric_names(scenario))
+    close = difflib.get_close_matches(metric, known, n=4, cutoff=0.7)
+    if close:
+        return f"did you mean {' or '.join(close)}?"
+    resources = sorted(all_resources(scenario))
+    families = [f"{kind}_{r}" for r in resources for kind in RESOURCE_KPIS]
+    waits = sorted(n for n in known if n.startswith("mean_wait_"))
+    plain = [n for n in known if n not in families and n not in waits]
+    folded = ["/".join(f"{kind}_<resource>" for kind in RESOURCE_KPIS)] if resources else []
+    folded += ["mean_wait_<stage>_days"] if waits else []
+    stages = ", ".join(n.removeprefix("mean_wait_").removesuffix("_days") for n in waits)
+    return (f"known: {', '.join(plain + folded)}; resources: {', '.join(resources)}"
+            + (f"; stages with a wait: {stages}" if waits else ""))  # fmt: skip
+
+
 def check_metric(metric: str, scenario: Scenario, file: object) -> None:
     """A clear error for a KPI name that no run of the scenario reports."""
-    known = metric_names(scenario)
-    if metric not in known:
+    if metric not in metric_names(scenario):
         raise CartsimError(
-            f"unknown KPI {metric!r} (known: {', '.join(sorted(known))})",
+            f"unknown KPI {metric!r}; {known_metrics_text(metric, scenario)}",
             file=str(file),
             field="target.metric",
         )

@@ -28,6 +28,7 @@ from cartsim.inputs.errors import CartsimError, ScenarioError
 from cartsim.inputs.money import parameter_factors
 from cartsim.inputs.overrides import apply_override, describe
 from cartsim.inputs.scenario import Parameter, Scenario
+from cartsim.inputs.threshold_prices import price_reference_problem
 from cartsim.inputs.yamlsafe import YamlProblem, parse
 
 ORIGINS = "_origins"  # key of the composed mapping: parameter name -> file that defines it
@@ -171,17 +172,17 @@ class ScenarioSource:
     parameters: dict[str, Parameter] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
     lines: Lines = field(default_factory=dict)
-    overridden: tuple[str, ...] = ()
+    overridden: tuple[tuple[str, str], ...] = ()  # (dotted path, the option that set it)
 
     def locate(self, exc: ScenarioError) -> ScenarioError:
         """``exc`` naming the file and line that set its field (or the option that did)."""
         if not exc.field or exc.lineno is not None:
             return exc
-        for path in self.overridden:
+        for path, option in self.overridden:
             if exc.field == path or exc.field.startswith(path + "."):
-                return ScenarioError(f"{exc.message} (from --set {path})", exc.file, exc.field)
-        below = [p for p in self.overridden if p.startswith(exc.field + ".")]
-        message = exc.message + (f" (after --set {', '.join(below)})" if below else "")
+                return ScenarioError(f"{exc.message} (from {option} {path})", exc.file, exc.field)
+        below = [f"{o} {p}" for p, o in self.overridden if p.startswith(exc.field + ".")]
+        message = exc.message + (f" (after {', '.join(below)})" if below else "")
         parts = exc.field.split(".")
         while parts:
             found = self.lines.get(".".join(parts))
@@ -330,16 +331,23 @@ UNIT_ERRORS = {
 FIELD_IN_MESSAGE = re.compile(r"^([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-*]+)*): (.+)$", re.S)
 
 
-def load(path: str | Path, overrides: list[str] | None = None) -> ScenarioSource:
-    """Read, compose and override a scenario file; check that the base case validates."""
+def load(
+    path: str | Path, overrides: list[str] | None = None, varied: list[str] | None = None
+) -> ScenarioSource:
+    """Read, compose and override a scenario file; check that the base case validates.
+
+    ``overrides`` come from ``--set``, ``varied`` (applied after them) from a sweep's ``--vary``:
+    an error they cause names the option.
+    """
     path = Path(path)
     raw, files = compose(path)
     origins = raw.pop(ORIGINS, {})
     lines = raw.pop(LINES, {})
     overridden = []
-    for assignment in overrides or []:
-        apply_override(raw, assignment, str(path))
-        overridden.append(assignment.split("=", 1)[0].strip())
+    for option, assignments in (("--set", overrides), ("--vary", varied)):
+        for assignment in assignments or []:
+            apply_override(raw, assignment, str(path), option)
+            overridden.append((assignment.split("=", 1)[0].strip(), option))
     source = ScenarioSource(path=path, raw=raw, files=files, origins=origins, lines=lines,
                             overridden=tuple(overridden))  # fmt: skip
     params_raw = raw.get("parameters", {}) or {}
@@ -356,5 +364,8 @@ def load(path: str | Path, overrides: list[str] | None = None) -> ScenarioSource
             raise source.locate(ScenarioError(err.message, origin, where)) from None
     raw["parameters"] = params_raw
     source.build()
+    problem = price_reference_problem(raw)
+    if problem:
+        raise source.locate(ScenarioError(problem[1], str(path), problem[0]))
     source.check_draws()
     return source

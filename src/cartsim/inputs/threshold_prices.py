@@ -8,10 +8,12 @@ the loader names the field and its line.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from cartsim.inputs import tree
 from cartsim.inputs.fields import Strict
 from cartsim.inputs.money import parameter_money
 
@@ -50,3 +52,21 @@ def check_threshold_prices(s: Scenario) -> None:
             unit = s.parameters[parameter].unit
             raise ValueError(f"threshold_prices.prices.{arm}: {parameter!r} is not money (its "
                              f"unit is {unit!r}): name the arm's price parameter")  # fmt: skip
+
+
+def price_reference_problem(raw: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The field and message of a price parameter its arm does not use, or that the comparator
+    uses too (its threshold would move both arms), in a composed scenario before substitution."""
+    spec, arms = raw.get("threshold_prices"), raw.get("arms")
+    if not isinstance(spec, Mapping) or not isinstance(arms, Mapping):
+        return None
+    prices, against = spec.get("prices"), spec.get("against")
+    for arm, parameter in prices.items() if isinstance(prices, Mapping) else ():
+        ref = f"@{parameter}"
+        if arm in arms and not any(v == ref for _, v in tree.nodes(arms[arm])):
+            return (f"threshold_prices.prices.{arm}", f"{parameter!r} is not used by arm "
+                    f"{arm!r} (none of its fields is {ref}): name the arm's own price")  # fmt: skip
+        if against in arms and any(v == ref for _, v in tree.nodes(arms[against])):
+            return (f"threshold_prices.prices.{arm}", f"{parameter!r} is used by the comparator "
+                    f"{against!r} too: a threshold price must be the arm's own")  # fmt: skip
+    return None

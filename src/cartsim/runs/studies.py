@@ -258,7 +258,7 @@ def sweep_settings(
 def sweep_scenarios(path: Path, overrides: list[str], grid: list[dict[str, str]]) -> list[Scenario]:
     """The scenario of every setting of a grid (checked before anything runs)."""
     return [
-        loading.load(path, [*overrides, *(f"{k}={v}" for k, v in setting.items())]).build()
+        loading.load(path, overrides, [f"{k}={v}" for k, v in setting.items()]).build()
         for setting in grid
     ]
 
