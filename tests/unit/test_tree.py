@@ -47,3 +47,27 @@ def test_find_prefers_a_mappings_own_keys_and_skips_parameters() -> None:
     assert find(data, "x") == 2  # the top level's own key before a child's
     assert find({"a": {"x": 1}, "b": {"x": 3}}, "x") == 1  # children in order
     assert find(data, "y") is None  # nothing inside parameters
+
+
+def test_leaves_give_the_keys_of_every_leaf_in_order() -> None:
+    found = dict(tree.leaves(DATA))
+    assert found[("arms", "cart", "stages", 0, "duration")] == 1
+    assert found[("arms", "cart", "stages", 1, "name")] == "mfg"
+    assert list(found)[0] == ("run", "seed") and len(found) == 5
+
+
+def test_replaced_equals_map_leaves_and_leaves_the_tree_alone() -> None:
+    """Replacing two leaves gives what mapping every leaf gives; nothing of ``DATA`` changes and
+    only the containers on the way to a change are new."""
+    change = {("arms", "cart", "stages", 0, "duration"): 9, ("parameters", "p", "value"): 4}
+    out = tree.replaced(DATA, change.items())
+    by_path = {".".join(map(str, k)): v for k, v in change.items()}
+    assert out == tree.map_leaves(DATA, lambda path, leaf: by_path.get(path, leaf))
+    assert DATA["arms"]["cart"]["stages"][0]["duration"] == 1 and DATA["parameters"]["p"] == {
+        "value": 3
+    }
+    assert (
+        out["run"] is DATA["run"]
+        and out["arms"]["cart"]["stages"][1] is DATA["arms"]["cart"]["stages"][1]
+    )
+    assert out["arms"]["cart"]["stages"] is not DATA["arms"]["cart"]["stages"]

@@ -17,6 +17,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -214,13 +215,19 @@ class ScenarioSource:
         factors = self.money_factors()
         values = {k: v * factors.get(k, 1.0) for k, v in values.items()}
         body = {k: v for k, v in self.raw.items() if k != "parameters"}
-        try:
-            resolved = substitute(body, values)
-        except KeyError as exc:
-            where, name = exc.args[0]
-            error = ScenarioError(f"unknown parameter @{name}", str(self.path), where)
-            raise self.locate(error) from None
-        resolved["parameters"] = self.raw.get("parameters", {})
+        if not base_case and self.checked_references(values):
+            # a draw of a checked base case: the values put in where they are referred to,
+            # the parameters as validated by load (their specifications do not change)
+            resolved = tree.replaced(body, ((k, values[n]) for k, n in self.references))
+            resolved["parameters"] = dict(self.parameters)
+        else:
+            try:
+                resolved = substitute(body, values)
+            except KeyError as exc:
+                where, name = exc.args[0]
+                error = ScenarioError(f"unknown parameter @{name}", str(self.path), where)
+                raise self.locate(error) from None
+            resolved["parameters"] = self.raw.get("parameters", {})
         try:
             return validate(resolved, str(self.path), base_case=base_case)
         except ScenarioError as exc:
@@ -230,6 +237,18 @@ class ScenarioSource:
                 exc = ScenarioError(f"{exc.message} (the value of {raw}, set in {origin})",
                                     exc.file, exc.field)  # fmt: skip
             raise self.locate(exc) from None
+
+    @cached_property
+    def references(self) -> list[tuple[tree.Keys, str]]:
+        """Where the scenario refers to a parameter (``"@name"``): the keys and the name."""
+        body = {k: v for k, v in self.raw.items() if k != "parameters"}
+        return [(keys, leaf[1:]) for keys, leaf in tree.leaves(body)
+                if isinstance(leaf, str) and leaf.startswith("@")]  # fmt: skip
+
+    def checked_references(self, values: Mapping[str, float]) -> bool:
+        """Whether every reference names a value and every parameter was validated by load."""
+        raw = self.raw.get("parameters") or {}
+        return self.parameters.keys() == raw.keys() and all(n in values for _, n in self.references)
 
     def check_draws(self) -> None:
         """Every value a probabilistic or one-way analysis can give a parameter must validate.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from cartsim.inputs.budget import check_budget
 from cartsim.inputs.capacity import Calendar, Resource
@@ -350,8 +350,10 @@ class Scenario(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _analysis_paths(cls, data: Any) -> Any:
-        if isinstance(data, dict):
+    def _analysis_paths(cls, data: Any, info: ValidationInfo) -> Any:
+        # the paths depend on the scenario's structure, not on its values: checked with the
+        # base case, not again for each draw of its parameters
+        if isinstance(data, dict) and (info.context or {}).get("base_case", True):
             check_analysis_paths(data)
         return data
 

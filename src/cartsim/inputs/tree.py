@@ -7,7 +7,8 @@ field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import copy
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 
@@ -59,3 +60,34 @@ def value_at(tree: Any, dotted: str | None) -> Any:
         else:
             return None
     return node
+
+
+Keys = tuple[Any, ...]  # mapping keys and list positions from the top to a node
+
+
+def leaves(tree: Any, keys: Keys = ()) -> Iterator[tuple[Keys, Any]]:
+    """Every leaf (neither mapping nor list) of ``tree`` with its keys from the top."""
+    if isinstance(tree, Mapping):
+        for key, child in tree.items():
+            yield from leaves(child, (*keys, key))
+    elif isinstance(tree, list):
+        for index, child in enumerate(tree):
+            yield from leaves(child, (*keys, index))
+    else:
+        yield keys, tree
+
+
+def replaced(tree: Any, changes: Iterable[tuple[Keys, Any]]) -> Any:
+    """A copy of ``tree`` with the leaf at each ``keys`` replaced by its value: only the mappings
+    and lists on the way to a change are copied, the rest is shared with ``tree``."""
+    copies: dict[Keys, Any] = {(): copy.copy(tree)}
+    for keys, value in changes:
+        node = copies[()]
+        for depth in range(1, len(keys)):
+            inner = copies.get(keys[:depth])
+            if inner is None:
+                inner = copies[keys[:depth]] = copy.copy(node[keys[depth - 1]])
+                node[keys[depth - 1]] = inner
+            node = inner
+        node[keys[-1]] = value
+    return copies[()]
