@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from builders import BASELINE, ROOT, TEST_SEED
@@ -47,3 +48,17 @@ def test_every_layout_gives_the_same_values(
     other_patients, other_budget = tables(path)
     assert patients.equals(other_patients)
     assert budget.equals(other_budget)
+
+
+def test_rows_are_added_one_at_a_time_in_order() -> None:
+    """A running sum from the total, as a loop of ``+=`` gives: adding the rows first (2 + 2**53)
+    or in another order would round differently."""
+    total = np.array([2.0**53, 0.0, -0.0])
+    rows = np.array([[1.0, 0.1, 1e-300], [1.0, 0.2, -1e-300], [-(2.0**53), 0.3, 5.0]])
+    expected = total.copy()
+    for row in rows:
+        expected = expected + row
+    got = economics._added(total, rows)
+    assert got.tobytes() == expected.tobytes()
+    assert got[0] != total[0] + rows.sum(axis=0)[0]  # the order matters for these rows
+    assert economics._added(total, rows[:0]) is total

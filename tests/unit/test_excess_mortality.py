@@ -105,6 +105,41 @@ def test_disease_course_takes_excess_hazards_per_state() -> None:
         DiseaseCourse(utility_active=0.5, utility_remission=0.8, excess_hazard_active_per_year=-0.1)
 
 
+def reference_age_at_hazard(a, b, smr, age0, target, excess):
+    """Newton's method as first written: every patient, the hazard recomputed by its function."""
+    gompertz = np.log(np.exp(b * age0) + b * target / (smr * a)) / b
+    excess = np.broadcast_to(np.asarray(excess, dtype=float), np.shape(gompertz))
+    if not np.any(excess > 0):
+        return gompertz
+    with np.errstate(divide="ignore"):
+        additive = np.where(excess > 0, age0 + target / excess, np.inf)
+    x = np.minimum(gompertz, additive)
+    for _ in range(60):
+        f = cumulative_hazard(a, b, smr, age0, x, excess) - target
+        step = f / (smr * a * np.exp(b * x) + excess)
+        x = x - step
+        if np.all(np.abs(step) < 1e-12 * np.maximum(1.0, np.abs(x))):
+            break
+    return np.where(excess > 0, x, gompertz)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_age_at_hazard_equals_its_first_form_bit_for_bit(seed: int) -> None:
+    """The terms computed once per Newton step, and no step when no needed age has an excess
+    hazard, give the very ages of the first form wherever they are needed."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    a, b = rng.uniform(1e-5, 5e-5, n), rng.uniform(0.07, 0.11, n)
+    smr, age0 = rng.uniform(1, 4, n), rng.uniform(20, 80, n)
+    target = -np.log1p(-rng.random(n)) * rng.uniform(0.01, 2, n)
+    excess = np.where(rng.random(n) < 0.3, rng.uniform(0.001, 0.05, n), 0.0)
+    expected = reference_age_at_hazard(a, b, smr, age0, target, excess)
+    np.testing.assert_array_equal(age_at_hazard(a, b, smr, age0, target, excess), expected)
+    for needed in (rng.random(n) < 0.05, excess == 0, np.zeros(n, dtype=bool)):
+        got = age_at_hazard(a, b, smr, age0, target, excess, needed)
+        np.testing.assert_array_equal(got[needed], expected[needed])
+
+
 def reference_death_years(mortality, age, female, u, segments):
     """The piecewise death time computed for every segment, none skipped."""
     a = np.where(female, mortality.female.a, mortality.male.a)
@@ -115,7 +150,7 @@ def reference_death_years(mortality, age, female, u, segments):
         pending = np.isnan(out)
         h = cumulative_hazard(a, b, smr, age + start, age + np.maximum(cap_end, start), excess)
         dies_here = pending & (remaining < h)
-        at = age_at_hazard(a, b, smr, age + start, remaining, excess)
+        at = reference_age_at_hazard(a, b, smr, age + start, remaining, excess)
         out[dies_here] = at[dies_here] - age[dies_here]
         remaining = np.where(pending & ~dies_here, remaining - h, remaining)
         start = np.maximum(start, cap_end)

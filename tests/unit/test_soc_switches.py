@@ -7,13 +7,14 @@ import math
 import numpy as np
 from builders import make_scenario, scenario_dict
 
+from cartsim.engine import cohort as cohort_module
 from cartsim.engine.cohort import make_cohort
-from cartsim.engine.mortality import soc_switch_days
+from cartsim.engine.mortality import soc_switch_days, soc_switch_days_from_referral
 from cartsim.engine.streams import Streams
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 
-def switches(p_remit: float, flare: float):
+def switches(p_remit: float, flare: float, with_scenario: bool = False):
     data = scenario_dict(demand={"SLE": {"rate_per_year": 200}})
     data["disease_course"] = {
         "SLE": {
@@ -25,6 +26,8 @@ def switches(p_remit: float, flare: float):
     }
     scenario = make_scenario(data)
     cohort = make_cohort(scenario, Streams(seed=4))
+    if with_scenario:
+        return scenario, cohort
     return cohort, soc_switch_days(scenario, cohort, cohort.arrival_day, "pre")
 
 
@@ -49,3 +52,21 @@ def test_a_certain_remission_still_takes_time() -> None:
     wait = days[:, 0] - cohort.arrival_day
     assert (wait > 0).all() and np.isfinite(wait).all()
     assert wait.mean() < 30  # a hazard of -ln(1e-12) a year: about two weeks on average
+
+
+def test_the_days_from_referral_are_computed_once_per_cohort_and_course(monkeypatch) -> None:
+    """Every arm of a replication asks for the same switch days from referral: the first answer
+    is kept (read-only) and given again; another course, or a cohort too large to keep, gets
+    its own."""
+    scenario, cohort = switches(0.26, 0.5, with_scenario=True)
+    first = soc_switch_days_from_referral(scenario, cohort)
+    expected = soc_switch_days(scenario, cohort, cohort.arrival_day, "pre")
+    assert first.tobytes() == expected.tobytes() and not first.flags.writeable
+    assert soc_switch_days_from_referral(scenario, cohort) is first
+    other, _ = switches(0.26, 0.1, with_scenario=True)
+    changed = soc_switch_days_from_referral(other, cohort)
+    assert changed is not first and not np.array_equal(changed[:, 1], first[:, 1])
+    monkeypatch.setattr(cohort_module, "DRAW_CACHE_BYTES", 0)
+    fresh = make_cohort(scenario, Streams(seed=4))
+    kept = soc_switch_days_from_referral(scenario, fresh)
+    assert not fresh.memo and kept.tobytes() == expected.tobytes()

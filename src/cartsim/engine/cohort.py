@@ -9,6 +9,7 @@ patient is referred to one site by its own uniform (``site``), so the site draw 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,6 +64,7 @@ class Cohort:
     site: np.ndarray | None = None  # int code into ``sites``, per patient (None: no sites)
     sites: tuple[str, ...] = ()
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    memo: dict[object, np.ndarray] = field(default_factory=dict, repr=False)  # see remember()
     _parent: Cohort | None = field(default=None, repr=False)
     _prefix: str = ""
     _index: np.ndarray | None = field(default=None, repr=False)
@@ -93,6 +95,17 @@ class Cohort:
         while len(self._cache) > max(1, DRAW_CACHE_BYTES // max(cached.nbytes, 1)):
             del self._cache[next(iter(self._cache))]  # the least recently used
         return cached
+
+    def remember(self, key: object, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """``compute()``, kept under ``key`` for the next consumer (every arm of a replication)
+        while it takes no more than a quarter of :data:`DRAW_CACHE_BYTES`; read-only."""
+        kept = self.memo.get(key)
+        if kept is None:
+            kept = compute()
+            kept.flags.writeable = False
+            if kept.nbytes <= DRAW_CACHE_BYTES // 4:
+                self.memo[key] = kept
+        return kept
 
     def view(self, prefix: str = "", index: np.ndarray | None = None) -> Cohort:
         """The same patients (or those at ``index``) drawing ``prefix + name`` for ``name``:

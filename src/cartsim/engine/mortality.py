@@ -50,27 +50,34 @@ def age_at_hazard(
     age0: np.ndarray,
     target: np.ndarray,
     excess: np.ndarray | float = 0.0,
+    needed: np.ndarray | None = None,
 ) -> np.ndarray:
     """The age at which the cumulative hazard from ``age0`` reaches ``target``.
 
     Closed form without an excess hazard; with one, Newton's method from an age at or beyond
     the root (the cumulative hazard is increasing and convex, so the steps fall monotonically
-    onto it).
+    onto it). Only the ages where ``needed`` (default: all) are meaningful: when none of them
+    has an excess hazard, no Newton step is taken.
     """
     gompertz = np.log(np.exp(b * age0) + b * target / (smr * a)) / b
     excess = np.broadcast_to(np.asarray(excess, dtype=float), np.shape(gompertz))
-    if not np.any(excess > 0):
+    has_excess = excess > 0
+    if not np.any(has_excess if needed is None else has_excess & needed):
         return gompertz
     with np.errstate(divide="ignore"):
-        additive = np.where(excess > 0, age0 + target / excess, np.inf)
+        additive = np.where(has_excess, age0 + target / excess, np.inf)
     x = np.minimum(gompertz, additive)
+    # cumulative_hazard(a, b, smr, age0, x, excess) - target, its terms computed once
+    smr_a = smr * a
+    scale, start = smr_a / b, np.exp(b * age0)
     for _ in range(NEWTON_STEPS):
-        f = cumulative_hazard(a, b, smr, age0, x, excess) - target
-        step = f / (smr * a * np.exp(b * x) + excess)
+        grows = np.exp(b * x)
+        f = scale * (grows - start) + excess * (x - age0) - target
+        step = f / (smr_a * grows + excess)
         x = x - step
         if np.all(np.abs(step) < 1e-12 * np.maximum(1.0, np.abs(x))):
             break
-    return np.where(excess > 0, x, gompertz)
+    return np.where(has_excess, x, gompertz)
 
 
 Segment = tuple[np.ndarray, ...]  # (end_years, smr) or (end_years, smr, excess_per_year)
@@ -103,7 +110,7 @@ def death_years(
         h = cumulative_hazard(a, b, smr, age + start, age + np.maximum(cap_end, start), excess)
         dies_here = pending & (remaining < h)
         if dies_here.any():
-            at = age_at_hazard(a, b, smr, age + start, remaining, excess)
+            at = age_at_hazard(a, b, smr, age + start, remaining, excess, dies_here)
             out[dies_here] = at[dies_here] - age[dies_here]
         remaining = np.where(pending & ~dies_here, remaining - h, remaining)
         start = np.maximum(start, cap_end)
@@ -133,6 +140,17 @@ def hazard_by_patient(scenario: Scenario, cohort: Cohort, state: str) -> tuple[n
 
 
 SOC_CYCLES = 12  # remission-flare cycles drawn on standard of care (more are vanishingly rare)
+
+
+def soc_switch_days_from_referral(scenario: Scenario, cohort: Cohort) -> np.ndarray:
+    """:func:`soc_switch_days` from referral (``pre``): the same for every arm of a replication,
+    so computed once per cohort (for a given standard-of-care course)."""
+    course = [scenario.disease_course.get(d) for d in cohort.diseases]
+    rates = tuple((c.remission_prob_per_year, c.relapse_hazard_per_year) if c else None
+                  for c in course)  # fmt: skip
+    return cohort.remember(
+        ("soc_pre", rates), lambda: soc_switch_days(scenario, cohort, cohort.arrival_day, "pre")
+    )
 
 
 def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: str) -> np.ndarray:
@@ -178,7 +196,7 @@ def soc_segments(
 def waiting_death_days(scenario: Scenario, cohort: Cohort) -> np.ndarray:
     """Days from referral to death on standard of care (deaths while waiting)."""
     assert scenario.mortality is not None
-    switches = soc_switch_days(scenario, cohort, cohort.arrival_day, "pre")
+    switches = soc_switch_days_from_referral(scenario, cohort)
     years = death_years(
         scenario.mortality,
         cohort.age,

@@ -20,6 +20,7 @@ from cartsim.engine.mortality import (
     hazard_by_patient,
     soc_segments,
     soc_switch_days,
+    soc_switch_days_from_referral,
 )
 from cartsim.inputs.clinical import Relapse
 from cartsim.inputs.scenario import Arm, Scenario
@@ -117,7 +118,7 @@ def outcome(
     n = cohort.size
     inf = np.full(n, np.inf)
     t1 = np.where(effect.treated, effect.treatment_day, inf)
-    pre = soc_switch_days(scenario, cohort, cohort.arrival_day, "pre")
+    pre = soc_switch_days_from_referral(scenario, cohort)
     post_start = np.where(effect.response, effect.relapse_day, t1)
     post = soc_switch_days(scenario, cohort, post_start, "post")
     t2 = inf if second is None else second.treatment_day

@@ -125,6 +125,14 @@ def _lump_values(course: Course, lumps: list[Lump], rate: float) -> np.ndarray:
     return _per_item(owner, sizes, n, np.stack([present, amount]))
 
 
+def _added(total: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``total + rows[0] + rows[1] + ...``, one row at a time in order (a running sum, not a
+    pairwise one: the same bits as adding them in a loop)."""
+    if not len(rows):
+        return total
+    return np.cumsum(np.concatenate([total[None, :], rows]), axis=0)[-1]
+
+
 def evaluate(course: Course, economics: Economics) -> Columns:
     """Per-patient costs by category (discounted), totals, QALYs and life-years.
 
@@ -143,21 +151,20 @@ def evaluate(course: Course, economics: Economics) -> Columns:
     lost, lost_raw = np.zeros(n), np.zeros(n)
     for flows in _blocks(course.flows, lambda f: max(n, f.start.size)):
         values = _flow_values(course, flows, rates)
-        for flow, value, raw in zip(flows, values[0], values[1], strict=True):
-            if flow.category == UTILITY:
-                lived += value
-                lived_raw += raw
-            elif flow.category == UTILITY_LOSS:
-                lost += value
-                lost_raw += raw
-            else:
-                out[flow.category] = out.get(flow.category, zeros) + value
-                undiscounted_cost += raw
+        category = np.asarray([f.category for f in flows])
+        utility, loss = category == UTILITY, category == UTILITY_LOSS
+        lived, lived_raw = _added(lived, values[0][utility]), _added(lived_raw, values[1][utility])
+        lost, lost_raw = _added(lost, values[0][loss]), _added(lost_raw, values[1][loss])
+        costs = ~(utility | loss)
+        for name in dict.fromkeys(category[costs]):
+            out[name] = _added(out.get(name, zeros), values[0][category == name])
+        undiscounted_cost = _added(undiscounted_cost, values[1][costs])
     for lumps in _blocks(course.lumps, lambda x: max(n, x.day.size)):
         values = _lump_values(course, lumps, rates[0])
-        for lump, present, raw in zip(lumps, values[0], values[1], strict=True):
-            out[lump.category] = out.get(lump.category, zeros) + present
-            undiscounted_cost += raw
+        category = np.asarray([x.category for x in lumps])
+        for name in dict.fromkeys(category):
+            out[name] = _added(out.get(name, zeros), values[0][category == name])
+        undiscounted_cost = _added(undiscounted_cost, values[1])
     table = {f"cost_{k}": v for k, v in sorted(out.items())}
     table["cost_total"] = np.sum(list(table.values()), axis=0) if table else zeros
     table["cost_undiscounted"] = undiscounted_cost
