@@ -120,6 +120,27 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_threshold_study.py",
         "tests/functional/test_nice_scenario.py::test_a_threshold_price_is_in_pounds_and_breaks_even_when_rerun",
     ],
+    "inputs/tree.py": [
+        "tests/unit/test_tree.py",
+        "tests/unit/test_draw_build.py",
+        "tests/unit/test_loading_extends.py",
+    ],
+    "inputs/threshold_prices.py": [
+        "tests/unit/test_threshold_price_refs.py",
+        "tests/inputs/test_refusals.py",
+    ],
+    "inputs/loading.py": [
+        "tests/unit/test_loading_overrides.py",
+        "tests/inputs",
+        "tests/unit/test_draw_build.py",
+        "tests/unit/test_tree.py",
+        "tests/unit/test_loading_extends.py",
+    ],
+    "evaluate/kpis.py": [
+        "tests/unit/test_kpi_names.py",
+        "tests/inputs/test_refusals.py",
+        "tests/unit/test_period_kpis.py",
+    ],
 }
 
 SWAP_BINOP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.FloorDiv: "*"}

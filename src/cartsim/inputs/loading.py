@@ -179,7 +179,7 @@ class ScenarioSource:
         """``exc`` naming the file and line that set its field (or the option that did)."""
         if not exc.field or exc.lineno is not None:
             return exc
-        for path, option in self.overridden:
+        for path, option in reversed(self.overridden):  # the last one set the value
             if exc.field == path or exc.field.startswith(path + "."):
                 return ScenarioError(f"{exc.message} (from {option} {path})", exc.file, exc.field)
         below = [f"{o} {p}" for p, o in self.overridden if p.startswith(exc.field + ".")]
