@@ -1,7 +1,8 @@
 """PSA of ``cart_vs_asct.yaml``: iterations per CPU-second, and the CPU of each executor.
 
 Usage: ``python benchmarks/psa.py [--iterations 1000] [--replications 1] [--executors 1000]
-[--pinned 7eb12fe]``.
+[--pinned 7eb12fe] [--rounds 1]``. With ``--rounds N`` parts 1 and 3 run N times, alternating
+between the sides compared, and print the median CPU of each (and every round's).
 
 1. The PSA work units of ``--iterations`` draws run through :func:`cartsim.runs.analyses.psa_unit`
    of this tree and of the pinned revision ``--pinned`` (its ``src/`` taken from git, by default
@@ -25,6 +26,7 @@ import argparse
 import io
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -79,20 +81,27 @@ def tree_units(src: Path, iterations: int, replications: int) -> tuple[float, pd
         return float(done.stdout.split()[-1]), pd.read_parquet(out)
 
 
-def pinned_cpu(revision: str, iterations: int, replications: int) -> None:
-    """Iterations per CPU-second of this tree against the pinned revision's."""
+def pinned_cpu(revision: str, iterations: int, replications: int, rounds: int) -> None:
+    """Iterations per CPU-second of this tree against the pinned revision's: ``rounds`` runs of
+    each, alternating, and the median CPU of each side (the machine's load drifts)."""
     archive = subprocess.run(["git", "archive", revision, "src"], cwd=ROOT, capture_output=True)
     if archive.returncode != 0:
         print(f"pinned revision {revision} not in this checkout: skipped")
         return
+    times: dict[str, list[float]] = {revision: [], "this tree": []}
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmp, filter="data")
-        before, old = tree_units(Path(tmp) / "src", iterations, replications)
-    after, new = tree_units(ROOT / "src", iterations, replications)
-    print(f"{'code':>12} {'CPU s':>8} {'iter/CPU-s':>11}")
-    for name, seconds in ((revision, before), ("this tree", after)):
-        print(f"{name:>12} {seconds:>8.2f} {iterations / seconds:>11.2f}")
+        for _ in range(rounds):
+            seconds, old = tree_units(Path(tmp) / "src", iterations, replications)
+            times[revision].append(seconds)
+            seconds, new = tree_units(ROOT / "src", iterations, replications)
+            times["this tree"].append(seconds)
+    before, after = (statistics.median(t) for t in times.values())
+    print(f"{'code':>12} {'CPU s':>8} {'iter/CPU-s':>11}  (median of {rounds}: each round's CPU s)")
+    for (name, runs), seconds in zip(times.items(), (before, after), strict=True):
+        each = ", ".join(f"{t:.1f}" for t in runs)
+        print(f"{name:>12} {seconds:>8.2f} {iterations / seconds:>11.2f}  ({each})")
     print(f"ratio: {before / after:.2f}x iterations per CPU-second of {revision}")
     same = old.equals(new)
     print(f"identical rows: {same}")
@@ -133,18 +142,26 @@ def command_cpu(iterations: int, options: list[str]) -> tuple[float, float, pd.D
     return wall, cpu, table
 
 
-def executors_cpu(iterations: int) -> None:
+def executors_cpu(iterations: int, rounds: int) -> None:
+    """CPU of the same PSA serially, in 2 processes and on Dask: ``rounds`` runs of each in
+    turn, and the median of each."""
     settings = {
         "serial": ["--workers", "1"],
         "2 processes": ["--workers", "2"],
         "Dask (2)": ["--workers", "2", "--scheduler", "local"],
     }
-    print(f"{'executor':>12} {'wall s':>8} {'CPU s':>8}")
-    cpu, tables = {}, {}
-    for name, options in settings.items():
-        wall, cpu[name], tables[name] = command_cpu(iterations, options)
-        print(f"{name:>12} {wall:>8.1f} {cpu[name]:>8.1f}")
-        sys.stdout.flush()
+    print(f"{'executor':>12} {'wall s':>8} {'CPU s':>8}  (median of {rounds}: each round's CPU s)")
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in settings}
+    tables = {}
+    for _ in range(rounds):
+        for name, options in settings.items():
+            wall, cpu, tables[name] = command_cpu(iterations, options)
+            runs[name].append((wall, cpu))
+    cpu = {}
+    for name, measured in runs.items():
+        wall, cpu[name] = (statistics.median(m[i] for m in measured) for i in (0, 1))
+        each = ", ".join(f"{m[1]:.1f}" for m in measured)
+        print(f"{name:>12} {wall:>8.1f} {cpu[name]:>8.1f}  ({each})")
     print(f"ratio: Dask CPU / processes CPU = {cpu['Dask (2)'] / cpu['2 processes']:.2f}")
     same = all(t.equals(tables["serial"]) for t in tables.values())
     print(f"identical psa tables: {same}")
@@ -158,13 +175,15 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=1, help="replications per draw")
     parser.add_argument("--executors", type=int, default=1000, help="draws per executor (0: skip)")
     parser.add_argument("--pinned", default=PINNED, help="git revision to compare with ('': skip)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating runs of each (median)")
     args = parser.parse_args()
     if args.pinned:
-        pinned_cpu(args.pinned, args.iterations, args.replications)
+        pinned_cpu(args.pinned, args.iterations, args.replications, args.rounds)
         sys.stdout.flush()
     units_cpu(args.iterations, args.replications)
+    sys.stdout.flush()
     if args.executors:
-        executors_cpu(args.executors)
+        executors_cpu(args.executors, args.rounds)
 
 
 if __name__ == "__main__":
