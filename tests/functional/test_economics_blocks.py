@@ -50,9 +50,12 @@ def test_every_layout_gives_the_same_values(
     assert budget.equals(other_budget)
 
 
-def test_rows_are_added_one_at_a_time_in_order() -> None:
-    """A running sum from the total, as a loop of ``+=`` gives: adding the rows first (2 + 2**53)
-    or in another order would round differently."""
+@pytest.mark.parametrize("block", [economics.BLOCK, 0], ids=["stacked", "row by row"])
+def test_rows_are_added_one_at_a_time_in_order(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A running sum from the total, as a loop of ``+=`` gives, whether the rows are stacked (a
+    small cohort) or added one by one (a large one): adding the rows first (2 + 2**53) or in
+    another order would round differently; the caller's total is left as it was."""
+    monkeypatch.setattr(economics, "BLOCK", block)
     total = np.array([2.0**53, 0.0, -0.0])
     rows = np.array([[1.0, 0.1, 1e-300], [1.0, 0.2, -1e-300], [-(2.0**53), 0.3, 5.0]])
     expected = total.copy()
@@ -61,4 +64,5 @@ def test_rows_are_added_one_at_a_time_in_order() -> None:
     got = economics._added(total, rows)
     assert got.tobytes() == expected.tobytes()
     assert got[0] != total[0] + rows.sum(axis=0)[0]  # the order matters for these rows
+    assert total.tobytes() == np.array([2.0**53, 0.0, -0.0]).tobytes()
     assert economics._added(total, rows[:0]) is total

@@ -126,11 +126,17 @@ def _lump_values(course: Course, lumps: list[Lump], rate: float) -> np.ndarray:
 
 
 def _added(total: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``total + rows[0] + rows[1] + ...``, one row at a time in order (a running sum, not a
-    pairwise one: the same bits as adding them in a loop)."""
-    if not len(rows):
-        return total
-    return np.cumsum(np.concatenate([total[None, :], rows]), axis=0)[-1]
+    """``total + rows[0] + rows[1] + ...``, one row at a time in order: the same bits as a loop.
+
+    Many small rows (a small cohort) are added as one running sum over the stacked rows; large
+    rows (a large cohort: a row a block) one by one into a single new array, stacking nothing.
+    """
+    if rows.size <= BLOCK:
+        return np.cumsum(np.concatenate([total[None, :], rows]), axis=0)[-1] if len(rows) else total
+    total = total + rows[0]  # a new array: the caller's is left alone
+    for row in rows[1:]:
+        total += row
+    return total
 
 
 def evaluate(course: Course, economics: Economics) -> Columns:
