@@ -82,6 +82,7 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_relapse_retreatment.py",
         "tests/functional/test_randomness.py",
         "tests/regression",
+        "tests/unit/test_soc_switches.py",
     ],
     "engine/eventlog.py": [
         "tests/unit/test_eventlog_chunks.py",
