@@ -140,6 +140,14 @@ def test_age_at_hazard_equals_its_first_form_bit_for_bit(seed: int) -> None:
         np.testing.assert_array_equal(got[needed], expected[needed])
 
 
+def test_without_an_excess_hazard_the_age_is_gompertz_closed_form() -> None:
+    """No excess given means none (catches a default other than 0): the closed form, exactly."""
+    a, b, smr = np.full(3, 3e-5), np.full(3, 0.09), np.array([1.0, 2.0, 3.0])
+    age0, target = np.array([30.0, 50.0, 70.0]), np.array([0.1, 0.5, 2.0])
+    closed = np.log(np.exp(b * age0) + b * target / (smr * a)) / b
+    np.testing.assert_array_equal(age_at_hazard(a, b, smr, age0, target), closed)
+
+
 def reference_death_years(mortality, age, female, u, segments):
     """The piecewise death time computed for every segment, none skipped."""
     a = np.where(female, mortality.female.a, mortality.male.a)

@@ -70,3 +70,15 @@ def test_the_days_from_referral_are_computed_once_per_cohort_and_course(monkeypa
     fresh = make_cohort(scenario, Streams(seed=4))
     kept = soc_switch_days_from_referral(scenario, fresh)
     assert not fresh.memo and kept.tobytes() == expected.tobytes()
+
+
+def test_a_result_is_kept_up_to_a_quarter_of_the_cache_and_not_beyond(monkeypatch) -> None:
+    """The memo keeps a result of exactly a quarter of the cache's bytes and none a byte over
+    (catches ``<=`` made ``<``, ``//`` made ``*`` and another share of the cache)."""
+    scenario, _ = switches(0.26, 0.5, with_scenario=True)
+    size = make_cohort(scenario, Streams(seed=4)).size * 2 * 12 * 8  # bytes of the switch days
+    for cache, kept in ((4 * size, True), (4 * size - 4, False)):
+        monkeypatch.setattr(cohort_module, "DRAW_CACHE_BYTES", cache)
+        fresh = make_cohort(scenario, Streams(seed=4))
+        soc_switch_days_from_referral(scenario, fresh)
+        assert bool(fresh.memo) is kept, (cache, size)
