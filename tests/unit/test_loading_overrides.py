@@ -175,6 +175,26 @@ def test_a_threshold_price_another_arm_uses_is_refused_by_load() -> None:
     assert error.message.endswith("(from --set threshold_prices.prices.allo_cart)")
 
 
+def test_an_option_that_puts_a_number_where_a_price_was_referred_to_is_accepted() -> None:
+    """``--set`` (or a scenario analysis) replacing the arm's ``"@price"`` by a number is a
+    question about that number, not a wrong threshold price: loading goes on."""
+    source = loading.load(THERAPIES, ["arms.allo_cart.stages.admission.costs.product=300000"])
+    stage = next(s for s in source.build().arms["allo_cart"].stages if s.name == "admission")
+    assert stage.costs["product"] == 300000
+
+
+def test_a_wrong_price_as_written_is_refused_whatever_else_is_set(tmp_path: Path) -> None:
+    """A file whose threshold price its arm never refers to is refused even with an unrelated
+    ``--set`` (the check looks at the file as written too)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"extends: [{THERAPIES}]\n"
+        "threshold_prices: {against: cart, prices: {allo_cart: tec_dose_cost}}\n"
+    )
+    error = refusal("run.seed=3", path=path)
+    assert error.field == "threshold_prices.prices.allo_cart" and "not used by arm" in error.message
+
+
 # --- check_draws: the extremes of each parameter -----------------------------------------------
 
 

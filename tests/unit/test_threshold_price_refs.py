@@ -1,4 +1,4 @@
-"""A threshold price must be a parameter its own arm uses and the comparator does not."""
+"""A threshold price must be a parameter its own arm refers to (the comparator may too)."""
 
 from __future__ import annotations
 
@@ -39,9 +39,10 @@ def test_another_arms_price_is_refused() -> None:
     assert field == "threshold_prices.prices.allo" and "not used by arm 'allo'" in message
 
 
-def test_a_price_the_comparator_shares_is_refused() -> None:
-    field, message = problem(scenario("shared", "shared", "shared"))
-    assert field == "threshold_prices.prices.allo" and "comparator 'cart' too" in message
+def test_a_price_the_comparator_uses_too_is_accepted() -> None:
+    """A shared price (a rescue with the product, a shared cost) still moves the arm's costs:
+    its threshold is where the difference in its use breaks even."""
+    assert price_reference_problem(scenario("shared", "shared", "shared")) is None
 
 
 def test_a_scenario_without_threshold_prices_has_no_problem() -> None:

@@ -362,11 +362,14 @@ def load(
     raw, files = compose(path)
     origins = raw.pop(ORIGINS, {})
     lines = raw.pop(LINES, {})
+    changed = bool(overrides or varied) and "threshold_prices" in raw
+    written = copy.deepcopy(raw) if changed else raw  # the prices' check needs it as written
     overridden = []
     for option, assignments in (("--set", overrides), ("--vary", varied)):
         for assignment in assignments or []:
             apply_override(raw, assignment, str(path), option)
             overridden.append((assignment.split("=", 1)[0].strip(), option))
+    priced = any(p.split(".")[0] == "threshold_prices" for p, _ in overridden)
     source = ScenarioSource(path=path, raw=raw, files=files, origins=origins, lines=lines,
                             overridden=tuple(overridden))  # fmt: skip
     params_raw = raw.get("parameters", {}) or {}
@@ -384,7 +387,9 @@ def load(
     raw["parameters"] = params_raw
     source.build()
     problem = price_reference_problem(raw)
-    if problem:
+    if problem and (written is raw or price_reference_problem(written) or priced):
+        # refused as written, or as the options name the prices; not when an option (or a
+        # scenario analysis) only put a number where the price was referred to
         raise source.locate(ScenarioError(problem[1], str(path), problem[0]))
     source.check_draws()
     return source

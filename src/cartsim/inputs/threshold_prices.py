@@ -55,18 +55,17 @@ def check_threshold_prices(s: Scenario) -> None:
 
 
 def price_reference_problem(raw: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The field and message of a price parameter its arm does not use, or that the comparator
-    uses too (its threshold would move both arms), in a composed scenario before substitution."""
+    """The field and message of a price parameter its arm does not refer to (it would move no
+    cost of the arm), in a composed scenario before substitution; None when every price is the
+    arm's own. The comparator may use it too (a rescue with the product, a shared cost): the
+    threshold is then where the difference in its use breaks even."""
     spec, arms = raw.get("threshold_prices"), raw.get("arms")
     if not isinstance(spec, Mapping) or not isinstance(arms, Mapping):
         return None
-    prices, against = spec.get("prices"), spec.get("against")
+    prices = spec.get("prices")
     for arm, parameter in prices.items() if isinstance(prices, Mapping) else ():
         ref = f"@{parameter}"
         if arm in arms and not any(v == ref for _, v in tree.nodes(arms[arm])):
             return (f"threshold_prices.prices.{arm}", f"{parameter!r} is not used by arm "
                     f"{arm!r} (none of its fields is {ref}): name the arm's own price")  # fmt: skip
-        if against in arms and any(v == ref for _, v in tree.nodes(arms[against])):
-            return (f"threshold_prices.prices.{arm}", f"{parameter!r} is used by the comparator "
-                    f"{against!r} too: a threshold price must be the arm's own")  # fmt: skip
     return None
