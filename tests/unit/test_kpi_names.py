@@ -221,3 +221,13 @@ def test_a_refused_target_names_its_own_field(entry: str, field: str) -> None:
         check_targets(source, source.build())
     assert caught.value.field == field, caught.value
     assert caught.value.message.endswith(f"(from --set {entry.split('=')[0]})"), caught.value
+
+
+def test_the_list_of_known_kpis_names_resources_only_when_there_are_some(monkeypatch) -> None:
+    """A scenario without resources gets no empty ``; resources:`` part."""
+    import cartsim.evaluate.kpis as kpis
+
+    monkeypatch.setattr(kpis, "all_resources", lambda scenario: ())
+    text = known_metrics_text("nonsense", make_scenario())
+    assert "resources:" not in text and "<resource>" not in text, text
+    assert text.startswith("known: completed, "), text

@@ -118,7 +118,8 @@ def known_metrics_text(metric: str, scenario: Scenario) -> str:
     folded = ["/".join(f"{kind}_<resource>" for kind in RESOURCE_KPIS)] if resources else []
     folded += ["mean_wait_<stage>_days"] if waits else []
     stages = ", ".join(n.removeprefix("mean_wait_").removesuffix("_days") for n in waits)
-    return (f"known: {', '.join(plain + folded)}; resources: {', '.join(resources)}"
+    return (f"known: {', '.join(plain + folded)}"
+            + (f"; resources: {', '.join(resources)}" if resources else "")
             + (f"; stages with a wait: {stages}" if waits else ""))  # fmt: skip
 
 
