@@ -32,11 +32,27 @@ def test_the_scenario_passes_check() -> None:
             "threshold_prices.prices.allo_cart=cost_cart_product_academic",
             ("prices.allo_cart", "not used by arm 'allo_cart'"),
         ),
+        (
+            "arms.allo_cart.stages.admission.costs.product=300000",
+            ("prices.allo_cart", "referred to nowhere"),
+        ),
     ],
 )
 def test_a_bad_threshold_price_is_one_line(override: str, needles: tuple[str, ...]) -> None:
     result = cartsim("check", str(SCENARIO), "--set", override)
     assert_user_error(result, "therapies_2026.yaml", *needles)
+
+
+def test_a_number_in_place_of_a_price_is_fine_where_no_threshold_is_found(tmp_path: Path) -> None:
+    """With one replication ``run`` finds no threshold price, so a number put where the price
+    was referred to is no mistake; with more, ``run`` refuses it before simulating."""
+    literal = "arms.allo_cart.stages.admission.costs.product=300000"
+    result = cartsim("check", str(SCENARIO), "--set", literal, "--set", "run.replications=1")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "run"
+    refused = cartsim("run", str(SCENARIO), "--set", literal, "--out", str(out), "--no-report")
+    assert_user_error(refused, "threshold_prices.prices.allo_cart", "referred to nowhere")
+    assert not out.exists()
 
 
 @pytest.fixture(scope="module")

@@ -135,6 +135,16 @@ def _load(
     return source, source.build()
 
 
+def _check_threshold_prices(source: loading.ScenarioSource, model: Scenario) -> None:
+    """Before anything runs: every threshold price ``run`` would find is still referred to."""
+    from cartsim.inputs.errors import ScenarioError
+    from cartsim.inputs.threshold_prices import unused_price_problem
+
+    problem = unused_price_problem(model, source.used_parameters())
+    if problem:
+        raise source.locate(ScenarioError(problem[1], str(source.path), problem[0]))
+
+
 def _progress() -> Progress:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 

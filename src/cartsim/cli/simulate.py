@@ -22,6 +22,7 @@ from cartsim.cli.common import (
     SeedOpt,
     SetOpt,
     WorkersOpt,
+    _check_threshold_prices,
     _load,
     _progress,
     _write_report,
@@ -62,6 +63,7 @@ def run(
     from cartsim.runs import folders, studies
 
     source, model = _load(scenario, set_, seed, replications)
+    _check_threshold_prices(source, model)
     started = dt.datetime.now()
     folder = out or folders.default_folder(model.name, model.run.seed, now=started)
     try:
@@ -121,6 +123,7 @@ def check(
 
     source, model = _load(scenario, set_, None, None)
     check_targets(source, model)
+    _check_threshold_prices(source, model)
     sites = f"{len(model.sites)} site(s), " if model.sites else ""
     resources = sum(len(s.resources) for s in model.sites.values()) + len(model.resources)
     out_console.print(
@@ -179,6 +182,7 @@ def validate(
 
     found = load_targets(targets)
     source, model = _load(scenario, set_, seed, replications)
+    _check_threshold_prices(source, model)
     started = dt.datetime.now()
     folder = out or folders.default_folder(model.name, model.run.seed, "validate")
     with folders.new_run(folder, overwrite) as scratch, _progress() as progress:

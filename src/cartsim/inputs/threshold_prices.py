@@ -8,7 +8,7 @@ the loader names the field and its line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
@@ -68,4 +68,18 @@ def price_reference_problem(raw: Mapping[str, Any]) -> tuple[str, str] | None:
         if arm in arms and not any(v == ref for _, v in tree.nodes(arms[arm])):
             return (f"threshold_prices.prices.{arm}", f"{parameter!r} is not used by arm "
                     f"{arm!r} (none of its fields is {ref}): name the arm's own price")  # fmt: skip
+    return None
+
+
+def unused_price_problem(scenario: Scenario, used: Collection[str]) -> tuple[str, str] | None:
+    """The field and message of a threshold price that no field of the scenario refers to any
+    more (an option put a number where it was referred to): ``run`` could not find its
+    threshold. None when every price is used, or when ``run`` finds none (one replication)."""
+    spec = scenario.threshold_prices
+    if spec is None or scenario.run.replications < 2:
+        return None
+    for arm, parameter in spec.prices.items():
+        if parameter not in used:
+            return (f"threshold_prices.prices.{arm}", f"{parameter!r} is referred to nowhere "
+                    "(a number was put where it was): its threshold is undefined")  # fmt: skip
     return None
