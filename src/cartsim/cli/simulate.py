@@ -182,7 +182,6 @@ def validate(
 
     found = load_targets(targets)
     source, model = _load(scenario, set_, seed, replications)
-    _check_threshold_prices(source, model)
     started = dt.datetime.now()
     folder = out or folders.default_folder(model.name, model.run.seed, "validate")
     with folders.new_run(folder, overwrite) as scratch, _progress() as progress:

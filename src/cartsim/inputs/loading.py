@@ -362,8 +362,7 @@ def load(
     raw, files = compose(path)
     origins = raw.pop(ORIGINS, {})
     lines = raw.pop(LINES, {})
-    changed = bool(overrides or varied) and "threshold_prices" in raw
-    written = copy.deepcopy(raw) if changed else raw  # the prices' check needs it as written
+    written = price_reference_problem(raw)  # the threshold prices as the files write them
     overridden = []
     for option, assignments in (("--set", overrides), ("--vary", varied)):
         for assignment in assignments or []:
@@ -387,7 +386,7 @@ def load(
     raw["parameters"] = params_raw
     source.build()
     problem = price_reference_problem(raw)
-    if problem and (written is raw or price_reference_problem(written) or priced):
+    if problem and (written or priced):
         # refused as written, or as the options name the prices; not when an option (or a
         # scenario analysis) only put a number where the price was referred to
         raise source.locate(ScenarioError(problem[1], str(path), problem[0]))
