@@ -8,7 +8,7 @@ Money is in the scenario's currency and price year.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TypeVar
 
 import numpy as np
@@ -44,16 +44,21 @@ def _age_polynomial(course: Course) -> np.ndarray | None:
 BLOCK = 1 << 16  # values stacked at most in one vectorised pass (memory flat in patients)
 
 
-def _blocks(items: list[_T], size: Callable[[_T], int]) -> Iterator[list[_T]]:
-    """Consecutive runs of ``items`` of about ``BLOCK`` values in all (at least one item)."""
+def _blocks(items: list[_T], sizes: list[int]) -> Iterator[list[_T]]:
+    """Consecutive runs of ``items`` (of ``sizes`` values each) of about ``BLOCK`` values in
+    all (at least one item)."""
+    if sum(sizes) <= BLOCK:
+        if items:
+            yield items
+        return
     block: list[_T] = []
     total = 0
-    for item in items:
-        if block and total + size(item) > BLOCK:
+    for item, size in zip(items, sizes, strict=True):
+        if block and total + size > BLOCK:
             yield block
             block, total = [], 0
         block.append(item)
-        total += size(item)
+        total += size
     if block:
         yield block
 
@@ -75,27 +80,27 @@ def _per_item(owner: np.ndarray, sizes: list[int], n: int, values: np.ndarray) -
 
 
 def _flow_values(course: Course, flows: list[Flow], rates: tuple[float, float]) -> np.ndarray:
-    """Per flow and patient: discounted value, undiscounted value (``2 × flows × patients``),
-    in one pass over flows × patients, or over their entries where some flows have entries."""
+    """Per flow and patient: discounted value, undiscounted value (``2 × flows × patients``).
+
+    The flows' values (one per patient, or per entry where a flow has entries) are stacked into
+    one array, and only those that can be non-zero are valued, in one vectorised pass: an empty
+    interval (most disease states are never reached) is worth exactly 0 at a finite rate, as
+    valuing it gives, so the rest are left at 0.
+    """
     r_costs, r_effects = rates
     n = course.arrival.size
-    kind = np.asarray([[f.category == UTILITY, f.category == UTILITY_LOSS] for f in flows])
-    join: Callable[[list[np.ndarray]], np.ndarray] = np.stack
-    arrival, coef = course.arrival, _age_polynomial(course)
-    dense = all(f.patient is None for f in flows)
-    if not dense:
-        owner, sizes = _entries(flows, n)
-        join, kind, arrival = np.concatenate, np.repeat(kind, sizes, axis=0), arrival[owner]
-        coef = None if coef is None else coef[:, owner]
-    elif coef is not None:
-        coef = coef[:, None, :]  # broadcast over the flows
-    start = join([f.start for f in flows])
+    owner, sizes = _entries(flows, n)
+    kind = np.repeat([[f.category == UTILITY, f.category == UTILITY_LOSS] for f in flows], sizes, 0)
+    arrival = course.arrival[owner]
+    start = np.concatenate([f.start for f in flows])
     t0 = (start - arrival) / DAYS_PER_YEAR
-    t1 = (np.fmax(start, join([f.end for f in flows])) - arrival) / DAYS_PER_YEAR
+    t1 = (np.fmax(start, np.concatenate([f.end for f in flows])) - arrival) / DAYS_PER_YEAR
     valid = np.isfinite(t0) & np.isfinite(t1)
     t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
-    rate = join([f.rate for f in flows])
-    out = np.zeros((2, *t0.shape))
+    rate = np.concatenate([f.rate for f in flows])
+    (live,) = np.nonzero((t1 > t0) | ~np.isfinite(rate))
+    t0, t1, rate, kind, coef = t0[live], t1[live], rate[live], kind[live], _age_polynomial(course)
+    values = np.zeros((2, live.size))
     utility, loss = kind[:, 0], kind[:, 1]
     for rows, r, scaled in ((utility, r_effects, True), (loss, r_effects, False),
                             (~(utility | loss), r_costs, False)):  # fmt: skip
@@ -103,13 +108,17 @@ def _flow_values(course: Course, flows: list[Flow], rates: tuple[float, float]) 
             continue
         a, b, level = t0[rows], t1[rows], rate[rows]
         if scaled and coef is not None:
-            coefficients = coef if dense else coef[:, rows]
-            out[0, rows] = level * discounted_polynomial_integral(a, b, r, coefficients)
-            out[1, rows] = level * discounted_polynomial_integral(a, b, 0.0, coefficients)
+            coefficients = coef[:, owner[live[rows]]]
+            values[0, rows] = level * discounted_polynomial_integral(a, b, r, coefficients)
+            values[1, rows] = level * discounted_polynomial_integral(a, b, 0.0, coefficients)
         else:
-            out[0, rows] = discounted_integral(a, b, r, level)
-            out[1, rows] = level * (b - a)
-    return out if dense else _per_item(owner, sizes, n, out)
+            values[0, rows] = discounted_integral(a, b, r, level)
+            values[1, rows] = level * (b - a)
+    out = np.zeros((2, owner.size))
+    out[:, live] = values
+    if all(f.patient is None for f in flows):
+        return out.reshape(2, len(flows), n)
+    return _per_item(owner, sizes, n, out)
 
 
 def _lump_values(course: Course, lumps: list[Lump], rate: float) -> np.ndarray:
@@ -155,7 +164,7 @@ def evaluate(course: Course, economics: Economics) -> Columns:
     rates = (economics.discount_rate_costs, economics.discount_rate_effects)
     lived, lived_raw = np.zeros(n), np.zeros(n)
     lost, lost_raw = np.zeros(n), np.zeros(n)
-    for flows in _blocks(course.flows, lambda f: max(n, f.start.size)):
+    for flows in _blocks(course.flows, [max(n, f.start.size) for f in course.flows]):
         values = _flow_values(course, flows, rates)
         category = np.asarray([f.category for f in flows])
         utility, loss = category == UTILITY, category == UTILITY_LOSS
@@ -165,7 +174,7 @@ def evaluate(course: Course, economics: Economics) -> Columns:
         for name in dict.fromkeys(category[costs]):
             out[name] = _added(out.get(name, zeros), values[0][category == name])
         undiscounted_cost = _added(undiscounted_cost, values[1][costs])
-    for lumps in _blocks(course.lumps, lambda x: max(n, x.day.size)):
+    for lumps in _blocks(course.lumps, [max(n, x.day.size) for x in course.lumps]):
         values = _lump_values(course, lumps, rates[0])
         category = np.asarray([x.category for x in lumps])
         for name in dict.fromkeys(category):
