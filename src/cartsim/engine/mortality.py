@@ -10,6 +10,7 @@ named ``*_days``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -57,30 +58,47 @@ def age_at_hazard(
     Closed form without an excess hazard; with one, Newton's method from an age at or beyond
     the root (the cumulative hazard is increasing and convex, so the steps fall monotonically
     onto it). Only the ages where ``needed`` (default: all) are meaningful: when none of them
-    has an excess hazard, no Newton step is taken.
+    has an excess hazard, no Newton step is taken. Each row of 2-D arguments (patients along
+    the last axis) is a problem of its own: its steps stop when its own ages have converged,
+    as in a call with that row alone.
     """
     gompertz = np.log(np.exp(b * age0) + b * target / (smr * a)) / b
     excess = np.broadcast_to(np.asarray(excess, dtype=float), np.shape(gompertz))
     has_excess = excess > 0
-    if not np.any(has_excess if needed is None else has_excess & needed):
+    wanted = has_excess if needed is None else has_excess & needed
+    (active,) = np.nonzero(np.atleast_2d(wanted).any(axis=-1))  # rows that take steps
+    if not active.size:
         return gompertz
     with np.errstate(divide="ignore"):
         additive = np.where(has_excess, age0 + target / excess, np.inf)
-    x = np.minimum(gompertz, additive)
     # cumulative_hazard(a, b, smr, age0, x, excess) - target, its terms computed once
-    smr_a = smr * a
-    scale, start = smr_a / b, np.exp(b * age0)
+    shape = np.shape(gompertz)
+    x = np.atleast_2d(np.minimum(gompertz, additive))
+    smr_a = np.broadcast_to(smr * a, shape)
+    terms = [np.atleast_2d(np.broadcast_to(t, shape)) for t in (b, smr_a, age0, target, excess)]
+    terms += [np.atleast_2d(np.broadcast_to(smr_a / b, shape)), np.atleast_2d(np.exp(b * age0))]
+    rows = len(x)
     for _ in range(NEWTON_STEPS):
-        grows = np.exp(b * x)
-        f = scale * (grows - start) + excess * (x - age0) - target
-        step = f / (smr_a * grows + excess)
-        x = x - step
-        if np.all(np.abs(step) < 1e-12 * np.maximum(1.0, np.abs(x))):
+        b_, smr_a_, age0_, target_, excess_, scale, start = (
+            terms if active.size == rows else [t[active] for t in terms]
+        )
+        xs = x if active.size == rows else x[active]
+        grows = np.exp(b_ * xs)
+        f = scale * (grows - start) + excess_ * (xs - age0_) - target_
+        step = f / (smr_a_ * grows + excess_)
+        xs = xs - step
+        x[active] = xs
+        converged = np.all(np.abs(step) < 1e-12 * np.maximum(1.0, np.abs(xs)), axis=-1)
+        active = active[~converged]
+        if not active.size:
             break
-    return np.where(has_excess, x, gompertz)
+    return np.where(has_excess, x.reshape(shape), gompertz)
 
 
 Segment = tuple[np.ndarray, ...]  # (end_years, smr) or (end_years, smr, excess_per_year)
+
+
+MATRIX_VALUES = 1 << 16  # segments × patients held at once to find every death in one pass
 
 
 def death_years(
@@ -94,9 +112,35 @@ def death_years(
 
     ``segments`` lists ``(end_years, smr)`` or ``(end_years, smr, excess_per_year)`` in order;
     the last segment should end at infinity. Death is capped at ``mortality.max_age``.
+
+    A small cohort's segments are held as arrays (segments × patients, up to
+    :data:`MATRIX_VALUES` values) and every patient's dying segment found in one pass
+    (:func:`_deaths_at_once`); a large cohort's are taken one at a time (memory of one segment,
+    not of all). Both give the same bits.
     """
     a, b = gompertz_parameters(mortality, female)
     remaining = -np.log1p(-u)
+    segments = iter(segments)
+    limit = max(1, MATRIX_VALUES // max(age.size, 1))
+    head = list(itertools.islice(segments, limit + 1))
+    if len(head) <= limit:  # all of them
+        out = _deaths_at_once(mortality, age, a, b, remaining, head)
+    else:
+        out = _deaths_in_turn(mortality, age, a, b, remaining, itertools.chain(head, segments))
+    return np.where(
+        np.isnan(out), mortality.max_age - age, np.minimum(out, mortality.max_age - age)
+    )
+
+
+def _deaths_in_turn(
+    mortality: Mortality,
+    age: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    remaining: np.ndarray,
+    segments: Iterable[Segment],
+) -> np.ndarray:
+    """Years to death within the segments (NaN: after them), one segment at a time."""
     out = np.full(age.size, np.nan)
     start = np.zeros(age.size)
     pending = np.ones(age.size, dtype=bool)
@@ -114,9 +158,55 @@ def death_years(
             out[dies_here] = at[dies_here] - age[dies_here]
         remaining = np.where(pending & ~dies_here, remaining - h, remaining)
         start = np.maximum(start, cap_end)
-    return np.where(
-        np.isnan(out), mortality.max_age - age, np.minimum(out, mortality.max_age - age)
-    )
+    return out
+
+
+def _deaths_at_once(
+    mortality: Mortality,
+    age: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    remaining: np.ndarray,
+    segments: list[Segment],
+) -> np.ndarray:
+    """:func:`_deaths_in_turn` with the segments stacked (rows: segments): the hazard of every
+    segment, what is left of each patient's before it (a running difference, as the loop
+    subtracts) and the first segment whose hazard exceeds it, at once; then the age of death
+    in every segment where someone dies, in one call, a row each with the very arguments the
+    loop passes (Newton steps run over every patient of a row until the row converges). The
+    root lies in its segment, so every age found is a number (the loop would go on after NaN)."""
+    n, count = age.size, len(segments)
+    rows = np.empty((3, count, n))
+    for k, segment in enumerate(segments):
+        rows[0, k], rows[1, k] = segment[0], segment[1]
+        rows[2, k] = segment[2] if len(segment) > 2 else 0.0
+    end, smr, excess = rows
+    cap_end = np.minimum(end, mortality.max_age - age)
+    start = np.maximum.accumulate(np.vstack([np.zeros((1, n)), cap_end]), axis=0)[:-1]
+    h = cumulative_hazard(a, b, smr, age + start, age + np.maximum(cap_end, start), excess)
+    left = np.subtract.accumulate(np.vstack([remaining[None, :], h]), axis=0)[:-1]
+    dies = left < h
+    first = np.where(dies.any(axis=0), dies.argmax(axis=0), count)  # count: after them all
+    # The loop skips a segment nobody it still counts as pending lives in (it counts a patient
+    # pending until the next segment it does not skip); the dead do not move on in it.
+    reach = np.where(~(cap_end <= start), first, -1).max(axis=1)
+    skipped, last = np.zeros(count, dtype=bool), 0
+    for k in range(count):
+        skipped[k] = reach[k] < last
+        last = last if skipped[k] else k
+    if skipped.any():
+        moved = np.where(skipped[:, None], -np.inf, cap_end)
+        start = np.maximum.accumulate(np.vstack([np.zeros((1, n)), moved]), axis=0)[:-1]
+    out = np.full(n, np.nan)
+    (dying,) = np.nonzero(first < count)
+    if not dying.size:
+        return out
+    ks = np.unique(first[dying])  # each a row of its own: as many Newton steps as alone
+    target = left[np.minimum(first, ks[:, None]), np.arange(n)]  # the dead keep what was left
+    here = first == ks[:, None]
+    at = age_at_hazard(a, b, smr[ks], age + start[ks], target, excess[ks], here)
+    out[dying] = at[np.searchsorted(ks, first[dying]), dying] - age[dying]
+    return out
 
 
 def smr_by_patient(scenario: Scenario, cohort: Cohort, state: str) -> np.ndarray:
@@ -167,14 +257,18 @@ def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: 
     p_remit, flare = p_remit[cohort.disease], flare[cohort.disease]
     remit = -np.log1p(-np.minimum(p_remit, 1.0 - 1e-12))
     out = np.empty((cohort.size, 2 * SOC_CYCLES))
-    t = np.asarray(start, dtype=float).copy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for k in range(SOC_CYCLES):
-            for j, rate in ((2 * k, remit), (2 * k + 1, flare)):
-                u = cohort.draw(f"soc_{tag}_{j}")
-                years = np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
-                t = t + years * DAYS_PER_YEAR
-                out[:, j] = t
+    t = np.asarray(start, dtype=float)
+    step = max(1, MATRIX_VALUES // max(cohort.size, 1))  # switches drawn at once
+    for first in range(0, 2 * SOC_CYCLES, step):
+        js = range(first, min(first + step, 2 * SOC_CYCLES))
+        rate = np.vstack([flare if j % 2 else remit for j in js])  # the rate out of state j
+        u = np.vstack([cohort.draw(f"soc_{tag}_{j}") for j in js])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            years = np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
+        # each switch the sojourn after the one before: a running sum, added in order
+        switches = np.add.accumulate(np.vstack([t, years * DAYS_PER_YEAR]), axis=0)[1:]
+        out[:, first : first + len(js)] = switches.T
+        t = switches[-1]
     return out
 
 
