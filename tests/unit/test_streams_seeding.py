@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartsim.engine.streams import Streams, name_key, pcg64_state
+from cartsim.engine.streams import Streams, first_uniforms, name_key, pcg64_state
 
 
 def numpy_generator(seed: int, draw: int, replication: int, key: int) -> np.random.Generator:
@@ -68,3 +68,31 @@ def test_a_draw_alone_is_replication_zero_and_a_replication_alone_draw_zero() ->
     np.testing.assert_array_equal(
         Streams(5, replication=4).uniforms("psa.price", 3), numpy_generator(5, 0, 4, key).random(3)
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**96),
+    draws=st.lists(st.integers(0, 2**40), min_size=0, max_size=6),
+    keys=st.lists(st.integers(0, 2**64 - 1), min_size=0, max_size=6),
+    small=st.booleans(),
+)
+def test_first_uniforms_of_many_streams_are_numpys(
+    seed: int, draws: list[int], keys: list[int], small: bool
+) -> None:
+    """Every stream's first uniform, all at once: keys of one word and of two, draws of one
+    word and of two (their pools mixed with other constants) in one call."""
+    keys = [k >> 32 if small and i % 2 else k for i, k in enumerate(keys)]
+    got = first_uniforms(seed, draws, keys)
+    expected = [[numpy_generator(seed, d, 0, k).random() for d in draws] for k in keys]
+    assert got.shape == (len(keys), len(draws))
+    assert got.tobytes() == np.array(expected, dtype=float).reshape(got.shape).tobytes()
+
+
+def test_first_uniforms_cover_the_whole_state() -> None:
+    """Outputs near 0 and near 1, rotations of every size: 2,000 streams against numpy."""
+    keys = [name_key(f"psa.{i}") for i in range(200)]
+    got = first_uniforms(20240221, list(range(10)), keys)
+    expected = [[numpy_generator(20240221, d, 0, k).random() for d in range(10)] for k in keys]
+    np.testing.assert_array_equal(got, np.array(expected))
+    assert got.min() < 0.001 and got.max() > 0.999

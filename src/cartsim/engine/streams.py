@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -23,7 +24,8 @@ from typing import Any
 import numpy as np
 
 # numpy's SeedSequence constants (numpy/random/bit_generator.pyx) and PCG64's multiplier
-_MASK32, _MASK128 = 0xFFFFFFFF, (1 << 128) - 1
+_MASK32, _MASK64, _MASK128 = 0xFFFFFFFF, (1 << 64) - 1, (1 << 128) - 1
+_DOUBLE = 1.0 / 9007199254740992.0  # 2**-53
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
 _MIX_L, _MIX_R, _XSHIFT, _POOL = 0xCA01F9DD, 0x4973F715, 16, 4
 _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
@@ -61,6 +63,24 @@ def _hash_consts(start: int, mult: int, count: int) -> list[tuple[int, int]]:
 _OUTPUT = _hash_consts(_INIT_B, _MULT_B, 8)  # generate_state(4, np.uint64): eight words
 
 
+_TAILS: dict[tuple[tuple[int, int], ...], int] = {}  # the hash constants of a name's words
+
+
+@lru_cache(maxsize=65_536)
+def _key_hashes(key: int, tail: int) -> tuple[int, ...]:
+    """The words of ``key`` hashed as SeedSequence mixes them into each of the pool's words
+    (word by word, then pool word by pool word), with the constants numbered ``tail``: they
+    depend on the name and how many words were hashed before it, never on the pool."""
+    pairs = list(_TAILS)[tail]
+    hashed = []
+    for w, word in enumerate(_words(key)):
+        for dst in range(_POOL):
+            x, m = pairs[w * _POOL + dst]
+            h = ((word ^ x) * m) & _MASK32
+            hashed.append(h ^ (h >> _XSHIFT))
+    return tuple(hashed)
+
+
 class _Mixer:
     """SeedSequence's entropy pool being mixed, word by word."""
 
@@ -74,7 +94,8 @@ class _Mixer:
         for word in entropy[_POOL:]:
             for dst in range(_POOL):
                 self.pool[dst] = _mix(self.pool[dst], self._hash(word))
-        self.tail = _hash_consts(self.const, _MULT_A, 2 * _POOL)  # a name's two words
+        tail = tuple(_hash_consts(self.const, _MULT_A, 2 * _POOL))  # a name's two words
+        self.tail = _TAILS.setdefault(tail, len(_TAILS))
 
     def _hash(self, value: int) -> int:
         value ^= self.const
@@ -84,18 +105,14 @@ class _Mixer:
 
     def state_words(self, key: int) -> list[int]:
         """``generate_state(4, np.uint64)`` (eight 32-bit words) of the pool with the words of
-        ``key`` mixed in last, unrolled: this runs once per stream."""
-        pool = list(self.pool)
-        words = _words(key)
-        for w, word in enumerate(words):
-            for dst in range(_POOL):
-                x, m = self.tail[w * _POOL + dst]
-                h = ((word ^ x) * m) & _MASK32
-                h ^= h >> _XSHIFT
-                r = (_MIX_L * pool[dst] - _MIX_R * h) & _MASK32
-                pool[dst] = r ^ (r >> _XSHIFT)
-        if len(words) > 2:  # a key is 64 bits: never more than two words
+        ``key`` mixed in last, unrolled: this runs once per stream (the key's hashes kept)."""
+        hashed = _key_hashes(key, self.tail)
+        if len(hashed) > 2 * _POOL:  # a key is 64 bits: never more than two words
             raise ValueError("a stream key has at most two words")
+        pool = list(self.pool)
+        for i, h in enumerate(hashed):
+            r = (_MIX_L * pool[i & 3] - _MIX_R * h) & _MASK32
+            pool[i & 3] = r ^ (r >> _XSHIFT)
         out = []
         for i, (x, m) in enumerate(_OUTPUT):
             value = ((pool[i & 3] ^ x) * m) & _MASK32
@@ -116,6 +133,73 @@ def pcg64_state(words: list[int]) -> dict[str, int]:
     state = (inc + initstate) & _MASK128  # a step from 0 gives inc
     state = (state * _PCG_MULT + inc) & _MASK128
     return {"state": state, "inc": inc}
+
+
+def first_uniforms(seed: int, draws: Sequence[int], keys: Sequence[int]) -> np.ndarray:
+    """``Streams(seed, draw=d).uniforms(name, 1)[0]`` for the name of every key (rows: keys
+    of :func:`name_key`) in every draw (columns), the keys' words mixed into all the draws'
+    pools at once (32-bit words in unsigned 64-bit arrays, wrapping as SeedSequence does)."""
+    out = np.empty((len(keys), len(draws)))
+    mixers = [Streams(seed, draw=int(d))._common for d in draws]
+    for tail in {m.tail for m in mixers}:
+        cols = [c for c, m in enumerate(mixers) if m.tail == tail]
+        pools = np.array([mixers[c].pool for c in cols], dtype=np.uint64).T  # (4, draws)
+        hashed = [_key_hashes(key, tail) for key in keys]
+        for width in {len(h) for h in hashed}:  # one word or two
+            rows = [r for r, h in enumerate(hashed) if len(h) == width]
+            words = np.array([hashed[r] for r in rows], dtype=np.uint64)[:, :, None]
+            pool = [np.broadcast_to(p, (len(rows), len(cols))) for p in pools]
+            for i in range(width):
+                mixed = (_MIX_L * pool[i & 3] - _MIX_R * words[:, i]) & _MASK32
+                pool[i & 3] = mixed ^ (mixed >> _XSHIFT)
+            state = []
+            for i, (x, m) in enumerate(_OUTPUT):
+                value = ((pool[i & 3] ^ x) * m) & _MASK32
+                state.append(value ^ (value >> _XSHIFT))
+            out[np.ix_(rows, cols)] = _first_doubles(state)
+    return out
+
+
+_U64 = [np.uint64(k) for k in range(65)]  # shift counts and small constants as uint64
+
+
+def _first_doubles(words: list[np.ndarray]) -> np.ndarray:
+    """The first ``random()`` of PCG64 (XSL-RR) seeded with the eight state words of each of
+    many streams (:func:`pcg64_state`, then one step, its 64-bit output and the top 53 bits as
+    a double, as numpy's ``next_double``), in 128-bit arithmetic on (high, low) pairs of
+    unsigned 64-bit arrays (wrapping)."""
+    seed = [words[2 * i] | (words[2 * i + 1] << _U64[32]) for i in range(4)]
+    inc = ((seed[2] << _U64[1]) | (seed[3] >> _U64[63]), (seed[3] << _U64[1]) | _U64[1])
+    state = _mul128_add(_add128((seed[0], seed[1]), inc), _PCG_MULT, inc)  # seeding
+    hi, lo = _mul128_add(state, _PCG_MULT, inc)  # the first step
+    word, rot = hi ^ lo, hi >> _U64[58]
+    output = (word >> rot) | (word << ((_U64[64] - rot) & _U64[63]))
+    return (output >> _U64[11]).astype(np.float64) * _DOUBLE
+
+
+def _add128(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    lo = a[1] + b[1]
+    return a[0] + b[0] + (lo < a[1]).astype(np.uint64), lo
+
+
+def _mul128_add(
+    a: tuple[np.ndarray, np.ndarray], const: int, add: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``a * const + add`` modulo 2**128."""
+    m_hi, m_lo = np.uint64(const >> 64), np.uint64(const & _MASK64)
+    a0, a1 = a[1] & _U64_MASK32, a[1] >> _U64[32]
+    m0, m1 = np.uint64(int(m_lo) & _MASK32), np.uint64(int(m_lo) >> 32)
+    p00, p01, p10, p11 = a0 * m0, a0 * m1, a1 * m0, a1 * m1
+    mid = (p00 >> _U64[32]) + (p01 & _U64_MASK32) + (p10 & _U64_MASK32)
+    lo = (p00 & _U64_MASK32) | (mid << _U64[32])
+    hi = p11 + (p01 >> _U64[32]) + (p10 >> _U64[32]) + (mid >> _U64[32])
+    hi = hi + a[0] * m_lo + a[1] * m_hi
+    return _add128((hi, lo), add)
+
+
+_U64_MASK32 = np.uint64(_MASK32)
 
 
 _THREAD = threading.local()

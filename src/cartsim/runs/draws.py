@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from cartsim.engine.streams import Streams
+from cartsim.engine.streams import first_uniforms, name_key
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.scenario import Scenario
 
@@ -25,14 +25,18 @@ def parameter_draws(source: ScenarioSource, iterations: Sequence[int]) -> pd.Dat
     removing or reordering parameters changes no other draw, and the table is the same whichever
     iterations it is asked for.
     """
-    seed = source_seed(source)
     table: dict[str, np.ndarray] = {"iteration": np.asarray(iterations, dtype=np.int64)}
-    drawn = {name: p.psa for name, p in source.parameters.items() if p.psa is not None}
-    streams = [Streams(seed, draw=int(i)) for i in iterations]  # each mixes its seed once
-    for name, dist in drawn.items():
-        u = np.array([s.uniforms(f"psa.{name}", 1)[0] for s in streams])
-        table[f"param_{name}"] = dist.ppf(u)
+    table.update({f"param_{k}": v for k, v in _drawn(source, iterations).items()})
     return pd.DataFrame(table)
+
+
+def _drawn(source: ScenarioSource, iterations: Sequence[int]) -> dict[str, np.ndarray]:
+    """Each parameter with a distribution: its draws of ``iterations`` (as
+    :func:`parameter_draws`), every stream's first uniform found at once."""
+    drawn = {name: p.psa for name, p in source.parameters.items() if p.psa is not None}
+    keys = [name_key(f"psa.{name}") for name in drawn]
+    u = first_uniforms(source_seed(source), [int(i) for i in iterations], keys)
+    return {name: dist.ppf(u[k]) for k, (name, dist) in enumerate(drawn.items())}
 
 
 def draws_in_scenario_money(source: ScenarioSource, draws: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +67,7 @@ class PsaDraws:
 
     def __init__(self, source: ScenarioSource) -> None:
         self.source = source
-        self.blocks: dict[int, pd.DataFrame] = {}
+        self.blocks: dict[int, dict[str, np.ndarray]] = {}
         self.built: tuple[int, Scenario] | None = None
 
     def values(self, iteration: int) -> dict[str, float]:
@@ -71,10 +75,10 @@ class PsaDraws:
         table = self.blocks.get(block)
         if table is None:
             start = block * DRAW_BLOCK
-            table = parameter_draws(self.source, range(start, start + DRAW_BLOCK))
+            table = _drawn(self.source, range(start, start + DRAW_BLOCK))
             self.blocks = {block: table}  # one block held: memory flat in the iterations
-        row = table.iloc[iteration - block * DRAW_BLOCK]
-        return {str(k).removeprefix("param_"): float(v) for k, v in row.items() if k != "iteration"}
+        row = iteration - block * DRAW_BLOCK
+        return {name: float(values[row]) for name, values in table.items()}
 
     def scenario(self, iteration: int) -> Scenario:
         if self.built is None or self.built[0] != iteration:
