@@ -11,6 +11,7 @@ days since day 0. Valuation is :mod:`cartsim.evaluate.economics`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +44,32 @@ class Flow:
 
 
 @dataclass
+class FlowRows:
+    """Several flows over every patient at once, a row each (rows × patients): the disease
+    states' flows of a small cohort, built and valued without an object per flow."""
+
+    categories: tuple[str, ...]  # one per row
+    start: np.ndarray
+    end: np.ndarray
+    rate: np.ndarray
+
+    def flows(self) -> list[Flow]:
+        """The rows as flows of their own, in order."""
+        return [
+            Flow(c, self.start[j], self.end[j], self.rate[j]) for j, c in enumerate(self.categories)
+        ]
+
+
+def each_flow(flows: list[Flow | FlowRows]) -> Iterator[Flow]:
+    """Every flow of a course in order, rows of :class:`FlowRows` one by one."""
+    for flow in flows:
+        if isinstance(flow, FlowRows):
+            yield from flow.flows()
+        else:
+            yield flow
+
+
+@dataclass
 class Lump:
     """Amounts (EUR, or QALYs lost) on days (NaN: none): one per patient, or, with ``patient``,
     one per entry for the patient it names (a stage that some patients start twice)."""
@@ -65,7 +92,7 @@ class Course:
 
     arrival: np.ndarray
     end: np.ndarray  # death or horizon, day
-    flows: list[Flow] = field(default_factory=list)
+    flows: list[Flow | FlowRows] = field(default_factory=list)
     lumps: list[Lump] = field(default_factory=list)
     age: np.ndarray | None = None  # at referral, years
     male: np.ndarray | None = None
@@ -92,7 +119,9 @@ def _kept(patient: np.ndarray | None, mask: np.ndarray) -> tuple[np.ndarray, np.
     return keep, (np.cumsum(mask) - 1)[patient[keep]]
 
 
-def _subset_flow(flow: Flow, mask: np.ndarray) -> Flow:
+def _subset_flow(flow: Flow | FlowRows, mask: np.ndarray) -> Flow | FlowRows:
+    if isinstance(flow, FlowRows):
+        return FlowRows(flow.categories, flow.start[:, mask], flow.end[:, mask], flow.rate[:, mask])
     keep, owner = _kept(flow.patient, mask)
     return Flow(flow.category, flow.start[keep], flow.end[keep], flow.rate[keep], owner)
 
@@ -158,7 +187,7 @@ def course(scenario: Scenario, arm: Arm, patients: Columns, starts: Columns) -> 
     eco = arm.economics
     fu_start, fu_end = follow_up_window(eco, treat)
     follow_up = np.full(n, eco.follow_up_cost_per_year)
-    flows = [Flow("follow_up", fu_start, np.fmin(fu_end, end), follow_up)]
+    flows: list[Flow | FlowRows] = [Flow("follow_up", fu_start, np.fmin(fu_end, end), follow_up)]
     flows += _state_flows(patients, end, cost, utility, (fu_start, fu_end, follow_up))
     flows += utility_losses(arm, patients, end)
     lumps = [*stage_lumps(arm, starts), *treatment_lumps(scenario, arm, patients)]
@@ -185,17 +214,18 @@ def _state_flows(
     cost: dict[bool, np.ndarray],
     utility: dict[bool, np.ndarray],
     follow: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> list[Flow]:
+) -> list[Flow | FlowRows]:
     """Per disease state in order: its utility, its active-disease or remission care, and the
     remission care that follow-up already pays for (negative). Built a block of states at a
-    time (every state at once for a small cohort; memory flat for a large one)."""
+    time (every state at once for a small cohort, as rows; memory flat for a large one, each
+    flow kept for the patients it counts for only)."""
     fu_start, fu_end, follow_up = follow
     state_end = np.asarray(patients["_state_end"])
     remission = np.asarray(patients["_remission"])
     n, states = remission.shape
-    make = _entries if n >= SPARSE_FROM else Flow
     stopped = _col(patients, "arrival_day")  # each state starts where the one before stopped
-    flows, step = [], max(1, STATE_BLOCK // max(n, 1))
+    flows: list[Flow | FlowRows] = []
+    step = max(1, STATE_BLOCK // max(n, 1))
     for first in range(0, states, step):
         block = slice(first, first + step)
         bounds = np.fmax.accumulate(np.vstack([stopped, state_end[:, block].T]))
@@ -211,7 +241,16 @@ def _state_flows(
             ("remission_care", np.fmax(start, fu_start), np.fmin(np.fmin(stop, fu_end), end),
              -overlap),
         )  # fmt: skip
-        flows += [make(c, a[j], b[j], r[j]) for j in range(rem.shape[0]) for c, a, b, r in kinds]
+        if n < SPARSE_FROM:  # every state's four flows, interleaved state by state
+            rows = tuple(c for _ in range(rem.shape[0]) for c, *_ in kinds)
+            a, b, r = (
+                np.stack([k[i] for k in kinds], axis=1).reshape(len(rows), n) for i in (1, 2, 3)
+            )
+            flows.append(FlowRows(rows, a, b, r))
+        else:
+            flows += [
+                _entries(c, a[j], b[j], r[j]) for j in range(rem.shape[0]) for c, a, b, r in kinds
+            ]
     return flows
 
 

@@ -14,7 +14,15 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from cartsim.evaluate.cashflows import UTILITY, UTILITY_LOSS, Course, Flow, Lump
+from cartsim.evaluate.cashflows import (
+    UTILITY,
+    UTILITY_LOSS,
+    Course,
+    Flow,
+    FlowRows,
+    Lump,
+    each_flow,
+)
 from cartsim.evaluate.derive import Columns
 from cartsim.evaluate.discounting import (
     discounted_integral,
@@ -79,46 +87,73 @@ def _per_item(owner: np.ndarray, sizes: list[int], n: int, values: np.ndarray) -
     )
 
 
-def _flow_values(course: Course, flows: list[Flow], rates: tuple[float, float]) -> np.ndarray:
-    """Per flow and patient: discounted value, undiscounted value (``2 × flows × patients``).
+def _flow_entries(
+    course: Course, flows: list[Flow | FlowRows], rates: tuple[float, float]
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The flows' entries that can be non-zero, valued in one vectorised pass, in flow order:
+    the flows' categories, and per entry its category (index into them), its patient and its
+    discounted and undiscounted values (``2 × entries``).
 
-    The flows' values (one per patient, or per entry where a flow has entries) are stacked into
-    one array, and only those that can be non-zero are valued, in one vectorised pass: an empty
-    interval (most disease states are never reached) is worth exactly 0 at a finite rate, as
-    valuing it gives, so the rest are left at 0.
+    An empty interval (most disease states are never reached) is worth exactly 0 at a finite
+    rate, as valuing it gives: such entries are left out (as are the empty ones first seen in
+    the days, before the years since referral are computed).
     """
     r_costs, r_effects = rates
-    n = course.arrival.size
-    owner, sizes = _entries(flows, n)
-    kind = np.repeat([[f.category == UTILITY, f.category == UTILITY_LOSS] for f in flows], sizes, 0)
+    categories = list(dict.fromkeys(c for f in flows for c in _categories(f)))
+    code = {c: i for i, c in enumerate(categories)}
+    parts = []
+    for flow in flows:
+        maybe = ~(flow.end <= flow.start) | ~np.isfinite(flow.rate)
+        if isinstance(flow, FlowRows):
+            row, owner = np.nonzero(maybe)
+            kinds = np.asarray([code[c] for c in flow.categories])[row]
+        else:
+            (row,) = np.nonzero(maybe)
+            owner = row if flow.patient is None else flow.patient[row]
+            kinds = np.full(row.size, code[flow.category])
+        parts.append((kinds, owner, flow.start[maybe], flow.end[maybe], flow.rate[maybe]))
+    kind, owner, start, end, rate = (np.concatenate(p) for p in zip(*parts, strict=True))
     arrival = course.arrival[owner]
-    start = np.concatenate([f.start for f in flows])
     t0 = (start - arrival) / DAYS_PER_YEAR
-    t1 = (np.fmax(start, np.concatenate([f.end for f in flows])) - arrival) / DAYS_PER_YEAR
+    t1 = (np.fmax(start, end) - arrival) / DAYS_PER_YEAR
     valid = np.isfinite(t0) & np.isfinite(t1)
     t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
-    rate = np.concatenate([f.rate for f in flows])
     (live,) = np.nonzero((t1 > t0) | ~np.isfinite(rate))
-    t0, t1, rate, kind, coef = t0[live], t1[live], rate[live], kind[live], _age_polynomial(course)
+    t0, t1, rate, kind, owner = t0[live], t1[live], rate[live], kind[live], owner[live]
+    coef = _age_polynomial(course)
     values = np.zeros((2, live.size))
-    utility, loss = kind[:, 0], kind[:, 1]
+    of_kind = np.asarray([[c == UTILITY, c == UTILITY_LOSS] for c in categories]).reshape(-1, 2)
+    utility, loss = of_kind[kind, 0], of_kind[kind, 1]
     for rows, r, scaled in ((utility, r_effects, True), (loss, r_effects, False),
                             (~(utility | loss), r_costs, False)):  # fmt: skip
         if not rows.any():
             continue
         a, b, level = t0[rows], t1[rows], rate[rows]
         if scaled and coef is not None:
-            coefficients = coef[:, owner[live[rows]]]
+            coefficients = coef[:, owner[rows]]
             values[0, rows] = level * discounted_polynomial_integral(a, b, r, coefficients)
             values[1, rows] = level * discounted_polynomial_integral(a, b, 0.0, coefficients)
         else:
             values[0, rows] = discounted_integral(a, b, r, level)
             values[1, rows] = level * (b - a)
-    out = np.zeros((2, owner.size))
-    out[:, live] = values
-    if all(f.patient is None for f in flows):
-        return out.reshape(2, len(flows), n)
-    return _per_item(owner, sizes, n, out)
+    return categories, kind, owner, values
+
+
+def _categories(flow: Flow | FlowRows) -> tuple[str, ...]:
+    return flow.categories if isinstance(flow, FlowRows) else (flow.category,)
+
+
+def _summed(total: np.ndarray, owner: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``total`` plus each patient's ``values`` (entries naming their patient in ``owner``)
+    added one at a time in order, as a loop of ``+=`` over the flows gives (a total is never
+    -0, so starting each from 0 changes no bit)."""
+    n = total.size
+    index = np.concatenate([np.arange(n), owner])
+    return np.bincount(index, weights=np.concatenate([total, values]), minlength=n)
+
+
+def _flow_size(flow: Flow | FlowRows, n: int) -> int:
+    return flow.start.size if isinstance(flow, FlowRows) else max(n, flow.start.size)
 
 
 def _lump_values(course: Course, lumps: list[Lump], rate: float) -> np.ndarray:
@@ -164,16 +199,21 @@ def evaluate(course: Course, economics: Economics) -> Columns:
     rates = (economics.discount_rate_costs, economics.discount_rate_effects)
     lived, lived_raw = np.zeros(n), np.zeros(n)
     lost, lost_raw = np.zeros(n), np.zeros(n)
-    for flows in _blocks(course.flows, [max(n, f.start.size) for f in course.flows]):
-        values = _flow_values(course, flows, rates)
-        category = np.asarray([f.category for f in flows])
-        utility, loss = category == UTILITY, category == UTILITY_LOSS
-        lived, lived_raw = _added(lived, values[0][utility]), _added(lived_raw, values[1][utility])
-        lost, lost_raw = _added(lost, values[0][loss]), _added(lost_raw, values[1][loss])
-        costs = ~(utility | loss)
-        for name in dict.fromkeys(category[costs]):
-            out[name] = _added(out.get(name, zeros), values[0][category == name])
-        undiscounted_cost = _added(undiscounted_cost, values[1][costs])
+    for flows in _blocks(course.flows, [_flow_size(f, n) for f in course.flows]):
+        categories, kind, owner, values = _flow_entries(course, flows, rates)
+        for c, name in enumerate(categories):
+            mine = kind == c
+            who, value, raw = owner[mine], values[0][mine], values[1][mine]
+            if name == UTILITY:
+                lived, lived_raw = _summed(lived, who, value), _summed(lived_raw, who, raw)
+            elif name == UTILITY_LOSS:
+                lost, lost_raw = _summed(lost, who, value), _summed(lost_raw, who, raw)
+            else:
+                out[name] = _summed(out.get(name, zeros), who, value)
+        costs = ~np.isin(
+            kind, [categories.index(c) for c in (UTILITY, UTILITY_LOSS) if c in categories]
+        )
+        undiscounted_cost = _summed(undiscounted_cost, owner[costs], values[1][costs])
     for lumps in _blocks(course.lumps, [max(n, x.day.size) for x in course.lumps]):
         values = _lump_values(course, lumps, rates[0])
         category = np.asarray([x.category for x in lumps])
@@ -193,7 +233,7 @@ def budget(course: Course, treatment_day: np.ndarray, years: int) -> pd.DataFram
     """Undiscounted spend per calendar year (year 0 starts on day 0) and patients treated."""
     edges = np.arange(years + 1) * DAYS_PER_YEAR
     rows: dict[str, np.ndarray] = {}
-    for flow in course.flows:
+    for flow in each_flow(course.flows):
         if flow.category in (UTILITY, UTILITY_LOSS):
             continue
         start, stop = np.nan_to_num(flow.start, nan=0.0), np.nan_to_num(flow.end, nan=0.0)
