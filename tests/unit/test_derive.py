@@ -23,3 +23,27 @@ def test_a_change_on_a_day_boundary_and_an_open_end() -> None:
 def test_a_day_with_a_single_change_before_its_end() -> None:
     got = step_daily_mean(np.array([0.5, 1.5]), np.array([1.0, -1.0]), 3)
     np.testing.assert_allclose(got, [0.5, 0.5, 0.0])
+
+
+def test_a_log_is_sorted_once_per_horizon_and_again_after_new_records() -> None:
+    """Patients' columns and stage starts read the same sorted log; a later record or another
+    horizon sorts it again; nobody can change the shared columns."""
+    import pytest
+
+    from cartsim.engine.eventlog import EventLog
+    from cartsim.engine.model import ArmRun
+    from cartsim.evaluate.derive import patient_log
+
+    log = EventLog(["a"], ["chair"])
+    log.record(1, 0, 0, 2.0, 0)
+    log.record(0, 0, 0, 1.0, 0)
+    run = ArmRun(arm="x", log=log, capacity={}, grades={})
+    first = patient_log(run, 10.0)
+    assert patient_log(run, 10.0) is first
+    np.testing.assert_array_equal(first.patient, [0, 1])
+    with pytest.raises(ValueError):
+        first.time[0] = 5.0
+    assert patient_log(run, 1.5) is not first and patient_log(run, 1.5).patient.tolist() == [0]
+    log.record(2, 0, 0, 3.0, 0)
+    again = patient_log(run, 10.0)
+    assert again is not first and again.patient.tolist() == [0, 1, 2]

@@ -6,6 +6,8 @@ time-weighted in-use and queue-length series are all read off the log here, vect
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +18,7 @@ from cartsim.engine.eventlog import (
     NO_CODE,
     STATUSES,
     TERMINAL,
+    EventLog,
     codes_to_categorical,
 )
 from cartsim.engine.model import ArmRun
@@ -78,6 +81,24 @@ class PatientLog:
         return out
 
 
+_SORTED: weakref.WeakKeyDictionary[EventLog, tuple[int, float, PatientLog]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def patient_log(run: ArmRun, horizon: float) -> PatientLog:
+    """:class:`PatientLog` of ``run``, sorted once for every table read off it (made again if
+    records were added since); its columns are read-only."""
+    kept = _SORTED.get(run.log)
+    if kept is not None and kept[0] == len(run.log) and kept[1] == horizon:
+        return kept[2]
+    log = PatientLog(run, horizon)
+    for column in (log.patient, log.stage, log.event, log.time, log.resource):
+        column.flags.writeable = False
+    _SORTED[run.log] = (len(run.log), horizon, log)
+    return log
+
+
 Columns = dict[str, np.ndarray]
 
 
@@ -97,7 +118,7 @@ def patient_columns(
     (into ``cohort.diseases`` and :data:`STATUSES`): :func:`patients_frame` makes the table.
     """
     n = cohort.size
-    log = PatientLog(run, horizon)
+    log = patient_log(run, horizon)
     status = np.full(n, len(TERMINAL), dtype=np.int32)  # in_progress unless a terminal event
     terminal_codes = [EVENT_CODE[e] for e in TERMINAL]
     term = np.flatnonzero(np.isin(log.event, terminal_codes))
@@ -252,7 +273,7 @@ def stage_starts(run: ArmRun, arm: Arm, resources: list[str], horizon: float) ->
     keep = started & (cols["time"] <= horizon) & ~np.isin(cols["resource"], icu)
     out = {name: cols[name][keep] for name in ("patient_id", "stage", "time")}
     out["ward_days"], out["icu_days"] = np.zeros(out["time"].size), np.zeros(out["time"].size)
-    log = PatientLog(run, horizon)
+    log = patient_log(run, horizon)
     n = int(cols["patient_id"].max()) + 1 if cols["patient_id"].size else 0
     is_icu = np.isin(log.resource, icu)
     for i, spec in enumerate(arm.stages):

@@ -27,7 +27,7 @@ from cartsim.evaluate.cashflows import (
     treatment_lumps,
     utility_losses,
 )
-from cartsim.evaluate.derive import Columns, PatientLog, patient_columns, stage_starts
+from cartsim.evaluate.derive import Columns, patient_columns, patient_log, stage_starts
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.sites import all_resources
 
@@ -48,7 +48,7 @@ def retreatment_columns(
     resources, names = list(all_resources(scenario)), list(scenario.arms)
     for k, second in enumerate(run.retreat):
         target = scenario.arms[arm.on_relapse[k].arm]
-        log = PatientLog(second, horizon)
+        log = patient_log(second, horizon)
         referred = np.zeros(n, dtype=bool)
         referred[log.patient[log.event == REFERRAL]] = True
         columns = patient_columns(cohort, second, target, resources, horizon)

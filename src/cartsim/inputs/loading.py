@@ -195,10 +195,15 @@ class ScenarioSource:
     def base_values(self) -> dict[str, float]:
         return {name: p.value for name, p in self.parameters.items()}
 
-    def money_factors(self) -> dict[str, float]:
-        """Per money parameter, the factor to the scenario's currency and price year."""
+    def money_factors(self) -> Mapping[str, float]:
+        """Per money parameter, the factor to the scenario's currency and price year (worked
+        out once: every draw's build uses them)."""
+        return self._money_factors
+
+    @cached_property
+    def _money_factors(self) -> Mapping[str, float]:
         try:
-            return parameter_factors(self.parameters, self.raw)
+            return parameter_factors(self.parameters, self.raw)  # read, never changed
         except CartsimError as exc:
             name = (exc.field or "").split(".")[1:2]
             origin = self.origins.get(name[0], str(self.path)) if name else str(self.path)
