@@ -53,3 +53,64 @@ def test_a_run_is_the_same_whatever_the_draws_kept(monkeypatch) -> None:
     kept_one = simulate(model, 1)
     for name in ("patients", "events", "resources", "metrics", "budget"):
         pd.testing.assert_frame_equal(getattr(kept_one, name), getattr(kept_all, name))
+
+
+def test_prefetched_draws_are_the_draws(monkeypatch) -> None:
+    """Drawn at once or one by one (a view's names with its prefix), the same numbers."""
+    names = ["response", "soc_pre_3", "death", "response"]
+    one_by_one = make_cohort(scenario(), Streams(seed=5, replication=2, draw=7))
+    expected = {name: one_by_one.draw(name).copy() for name in names}
+    view_expected = one_by_one.view("retreat.").draw("trm").copy()
+    at_once = make_cohort(scenario(), Streams(seed=5, replication=2, draw=7))
+    at_once.prefetch(names)
+    at_once.view("retreat.").prefetch(["trm"])
+    assert {"response", "soc_pre_3", "death", "retreat.trm"} <= set(at_once._cache)
+    single = Streams.uniforms
+    monkeypatch.setattr(Streams, "uniforms", lambda *a: pytest.fail("drawn again"))
+    for name in names:
+        assert at_once.draw(name).tobytes() == expected[name].tobytes()
+        assert not at_once.draw(name).flags.writeable
+    assert at_once.view("retreat.").draw("trm").tobytes() == view_expected.tobytes()
+    monkeypatch.setattr(Streams, "uniforms", single)
+
+
+def test_prefetch_draws_nothing_that_would_not_be_kept(monkeypatch) -> None:
+    cohort = make_cohort(scenario(), Streams(seed=3))
+    monkeypatch.setattr(cohort_module, "DRAW_CACHE_BYTES", 4 * cohort.size * 8)  # four draws
+    kept = dict(cohort._cache)
+    cohort.prefetch(["a", "b", "c", "d"])  # with age and sex kept: six would not fit
+    assert cohort._cache == kept
+    cohort.prefetch(["a", "b"])
+    assert list(cohort._cache) == [*kept, "a", "b"]
+
+
+@pytest.mark.parametrize(
+    "name", ["therapies_2026.yaml", "national_central.yaml", "relapse_retreatment.yaml"]
+)
+def test_every_stage_draw_is_drawn_at_once(name: str, monkeypatch) -> None:
+    """The names plan_stages prefetches are the ones it draws: none is drawn alone (restocked
+    doses, failures, ICU, transport legs and every arm of these scenarios)."""
+    from cartsim.engine import model
+
+    source = loading.load(ROOT / "scenarios" / name, ["run.replications=1"])
+    built = source.build()
+    alone: list[str] = []
+    single = Streams.uniforms
+
+    def spy(self, stream, size):
+        alone.append(stream)
+        return single(self, stream, size)
+
+    planned = model.plan_stages
+    names: list[str] = []
+
+    def plans(arm_name, arm, *args, **kwargs):
+        alone.clear()
+        out = planned(arm_name, arm, *args, **kwargs)
+        names.extend(a for a in alone if a.startswith(f"{arm_name}."))
+        return out
+
+    monkeypatch.setattr(Streams, "uniforms", spy)
+    monkeypatch.setattr(model, "plan_stages", plans)
+    model.run_replication(built, 0)
+    assert names == []

@@ -96,3 +96,22 @@ def test_first_uniforms_cover_the_whole_state() -> None:
     expected = [[numpy_generator(20240221, d, 0, k).random() for d in range(10)] for k in keys]
     np.testing.assert_array_equal(got, np.array(expected))
     assert got.min() < 0.001 and got.max() > 0.999
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=st.integers(0, 2**70),
+    draw=st.integers(0, 2**40),
+    replication=st.integers(0, 2**20),
+    names=st.lists(st.text(max_size=12), max_size=8),
+    sizes=st.lists(st.integers(0, 40), min_size=8, max_size=8),
+)
+def test_uniforms_of_many_names_are_each_names_uniforms(
+    seed: int, draw: int, replication: int, names: list[str], sizes: list[int]
+) -> None:
+    streams = Streams(seed, replication=replication, draw=draw)
+    got = streams.uniforms_of(names, sizes[: len(names)])
+    assert len(got) == len(names)
+    for name, size, values in zip(names, sizes, got, strict=False):
+        expected = numpy_generator(seed, draw, replication, name_key(name)).random(size)
+        assert values.tobytes() == expected.tobytes()

@@ -9,8 +9,9 @@ patient is referred to one site by its own uniform (``site``), so the site draw 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -84,17 +85,51 @@ class Cohort:
             return values if self._index is None else values[self._index]
         cached = self._cache.pop(name, None)
         if cached is None:
-            cached = np.empty(self.size)
-            for code, disease in enumerate(self.diseases):
-                mask = self.disease == code
-                cached[mask] = self.streams.uniforms(f"{name}|{disease}", int(mask.sum()))[
-                    self.rank[mask]
-                ]
-            cached.flags.writeable = False  # shared by every consumer: none may change it
-        self._cache[name] = cached  # the most recently used last
-        while len(self._cache) > max(1, DRAW_CACHE_BYTES // max(cached.nbytes, 1)):
-            del self._cache[next(iter(self._cache))]  # the least recently used
+            cached = self._joined(
+                [self.streams.uniforms(f"{name}|{d}", size) for d, (_, _, size) in self._groups]
+            )
+        self._keep(name, cached)
         return cached
+
+    def prefetch(self, names: Sequence[str]) -> None:
+        """Draw every one of ``names`` not kept yet, their streams seeded at once
+        (:meth:`Streams.uniforms_of`): the numbers :meth:`draw` gives, for less. Only while
+        they all fit among the draws kept (else each is drawn when asked for)."""
+        if self._parent is not None:
+            self._parent.prefetch([self._prefix + name for name in names])
+            return
+        missing = [name for name in dict.fromkeys(names) if name not in self._cache]
+        if not missing or len(self._cache) + len(missing) > self._capacity:
+            return
+        streams = [f"{name}|{disease}" for name in missing for disease, _ in self._groups]
+        sizes = [size for _ in missing for _, (_, _, size) in self._groups]
+        values = self.streams.uniforms_of(streams, sizes)
+        k = len(self._groups)
+        for i, name in enumerate(missing):
+            self._keep(name, self._joined(values[i * k : (i + 1) * k]))
+
+    @cached_property
+    def _groups(self) -> list[tuple[str, tuple[np.ndarray, np.ndarray, int]]]:
+        """Per disease: its patients (mask), their places in its streams and how many."""
+        masks = [(d, self.disease == code) for code, d in enumerate(self.diseases)]
+        return [(d, (m, self.rank[m], int(m.sum()))) for d, m in masks]
+
+    @property
+    def _capacity(self) -> int:
+        return max(1, DRAW_CACHE_BYTES // max(8 * self.size, 1))
+
+    def _joined(self, per_disease: list[np.ndarray]) -> np.ndarray:
+        """Each patient's uniform from the stream of their disease, at their place in it."""
+        out = np.empty(self.size)
+        for (_, (mask, rank, _)), values in zip(self._groups, per_disease, strict=True):
+            out[mask] = values[rank]
+        out.flags.writeable = False  # shared by every consumer: none may change it
+        return out
+
+    def _keep(self, name: str, values: np.ndarray) -> None:
+        self._cache[name] = values  # the most recently used last
+        while len(self._cache) > self._capacity:
+            del self._cache[next(iter(self._cache))]  # the least recently used
 
     def remember(self, key: object, compute: Callable[[], np.ndarray]) -> np.ndarray:
         """``compute()``, kept under ``key`` for the next consumer (every arm of a replication)

@@ -27,7 +27,7 @@ from cartsim.engine.transport import Dispatch
 from cartsim.inputs.distributions import to_dist
 from cartsim.inputs.scenario import Arm, Scenario
 from cartsim.inputs.sites import all_resources, location, resolve, site_names
-from cartsim.inputs.stages import Activity, Inpatient, Transport, Treatment
+from cartsim.inputs.stages import Activity, Inpatient, Stage, Transport, Treatment
 
 REFERRAL, NOT_ELIGIBLE = EVENT_CODE["referral"], EVENT_CODE["not_eligible"]
 DIED, DROPPED = EVENT_CODE["died_waiting"], EVENT_CODE["dropped_out"]
@@ -112,6 +112,7 @@ def plan_stages(
     names = [s.name for s in arm.stages]
     plans = []
     licats_stay = treated_stay(arm)
+    cohort.prefetch([d for stage in arm.stages for d in stage_draws(arm_name, stage, visits)])
     for index, stage in enumerate(arm.stages):
         prefix = f"{arm_name}.{stage.name}"
         if isinstance(stage, Treatment):
@@ -165,6 +166,21 @@ def plan_stages(
             plan.icu_onset = icu.onset_days
         plans.append(plan)
     return plans
+
+
+def stage_draws(arm_name: str, stage: Stage, visits: int) -> list[str]:
+    """The names of the uniforms :func:`plan_stages` draws for ``stage`` (drawn at once)."""
+    prefix = f"{arm_name}.{stage.name}"
+    names = (
+        [] if isinstance(stage, Treatment) else [f"{prefix}.duration.{k}" for k in range(visits)]
+    )
+    if stage.failure:
+        names += [f"{prefix}.failure.{k}" for k in range(visits)]
+    if isinstance(stage, Activity) and stage.restock_days is not None:
+        names.append(f"{prefix}.restock")
+    if isinstance(stage, Inpatient) and stage.icu:
+        names += [f"{prefix}.icu", f"{prefix}.icu_days"]
+    return names
 
 
 def site_plans(

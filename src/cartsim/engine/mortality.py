@@ -257,6 +257,7 @@ def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: 
     p_remit, flare = p_remit[cohort.disease], flare[cohort.disease]
     remit = -np.log1p(-np.minimum(p_remit, 1.0 - 1e-12))
     out = np.empty((cohort.size, 2 * SOC_CYCLES))
+    cohort.prefetch([f"soc_{tag}_{j}" for j in range(2 * SOC_CYCLES)])
     t = np.asarray(start, dtype=float)
     step = max(1, MATRIX_VALUES // max(cohort.size, 1))  # switches drawn at once
     for first in range(0, 2 * SOC_CYCLES, step):

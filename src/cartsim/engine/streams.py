@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -137,56 +137,62 @@ def pcg64_state(words: list[int]) -> dict[str, int]:
 
 def first_uniforms(seed: int, draws: Sequence[int], keys: Sequence[int]) -> np.ndarray:
     """``Streams(seed, draw=d).uniforms(name, 1)[0]`` for the name of every key (rows: keys
-    of :func:`name_key`) in every draw (columns), the keys' words mixed into all the draws'
-    pools at once (32-bit words in unsigned 64-bit arrays, wrapping as SeedSequence does)."""
+    of :func:`name_key`) in every draw (columns), all streams seeded and stepped at once."""
     out = np.empty((len(keys), len(draws)))
     mixers = [Streams(seed, draw=int(d))._common for d in draws]
     for tail in {m.tail for m in mixers}:
         cols = [c for c, m in enumerate(mixers) if m.tail == tail]
-        pools = np.array([mixers[c].pool for c in cols], dtype=np.uint64).T  # (4, draws)
-        hashed = [_key_hashes(key, tail) for key in keys]
-        for width in {len(h) for h in hashed}:  # one word or two
-            rows = [r for r, h in enumerate(hashed) if len(h) == width]
-            words = np.array([hashed[r] for r in rows], dtype=np.uint64)[:, :, None]
-            pool = [np.broadcast_to(p, (len(rows), len(cols))) for p in pools]
-            for i in range(width):
-                mixed = (_MIX_L * pool[i & 3] - _MIX_R * words[:, i]) & _MASK32
-                pool[i & 3] = mixed ^ (mixed >> _XSHIFT)
-            state = []
-            for i, (x, m) in enumerate(_OUTPUT):
-                value = ((pool[i & 3] ^ x) * m) & _MASK32
-                state.append(value ^ (value >> _XSHIFT))
-            out[np.ix_(rows, cols)] = _first_doubles(state)
+        for rows, words in _state_words(tail, [mixers[c].pool for c in cols], keys):
+            state, inc = _seeded(words)
+            hi, lo = _mul128_add(state, _PCG_MULT, inc)  # the first step
+            word, rot = hi ^ lo, hi >> _U64[58]
+            output = (word >> rot) | (word << ((_U64[64] - rot) & _U64[63]))
+            out[np.ix_(rows, cols)] = (output >> _U64[11]).astype(np.float64) * _DOUBLE
     return out
 
 
+def _state_words(
+    tail: int, pools: list[list[int]], keys: Sequence[int]
+) -> Iterator[tuple[list[int], list[np.ndarray]]]:
+    """:meth:`_Mixer.state_words` of every key (rows) in every pool (columns) at once, as eight
+    arrays of 32-bit words held in unsigned 64-bit integers (wrapping as SeedSequence does):
+    for the keys of one word, then for those of two, each with the rows it covers."""
+    pool_words = np.array(pools, dtype=np.uint64).T  # (4, pools)
+    hashed = [_key_hashes(key, tail) for key in keys]
+    for width in sorted({len(h) for h in hashed}):
+        rows = [r for r, h in enumerate(hashed) if len(h) == width]
+        words = np.array([hashed[r] for r in rows], dtype=np.uint64)[:, :, None]
+        pool = [np.broadcast_to(p, (len(rows), len(pools))) for p in pool_words]
+        for i in range(width):
+            mixed = (_MIX_L * pool[i & 3] - _MIX_R * words[:, i]) & _MASK32
+            pool[i & 3] = mixed ^ (mixed >> _XSHIFT)
+        state = []
+        for i, (x, m) in enumerate(_OUTPUT):
+            value = ((pool[i & 3] ^ x) * m) & _MASK32
+            state.append(value ^ (value >> _XSHIFT))
+        yield rows, state
+
+
 _U64 = [np.uint64(k) for k in range(65)]  # shift counts and small constants as uint64
+Pair = tuple[np.ndarray, np.ndarray]  # 128-bit numbers as (high, low) unsigned 64-bit arrays
 
 
-def _first_doubles(words: list[np.ndarray]) -> np.ndarray:
-    """The first ``random()`` of PCG64 (XSL-RR) seeded with the eight state words of each of
-    many streams (:func:`pcg64_state`, then one step, its 64-bit output and the top 53 bits as
-    a double, as numpy's ``next_double``), in 128-bit arithmetic on (high, low) pairs of
-    unsigned 64-bit arrays (wrapping)."""
+def _seeded(words: list[np.ndarray]) -> tuple[Pair, Pair]:
+    """:func:`pcg64_state` (state, increment) of the eight state words of many streams, in
+    128-bit arithmetic on (high, low) pairs of unsigned 64-bit arrays (wrapping). A stream's
+    first ``random()`` is then one step's 64-bit output (XSL-RR), its top 53 bits as a double
+    (numpy's ``next_double``)."""
     seed = [words[2 * i] | (words[2 * i + 1] << _U64[32]) for i in range(4)]
     inc = ((seed[2] << _U64[1]) | (seed[3] >> _U64[63]), (seed[3] << _U64[1]) | _U64[1])
-    state = _mul128_add(_add128((seed[0], seed[1]), inc), _PCG_MULT, inc)  # seeding
-    hi, lo = _mul128_add(state, _PCG_MULT, inc)  # the first step
-    word, rot = hi ^ lo, hi >> _U64[58]
-    output = (word >> rot) | (word << ((_U64[64] - rot) & _U64[63]))
-    return (output >> _U64[11]).astype(np.float64) * _DOUBLE
+    return _mul128_add(_add128((seed[0], seed[1]), inc), _PCG_MULT, inc), inc
 
 
-def _add128(
-    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
+def _add128(a: Pair, b: Pair) -> Pair:
     lo = a[1] + b[1]
     return a[0] + b[0] + (lo < a[1]).astype(np.uint64), lo
 
 
-def _mul128_add(
-    a: tuple[np.ndarray, np.ndarray], const: int, add: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
+def _mul128_add(a: Pair, const: int, add: Pair) -> Pair:
     """``a * const + add`` modulo 2**128."""
     m_hi, m_lo = np.uint64(const >> 64), np.uint64(const & _MASK64)
     a0, a1 = a[1] & _U64_MASK32, a[1] >> _U64[32]
@@ -241,6 +247,26 @@ class Streams:
         }
         bits.state = state  # type: ignore[assignment]  # the stub wants its TypedDict
         return generator.random(size)
+
+    def uniforms_of(self, names: Sequence[str], sizes: Sequence[int]) -> list[np.ndarray]:
+        """:meth:`uniforms` of every name (``sizes[i]`` of ``names[i]``), the streams' seeds
+        worked out at once; each generator then draws its own numbers."""
+        mixer = self._common
+        out: list[np.ndarray] = [np.empty(0)] * len(names)
+        bits, generator = _scratch()
+        keys = [name_key(name) for name in names]
+        for rows, words in _state_words(mixer.tail, [mixer.pool], keys):
+            state, inc = _seeded(words)
+            parts = [w.ravel().tolist() for w in (*state, *inc)]
+            for r, s_hi, s_lo, i_hi, i_lo in zip(rows, *parts, strict=True):
+                bits.state = {
+                    "bit_generator": "PCG64",
+                    "state": {"state": (s_hi << 64) | s_lo, "inc": (i_hi << 64) | i_lo},
+                    "has_uint32": 0,
+                    "uinteger": 0,
+                }
+                out[r] = generator.random(sizes[r])
+        return out
 
     @cached_property
     def _common(self) -> _Mixer:
