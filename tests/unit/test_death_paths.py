@@ -148,3 +148,27 @@ def test_soc_switches_drawn_a_block_at_a_time_equal_one_at_a_time(
     assert blocked.tobytes() == single.tobytes()
     assert blocked.shape == (group.size, 2 * mortality.SOC_CYCLES)
     assert np.all(np.diff(blocked, axis=1) >= 0)
+
+
+def test_soc_segments_worked_out_a_block_at_a_time_equal_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from builders import BASELINE
+
+    from cartsim.engine.cohort import make_cohort
+    from cartsim.engine.streams import Streams
+    from cartsim.inputs import loading
+
+    scenario = loading.load(BASELINE).build({})
+    group = make_cohort(scenario, Streams(4))
+    switches = mortality.soc_switch_days(scenario, group, group.arrival_day, "pre")
+    until = group.arrival_day + np.random.default_rng(4).uniform(0, 900, group.size)
+    blocked = list(mortality.soc_segments(scenario, group, switches, until))
+    monkeypatch.setattr(mortality, "MATRIX_VALUES", 0)
+    single = list(mortality.soc_segments(scenario, group, switches, until))
+    assert len(blocked) == len(single) == 2 * mortality.SOC_CYCLES + 1
+    for got, expected in zip(blocked, single, strict=True):
+        assert all(g.tobytes() == e.tobytes() for g, e in zip(got, expected, strict=True))
+    assert np.array_equal(
+        blocked[3][0], (np.fmin(switches[:, 3], until) - group.arrival_day) / 365.25
+    )

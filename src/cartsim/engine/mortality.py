@@ -283,8 +283,12 @@ def soc_segments(
         hazard_by_patient(scenario, cohort, "active"),
         hazard_by_patient(scenario, cohort, "remission"),
     )
-    for j in range(switches.shape[1]):
-        yield ((np.fmin(switches[:, j], until) - cohort.arrival_day) / DAYS_PER_YEAR, *state[j % 2])
+    step = max(1, MATRIX_VALUES // max(cohort.size, 1))  # segments' ends worked out at once
+    for first in range(0, switches.shape[1], step):
+        block = switches[:, first : first + step]
+        ends = (np.fmin(block, until[:, None]) - cohort.arrival_day[:, None]) / DAYS_PER_YEAR
+        for j in range(block.shape[1]):
+            yield (ends[:, j], *state[(first + j) % 2])
     yield ((until - cohort.arrival_day) / DAYS_PER_YEAR, *state[0])
 
 
