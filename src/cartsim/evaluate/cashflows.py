@@ -242,7 +242,7 @@ def _state_flows(
              -overlap),
         )  # fmt: skip
         if n < SPARSE_FROM:  # every state's four flows, interleaved state by state
-            rows = tuple(c for _ in range(rem.shape[0]) for c, *_ in kinds)
+            rows = tuple(c for c, *_ in kinds) * rem.shape[0]
             a, b, r = (
                 np.stack([k[i] for k in kinds], axis=1).reshape(len(rows), n) for i in (1, 2, 3)
             )
