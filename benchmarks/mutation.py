@@ -29,6 +29,7 @@ PACKAGE = ROOT / "src" / "cartsim"
 # module (under src/cartsim) -> the tests that should notice a change in it
 TESTS: dict[str, list[str]] = {
     "evaluate/economics.py": [
+        "tests/unit/test_flow_values.py",
         "tests/unit/test_budget.py",
         "tests/functional/test_economics_blocks.py",
         "tests/functional/test_economics.py",
@@ -37,6 +38,7 @@ TESTS: dict[str, list[str]] = {
         "tests/regression",
     ],
     "evaluate/cashflows.py": [
+        "tests/unit/test_flow_values.py",
         "tests/unit/test_budget.py",
         "tests/functional/test_economics_blocks.py",
         "tests/functional/test_economics.py",
@@ -90,7 +92,14 @@ TESTS: dict[str, list[str]] = {
         "tests/regression",
     ],
     "engine/streams.py": ["tests/unit/test_streams_seeding.py", "tests/regression"],
+    "runs/draws.py": [
+        "tests/unit/test_streams_seeding.py",
+        "tests/functional/test_batched_psa.py",
+        "tests/functional/test_psa_draws.py",
+        "tests/unit/test_draw_build.py",
+    ],
     "engine/mortality.py": [
+        "tests/unit/test_death_paths.py",
         "tests/unit/test_mortality.py",
         "tests/unit/test_soc_switches.py",
         "tests/functional/test_course.py",

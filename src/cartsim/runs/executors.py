@@ -157,8 +157,16 @@ def _dask(
         if scheduler == "local":
             import dask
 
-            # the workers' statistical profiler samples every 10 ms however little work there is
-            settings: dict[str, Any] = {"distributed.worker.profile.enabled": False}
+            # background work a local cluster does not need, however little work there is: the
+            # workers' statistical profiler (every 10 ms), the event-loop lag tick (20 ms), the
+            # system and memory monitors, and stealing work (units come in a bounded window)
+            settings: dict[str, Any] = {
+                "distributed.worker.profile.enabled": False,
+                "distributed.admin.tick.interval": "1s",
+                "distributed.admin.system-monitor.interval": "5s",
+                "distributed.worker.memory.monitor-interval": "1s",
+                "distributed.scheduler.work-stealing": False,
+            }
             if sys.platform.startswith("linux"):
                 # forked workers start with this process's imports; spawned ones import it all
                 settings["distributed.worker.multiprocessing-method"] = "fork"
