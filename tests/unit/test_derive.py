@@ -47,3 +47,18 @@ def test_a_log_is_sorted_once_per_horizon_and_again_after_new_records() -> None:
     log.record(2, 0, 0, 3.0, 0)
     again = patient_log(run, 10.0)
     assert again is not first and again.patient.tolist() == [0, 1, 2]
+
+
+def test_a_large_log_is_not_kept_sorted(monkeypatch) -> None:
+    from cartsim.engine.eventlog import EventLog
+    from cartsim.engine.model import ArmRun
+    from cartsim.evaluate import derive
+
+    monkeypatch.setattr(derive, "SORTED_KEPT", 1)
+    log = EventLog(["a"], ["chair"])
+    log.record(1, 0, 0, 2.0, 0)
+    log.record(0, 0, 0, 1.0, 0)
+    run = ArmRun(arm="x", log=log, capacity={}, grades={})
+    first = derive.patient_log(run, 10.0)
+    assert derive.patient_log(run, 10.0) is not first and log not in derive._SORTED
+    np.testing.assert_array_equal(first.patient, [0, 1])

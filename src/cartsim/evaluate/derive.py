@@ -86,13 +86,19 @@ _SORTED: weakref.WeakKeyDictionary[EventLog, tuple[int, float, PatientLog]] = (
 )
 
 
+SORTED_KEPT = 1 << 20  # records of a log whose sorted copy is kept for the next table
+
+
 def patient_log(run: ArmRun, horizon: float) -> PatientLog:
     """:class:`PatientLog` of ``run``, sorted once for every table read off it (made again if
-    records were added since); its columns are read-only."""
+    records were added since); its columns are read-only. A large log's copy is not kept: it
+    would stay in memory as long as the log."""
     kept = _SORTED.get(run.log)
     if kept is not None and kept[0] == len(run.log) and kept[1] == horizon:
         return kept[2]
     log = PatientLog(run, horizon)
+    if len(run.log) > SORTED_KEPT:
+        return log
     for column in (log.patient, log.stage, log.event, log.time, log.resource):
         column.flags.writeable = False
     _SORTED[run.log] = (len(run.log), horizon, log)
