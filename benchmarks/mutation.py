@@ -96,6 +96,7 @@ TESTS: dict[str, list[str]] = {
         "tests/unit/test_streams_seeding.py",
         "tests/functional/test_batched_psa.py",
         "tests/functional/test_psa_draws.py",
+        "tests/functional/test_analyses.py",
         "tests/unit/test_draw_build.py",
     ],
     "engine/mortality.py": [

@@ -28,6 +28,8 @@ STAGES = {  # (module path ending, function name): what it does
     ("evaluate/economics.py", "evaluate"): "economic evaluation (discounted sums)",
     ("evaluate/derive.py", "resource_series"): "daily resource series",
     ("engine/streams.py", "uniforms"): "  of all the above: named random streams",
+    ("engine/streams.py", "uniforms_of"): "  of all the above: named random streams",
+    ("engine/streams.py", "first_uniforms"): "  of all the above: named random streams",
     ("engine/mortality.py", "death_years"): "  of all the above: death times",
 }
 
@@ -46,12 +48,14 @@ def main() -> None:
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     total = sum(t for (_, _, name), (_, _, _, t, _) in stats.items() if name == "psa_unit")
     print(f"{'stage':50s} {'share':>6s}")
+    shares: dict[str, float] = {}  # a label may sum several functions
     for (path, function), label in STAGES.items():
-        seconds = sum(
+        shares[label] = shares.get(label, 0.0) + sum(
             cumulative
             for (file, _, name), (_, _, _, cumulative, _) in stats.items()
             if name == function and file.replace("\\", "/").endswith(path)
         )
+    for label, seconds in shares.items():
         print(f"{label:50s} {seconds / total:6.0%}")
 
 
