@@ -172,3 +172,14 @@ def test_soc_segments_worked_out_a_block_at_a_time_equal_one_at_a_time(
     assert np.array_equal(
         blocked[3][0], (np.fmin(switches[:, 3], until) - group.arrival_day) / 365.25
     )
+
+
+def test_nobody_or_no_segment_gives_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty cohort (a demand of 0) and an empty list of segments: as one at a time."""
+    empty = np.empty(0)
+    assert death_years(MORTALITY, empty, empty.astype(bool), empty, []).size == 0
+    assert death_years(MORTALITY, empty, empty.astype(bool), empty, [(empty, empty)]).size == 0
+    age, female, u = np.array([40.0, 70.0]), np.array([True, False]), np.array([0.3, 0.9])
+    np.testing.assert_array_equal(death_years(MORTALITY, age, female, u, []), 100.0 - age)
+    monkeypatch.setattr(mortality, "MATRIX_VALUES", 0)
+    np.testing.assert_array_equal(death_years(MORTALITY, age, female, u, []), 100.0 - age)

@@ -119,3 +119,23 @@ def test_a_category_whose_entries_are_all_empty_is_a_column_of_zeros() -> None:
     course.flows = [Flow("relapse_care", np.full(3, 10.0), np.full(3, 5.0), np.full(3, 99.0))]
     got = economics.evaluate(course, ECONOMICS)
     assert got["cost_relapse_care"].tobytes() == np.zeros(3).tobytes()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_subset_of_rows_is_the_subset_of_their_flows(seed: int) -> None:
+    """Some patients of a course whose states are rows (a service mix's routed patients): the
+    same values and budget as the subset of the rows taken one by one as flows."""
+    rng = np.random.default_rng(seed)
+    n = 37
+    arrival = rng.uniform(0.0, 1500.0, n)
+    course = Course(arrival=arrival, end=arrival + 20_000.0)
+    course.flows = random_flows(rng, n, sparse=True)
+    flat = Course(arrival=arrival, end=course.end, flows=list(each_flow(course.flows)))
+    mask = rng.random(n) < 0.6
+    rows, flows = course.subset(mask), flat.subset(mask)
+    assert any(isinstance(f, FlowRows) for f in rows.flows)
+    got, expected = economics.evaluate(rows, ECONOMICS), economics.evaluate(flows, ECONOMICS)
+    assert all(got[k].tobytes() == v.tobytes() for k, v in expected.items())
+    spend = economics.budget(rows, np.full(int(mask.sum()), 10.0), 8)
+    assert spend.equals(economics.budget(flows, np.full(int(mask.sum()), 10.0), 8))
+    assert np.count_nonzero(np.nan_to_num(got["cost_total"])) > 0  # not all empty

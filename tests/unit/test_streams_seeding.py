@@ -115,3 +115,24 @@ def test_uniforms_of_many_names_are_each_names_uniforms(
     for name, size, values in zip(names, sizes, got, strict=False):
         expected = numpy_generator(seed, draw, replication, name_key(name)).random(size)
         assert values.tobytes() == expected.tobytes()
+
+
+def test_streams_sent_to_another_process_draw_the_same_numbers() -> None:
+    """A Streams used here (its mixed pool kept) and sent to a fresh process that has mixed
+    other entropy lengths first draws numpy's numbers there too."""
+    import pickle
+    import subprocess
+    import sys
+
+    used = Streams(1, replication=2)
+    used.uniforms("a", 1)
+    script = (
+        "import pickle, sys\n"
+        "from cartsim.engine.streams import Streams\n"
+        "Streams(2**200, replication=2**40, draw=2**70).uniforms('x', 3)\n"
+        "print(list(pickle.loads(sys.stdin.buffer.read()).uniforms('a', 3)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], input=pickle.dumps(used),
+                          capture_output=True, check=True)  # fmt: skip
+    expected = numpy_generator(1, 0, 2, name_key("a")).random(3)
+    assert eval(done.stdout.decode()) == list(expected)

@@ -176,6 +176,8 @@ def _deaths_at_once(
     loop passes (Newton steps run over every patient of a row until the row converges). The
     root lies in its segment, so every age found is a number (the loop would go on after NaN)."""
     n, count = age.size, len(segments)
+    if n == 0 or count == 0:
+        return np.full(n, np.nan)  # nobody, or no segment to die in
     rows = np.empty((3, count, n))
     for k, segment in enumerate(segments):
         rows[0, k], rows[1, k] = segment[0], segment[1]

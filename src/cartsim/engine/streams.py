@@ -63,15 +63,15 @@ def _hash_consts(start: int, mult: int, count: int) -> list[tuple[int, int]]:
 _OUTPUT = _hash_consts(_INIT_B, _MULT_B, 8)  # generate_state(4, np.uint64): eight words
 
 
-_TAILS: dict[tuple[tuple[int, int], ...], int] = {}  # the hash constants of a name's words
+Tail = tuple[tuple[int, int], ...]  # the hash constants of a name's words
 
 
 @lru_cache(maxsize=65_536)
-def _key_hashes(key: int, tail: int) -> tuple[int, ...]:
+def _key_hashes(key: int, tail: Tail) -> tuple[int, ...]:
     """The words of ``key`` hashed as SeedSequence mixes them into each of the pool's words
-    (word by word, then pool word by pool word), with the constants numbered ``tail``: they
-    depend on the name and how many words were hashed before it, never on the pool."""
-    pairs = list(_TAILS)[tail]
+    (word by word, then pool word by pool word), with the constants ``tail``: they depend on
+    the name and how many words were hashed before it, never on the pool."""
+    pairs = tail
     hashed = []
     for w, word in enumerate(_words(key)):
         for dst in range(_POOL):
@@ -94,8 +94,7 @@ class _Mixer:
         for word in entropy[_POOL:]:
             for dst in range(_POOL):
                 self.pool[dst] = _mix(self.pool[dst], self._hash(word))
-        tail = tuple(_hash_consts(self.const, _MULT_A, 2 * _POOL))  # a name's two words
-        self.tail = _TAILS.setdefault(tail, len(_TAILS))
+        self.tail: Tail = tuple(_hash_consts(self.const, _MULT_A, 2 * _POOL))  # a name's words
 
     def _hash(self, value: int) -> int:
         value ^= self.const
@@ -152,7 +151,7 @@ def first_uniforms(seed: int, draws: Sequence[int], keys: Sequence[int]) -> np.n
 
 
 def _state_words(
-    tail: int, pools: list[list[int]], keys: Sequence[int]
+    tail: Tail, pools: list[list[int]], keys: Sequence[int]
 ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
     """:meth:`_Mixer.state_words` of every key (rows) in every pool (columns) at once, as eight
     arrays of 32-bit words held in unsigned 64-bit integers (wrapping as SeedSequence does):
