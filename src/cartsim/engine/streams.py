@@ -71,11 +71,10 @@ def _key_hashes(key: int, tail: Tail) -> tuple[int, ...]:
     """The words of ``key`` hashed as SeedSequence mixes them into each of the pool's words
     (word by word, then pool word by pool word), with the constants ``tail``: they depend on
     the name and how many words were hashed before it, never on the pool."""
-    pairs = tail
     hashed = []
     for w, word in enumerate(_words(key)):
         for dst in range(_POOL):
-            x, m = pairs[w * _POOL + dst]
+            x, m = tail[w * _POOL + dst]
             h = ((word ^ x) * m) & _MASK32
             hashed.append(h ^ (h >> _XSHIFT))
     return tuple(hashed)
