@@ -1,7 +1,8 @@
 """One replication: the environment, resources, cohort and pathways wired together.
 
-Head-to-head, each arm runs the same referred cohort in an environment of its own (arms never
-share resources). No loops over replications, no files, no economics here.
+Head-to-head, each arm runs the same referred cohort on resources of its own (arms never share
+resources; they share one SimPy environment, which changes no arm's events). No loops over
+replications, no files, no economics here.
 """
 
 from __future__ import annotations
@@ -253,25 +254,37 @@ def route(scenario: Scenario, cohort: Cohort) -> np.ndarray:
 
 
 def run_arms(
-    scenario: Scenario, names: list[str], cohort: Cohort, exits: PatientPlan, arm_of: np.ndarray
+    scenario: Scenario,
+    names: list[str],
+    cohort: Cohort,
+    exits: PatientPlan,
+    arm_of: np.ndarray | None = None,
 ) -> dict[str, ArmRun]:
-    """Simulate ``names`` in ONE environment on shared resources; patient p joins arm_of[p]."""
+    """Simulate ``names`` in ONE environment.
+
+    In a service mix (``arm_of`` given) the arms share the resources and patient p joins arm
+    ``arm_of[p]``. Head-to-head (``arm_of`` None) every arm has resources of its own and every
+    patient starts a journey in each arm, in arm order: the arms share nothing but the clock and
+    the referrals, so each arm's events run in the order they would alone (SimPy runs events by
+    time, then in the order they were scheduled) and each log is the one the arm gives alone.
+    """
     env = simpy.Environment()
     every = all_resources(scenario)
-    pools = make_pools(
-        env, every, scenario.run.start_date, scenario.calendars, scenario.run.horizon_days, cohort
-    )
     resource_names = list(every)
     codes = {name: i for i, name in enumerate(resource_names)}
+    days = math.ceil(scenario.run.horizon_days)
     runs, pathways, allowed = {}, [], []
+    pools: dict[str, Pool] = {}
     for name in names:
+        if arm_of is None or not pools:  # head-to-head: the arm's own resources
+            pools = make_pools(env, every, scenario.run.start_date, scenario.calendars,
+                               scenario.run.horizon_days, cohort)  # fmt: skip
         arm = scenario.arms[name]
         grades = adverse_event_grades(arm, cohort)
         log = EventLog([s.name for s in arm.stages], resource_names)
         plans = site_plans(scenario, name, arm, cohort, pools, codes, grades)
         pathways.append(Pathway(env, plans, exits, log, _sites_of(cohort)))
         allowed.append(eligible(arm, scenario, cohort))
-        days = math.ceil(scenario.run.horizon_days)
         capacity = {n: pool.daily_capacity(days) for n, pool in pools.items()}
         runs[name] = ArmRun(arm=name, log=log, capacity=capacity, grades=grades)
         if arm.on_relapse:
@@ -316,31 +329,38 @@ def _referrals(
     env: simpy.Environment,
     pathways: list[Pathway],
     allowed: list[np.ndarray],
-    arm_of: np.ndarray,
+    arm_of: np.ndarray | None,
     cohort: Cohort,
 ) -> Journey:
-    """Refer patients in order of referral day; each eligible one starts its journey."""
+    """Refer patients in order of referral day; each eligible one starts its journey in arm
+    ``arm_of[p]`` (None: in every arm, in arm order)."""
     logs = [pathway.log.flat.extend for pathway in pathways]
     ok = [a.tolist() for a in allowed]
-    days, arms = cohort.arrival_day.tolist(), arm_of.tolist()
-    for p, (day, k) in enumerate(zip(days, arms, strict=True)):
+    every = list(range(len(pathways)))
+    arms = [[k] for k in every] if arm_of is not None else None
+    days = cohort.arrival_day.tolist()
+    chosen = [arms[k] for k in arm_of.tolist()] if arms is not None else [every] * len(days)
+    for p, (day, ks) in enumerate(zip(days, chosen, strict=True)):
         if p % COMPACT_EVERY == 0:
             for pathway in pathways:
                 pathway.log.compact()
         if day > env.now:
             yield env.timeout(day - env.now)
-        if ok[k][p]:
-            logs[k]((p, NO_CODE, REFERRAL, day, NO_CODE))
-            start(pathways[k].journey(p))
-        else:
-            logs[k]((p, NO_CODE, REFERRAL, day, NO_CODE, p, NO_CODE, NOT_ELIGIBLE, day, NO_CODE))
+        for k in ks:
+            if ok[k][p]:
+                logs[k]((p, NO_CODE, REFERRAL, day, NO_CODE))
+                start(pathways[k].journey(p))
+            else:
+                logs[k]((p, NO_CODE, REFERRAL, day, NO_CODE,
+                         p, NO_CODE, NOT_ELIGIBLE, day, NO_CODE))  # fmt: skip
 
 
 def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> ReplicationRun:
     """All arms of one replication on one shared referred cohort.
 
-    Head-to-head, each arm runs the whole cohort in an environment of its own; in a service
-    mix, the referral policy splits the cohort and the arms share one environment's resources.
+    Head-to-head, each arm runs the whole cohort on resources of its own; in a service mix,
+    the referral policy splits the cohort and the arms share the resources. Either way the arms
+    run in one environment (:func:`run_arms`).
     Rescue-only arms run only as second journeys after relapse, inside the relapsing arm's
     environment (:mod:`cartsim.engine.retreatment`).
     """
@@ -355,9 +375,5 @@ def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> Repl
             arms[name].routed = arm_of == k
         arms = {name: arms[name] for name in scenario.compared_arms}
     else:
-        everyone = np.zeros(cohort.size, dtype=np.int64)
-        arms = {
-            name: run_arms(scenario, [name], cohort, exits, everyone)[name]
-            for name in scenario.compared_arms
-        }
+        arms = run_arms(scenario, list(scenario.compared_arms), cohort, exits)
     return ReplicationRun(replication=replication, cohort=cohort, arms=arms)
