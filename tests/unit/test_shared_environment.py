@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from builders import ROOT
 
+from cartsim.engine.cohort import make_cohort
 from cartsim.engine.eventlog import EVENT_CODE
 from cartsim.engine.model import run_arms, waiting_exits
-from cartsim.engine.cohort import make_cohort
 from cartsim.engine.streams import Streams
 from cartsim.inputs import loading
 
