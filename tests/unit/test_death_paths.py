@@ -150,6 +150,33 @@ def test_soc_switches_drawn_a_block_at_a_time_equal_one_at_a_time(
     assert np.all(np.diff(blocked, axis=1) >= 0)
 
 
+def test_soc_sojourns_kept_for_the_next_arm_are_those_drawn_afresh() -> None:
+    """A second start (another arm) on the same cohort reads the kept sojourns: the same
+    switches as a fresh cohort; another course (rates) is not served the kept ones."""
+    from builders import BASELINE
+
+    from cartsim.engine.cohort import make_cohort
+    from cartsim.engine.streams import Streams
+    from cartsim.inputs import loading
+
+    source = loading.load(BASELINE)
+    scenario = source.build({})
+    group = make_cohort(scenario, Streams(5))
+    first = group.arrival_day + 30.0
+    second = group.arrival_day + np.random.default_rng(5).uniform(0, 400, group.size)
+    mortality.soc_switch_days(scenario, group, first, "pre")  # other uniforms: kept apart
+    mortality.soc_switch_days(scenario, group, first, "post")  # keeps the sojourns
+    kept = mortality.soc_switch_days(scenario, group, second, "post")
+    fresh = mortality.soc_switch_days(scenario, make_cohort(scenario, Streams(5)), second, "post")
+    assert kept.tobytes() == fresh.tobytes()
+    faster = source.build(
+        {"soc_flare_rate_sle": 2.0 * source.parameters["soc_flare_rate_sle"].value}
+    )
+    other = mortality.soc_switch_days(faster, group, second, "post")
+    again = mortality.soc_switch_days(faster, make_cohort(faster, Streams(5)), second, "post")
+    assert other.tobytes() == again.tobytes() and other.tobytes() != kept.tobytes()
+
+
 def test_soc_segments_worked_out_a_block_at_a_time_equal_one_at_a_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

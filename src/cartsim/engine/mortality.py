@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 import numpy as np
 
@@ -237,12 +238,18 @@ SOC_CYCLES = 12  # remission-flare cycles drawn on standard of care (more are va
 def soc_switch_days_from_referral(scenario: Scenario, cohort: Cohort) -> np.ndarray:
     """:func:`soc_switch_days` from referral (``pre``): the same for every arm of a replication,
     so computed once per cohort (for a given standard-of-care course)."""
-    course = [scenario.disease_course.get(d) for d in cohort.diseases]
-    rates = tuple((c.remission_prob_per_year, c.relapse_hazard_per_year) if c else None
-                  for c in course)  # fmt: skip
     return cohort.remember(
-        ("soc_pre", rates), lambda: soc_switch_days(scenario, cohort, cohort.arrival_day, "pre")
+        ("soc_pre", soc_rates(scenario, cohort)),
+        lambda: soc_switch_days(scenario, cohort, cohort.arrival_day, "pre"),
     )
+
+
+def soc_rates(scenario: Scenario, cohort: Cohort) -> tuple[tuple[float, float] | None, ...]:
+    """Per disease, the standard-of-care ``(remission_prob_per_year, relapse_hazard_per_year)``
+    (None: no course): what the switch days depend on besides the uniforms."""
+    course = [scenario.disease_course.get(d) for d in cohort.diseases]
+    return tuple((c.remission_prob_per_year, c.relapse_hazard_per_year) if c else None
+                 for c in course)  # fmt: skip
 
 
 def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: str) -> np.ndarray:
@@ -251,28 +258,40 @@ def soc_switch_days(scenario: Scenario, cohort: Cohort, start: np.ndarray, tag: 
 
     Exponential sojourns: remission hazard ``-ln(1 - remission_prob_per_year)``, flare hazard
     ``relapse_hazard_per_year``; ``inf`` where a rate is 0. Uniforms ``soc_{tag}_*`` are shared
-    by all arms (common random numbers).
+    by all arms (common random numbers), and so are the sojourns of a small cohort (kept for
+    the next arm: only ``start`` differs between arms).
     """
+    out = np.empty((cohort.size, 2 * SOC_CYCLES))
+    t = np.asarray(start, dtype=float)
+    step = max(1, MATRIX_VALUES // max(cohort.size, 1))  # switches drawn at once
+    for first in range(0, 2 * SOC_CYCLES, step):
+        js = range(first, min(first + step, 2 * SOC_CYCLES))
+        if len(js) == 2 * SOC_CYCLES:  # all at once: the same for every arm
+            key = ("soc_sojourns", tag, soc_rates(scenario, cohort))
+            days = cohort.remember(key, partial(soc_sojourn_days, scenario, cohort, tag, js))
+        else:
+            days = soc_sojourn_days(scenario, cohort, tag, js)
+        # each switch the sojourn after the one before: a running sum, added in order
+        switches = np.add.accumulate(np.vstack([t, days]), axis=0)[1:]
+        out[:, first : first + len(js)] = switches.T
+        t = switches[-1]
+    return out
+
+
+def soc_sojourn_days(scenario: Scenario, cohort: Cohort, tag: str, js: range) -> np.ndarray:
+    """Days spent in standard-of-care state ``j`` for each ``j`` of ``js`` (a row each; even
+    ``j``: active disease until remission, odd: remission until a flare)."""
     course = [scenario.disease_course.get(d) for d in cohort.diseases]
     p_remit = np.asarray([c.remission_prob_per_year if c else 0.0 for c in course])
     flare = np.asarray([c.relapse_hazard_per_year if c else 0.0 for c in course])
     p_remit, flare = p_remit[cohort.disease], flare[cohort.disease]
     remit = -np.log1p(-np.minimum(p_remit, 1.0 - 1e-12))
-    out = np.empty((cohort.size, 2 * SOC_CYCLES))
-    cohort.prefetch([f"soc_{tag}_{j}" for j in range(2 * SOC_CYCLES)])
-    t = np.asarray(start, dtype=float)
-    step = max(1, MATRIX_VALUES // max(cohort.size, 1))  # switches drawn at once
-    for first in range(0, 2 * SOC_CYCLES, step):
-        js = range(first, min(first + step, 2 * SOC_CYCLES))
-        rate = np.vstack([flare if j % 2 else remit for j in js])  # the rate out of state j
-        u = np.vstack([cohort.draw(f"soc_{tag}_{j}") for j in js])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            years = np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
-        # each switch the sojourn after the one before: a running sum, added in order
-        switches = np.add.accumulate(np.vstack([t, years * DAYS_PER_YEAR]), axis=0)[1:]
-        out[:, first : first + len(js)] = switches.T
-        t = switches[-1]
-    return out
+    cohort.prefetch([f"soc_{tag}_{j}" for j in js])
+    rate = np.vstack([flare if j % 2 else remit for j in js])  # the rate out of state j
+    u = np.vstack([cohort.draw(f"soc_{tag}_{j}") for j in js])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        years = np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
+    return years * DAYS_PER_YEAR
 
 
 def soc_segments(
