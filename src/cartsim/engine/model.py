@@ -336,10 +336,12 @@ def _referrals(
     ``arm_of[p]`` (None: in every arm, in arm order)."""
     logs = [pathway.log.flat.extend for pathway in pathways]
     ok = [a.tolist() for a in allowed]
-    every = list(range(len(pathways)))
-    arms = [[k] for k in every] if arm_of is not None else None
     days = cohort.arrival_day.tolist()
-    chosen = [arms[k] for k in arm_of.tolist()] if arms is not None else [every] * len(days)
+    if arm_of is None:
+        chosen = [list(range(len(pathways)))] * len(days)
+    else:
+        alone = [[k] for k in range(len(pathways))]
+        chosen = [alone[k] for k in arm_of.tolist()]
     for p, (day, ks) in enumerate(zip(days, chosen, strict=True)):
         if p % COMPACT_EVERY == 0:
             for pathway in pathways:
