@@ -217,34 +217,67 @@ def step_daily_mean(times: np.ndarray, deltas: np.ndarray, days: int) -> np.ndar
 
 def resource_series(run: ArmRun, resources: list[str], horizon: float) -> dict[str, np.ndarray]:
     """Per resource and day (resource-major): mean in use, mean queue length, capacity."""
-    cols = run.log.arrays()
-    keep = cols["time"] <= horizon
-    event, time, resource = cols["event"][keep], cols["time"][keep], cols["resource"][keep]
     days = int(np.ceil(horizon))
-    in_use, queue = [], []
+    event, time, resource = _kept_events(run, horizon)
     start = event == START
-    using, queueing = start | (event == END), start | (event == QUEUE) | (event == LEAVE)
+    queueing = start | (event == QUEUE) | (event == LEAVE)
+    in_use = daily_in_use(run, resources, horizon)
+    queue = []
     for code in range(len(resources)):
-        mine = resource == code
-        use = mine & using
-        in_use.append(step_daily_mean(time[use], np.where(start[use], 1.0, -1.0), days))
-        que = mine & queueing
+        que = (resource == code) & queueing
         queue.append(step_daily_mean(time[que], np.where(event[que] == QUEUE, 1.0, -1.0), days))
     capacity = np.concatenate(
-        [np.broadcast_to(np.asarray(run.capacity[name], dtype=float), days) for name in resources]
-        or [np.empty(0)]
+        [_daily_capacity(run, name, days) for name in resources] or [np.empty(0)]
     )
     use_all = np.concatenate(in_use) if in_use else np.empty(0)
-    with np.errstate(invalid="ignore"):
-        utilisation = np.where(np.isfinite(capacity), use_all / capacity, np.nan)
     return {
         "resource": np.repeat(np.arange(len(resources)), days),
         "day": np.tile(np.arange(days), len(resources)),
         "in_use": use_all,
         "queue_length": np.concatenate(queue) if queue else np.empty(0),
         "capacity": capacity,
-        "utilisation": utilisation,
+        "utilisation": utilisation(use_all, capacity),
     }
+
+
+def daily_in_use(run: ArmRun, resources: list[str], horizon: float) -> list[np.ndarray]:
+    """Per resource (in order), the mean units in use on each day up to the horizon."""
+    days = int(np.ceil(horizon))
+    event, time, resource = _kept_events(run, horizon)
+    start = event == START
+    using = start | (event == END)
+    out = []
+    for code in range(len(resources)):
+        use = (resource == code) & using
+        out.append(step_daily_mean(time[use], np.where(start[use], 1.0, -1.0), days))
+    return out
+
+
+def daily_utilisation(run: ArmRun, resources: list[str], horizon: float) -> list[np.ndarray]:
+    """Per resource (in order), the ``utilisation`` column of :func:`resource_series` alone."""
+    days = int(np.ceil(horizon))
+    in_use = daily_in_use(run, resources, horizon)
+    return [
+        utilisation(use, _daily_capacity(run, name, days))
+        for use, name in zip(in_use, resources, strict=True)
+    ]
+
+
+def _daily_capacity(run: ArmRun, name: str, days: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(run.capacity[name], dtype=float), days)
+
+
+def utilisation(in_use: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Units in use over capacity (NaN for an unlimited resource)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(capacity), in_use / capacity, np.nan)
+
+
+def _kept_events(run: ArmRun, horizon: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``event``, ``time`` and ``resource`` of the log's records up to the horizon."""
+    cols = run.log.arrays()
+    keep = cols["time"] <= horizon
+    return cols["event"][keep], cols["time"][keep], cols["resource"][keep]
 
 
 def resources_table(series: dict[str, np.ndarray], resources: list[str]) -> pd.DataFrame:

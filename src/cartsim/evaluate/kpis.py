@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,27 +23,49 @@ if TYPE_CHECKING:
     from cartsim.inputs.loading import ScenarioSource
 
 
-def _stats(values: np.ndarray, name: str, out: dict[str, float]) -> None:
-    """Mean, median and 90th centile of the finite values (NaN when there are none)."""
+SUMMARY_KPIS = (  # what a probabilistic or one-way row reports of each arm (with utilisation)
+    "treated",
+    "died_waiting",
+    "dropped_out",
+    "mean_referral_to_treatment_days",
+    "p90_vein_to_vein_days",
+)
+
+
+def _stats(
+    values: np.ndarray, name: str, out: dict[str, float], wanted: Container[str] | None = None
+) -> None:
+    """Mean, median and 90th centile of the finite values (NaN when there are none); with
+    ``wanted``, only those of them it names."""
     v = values[np.isfinite(values)]
     empty = v.size == 0
-    out[f"mean_{name}"] = np.nan if empty else float(v.mean())
-    out[f"median_{name}"] = np.nan if empty else float(np.median(v))
-    out[f"p90_{name}"] = np.nan if empty else float(np.quantile(v, 0.9))
+    for stat, of in (("mean", np.mean), ("median", np.median), ("p90", _p90)):
+        key = f"{stat}_{name}"
+        if wanted is None or key in wanted:
+            out[key] = np.nan if empty else float(of(v))
 
 
-def patient_metrics(p: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Counts, waits, times and (when present) mean cost and QALYs of one arm's patients."""
+def _p90(values: np.ndarray) -> float:
+    return float(np.quantile(values, 0.9))
+
+
+def patient_metrics(
+    p: Mapping[str, np.ndarray], wanted: Container[str] | None = None
+) -> dict[str, float]:
+    """Counts, waits, times and (when present) mean cost and QALYs of one arm's patients;
+    with ``wanted`` (e.g. :data:`SUMMARY_KPIS`), the counts and only the other KPIs it names."""
     treated = np.isfinite(np.asarray(p["treatment_day"], dtype=float))
     out: dict[str, float] = {"referred": float(treated.size), "treated": float(treated.sum())}
     counts = np.bincount(np.asarray(p["status"]), minlength=len(STATUSES))
     out.update({status: float(counts[i]) for i, status in enumerate(STATUSES)})
+    for col in ("referral_to_treatment_days", "vein_to_vein_days"):
+        _stats(np.asarray(p[col], dtype=float), col, out, wanted)
+    if wanted is not None:
+        return out
     for col in [c for c in p if c.startswith("wait_") and c != "wait_days"]:
         values = np.asarray(p[col], dtype=float)
         if np.isfinite(values).any():  # stages of other arms have no values here
             out[f"mean_{col}"] = float(np.nanmean(values))
-    for col in ("referral_to_treatment_days", "vein_to_vein_days"):
-        _stats(np.asarray(p[col], dtype=float), col, out)
     for col in ("inpatient_days", "icu_days"):
         values = np.asarray(p[col], dtype=float)[treated]
         out[f"mean_{col}"] = float(values.mean()) if values.size else np.nan
@@ -69,6 +91,18 @@ def resource_metrics(
         out[f"utilisation_{name}"] = float(series["utilisation"][mine].mean())
         out[f"mean_queue_{name}"] = float(series["queue_length"][mine].mean())
         out[f"mean_in_use_{name}"] = float(series["in_use"][mine].mean())
+    return out
+
+
+def utilisation_metrics(
+    utilisation: list[np.ndarray], resources: list[str], warmup_days: float, window_days: float
+) -> dict[str, float]:
+    """``utilisation_<resource>`` of :func:`resource_metrics` from each resource's daily
+    utilisation alone (no queue series needed)."""
+    out: dict[str, float] = {}
+    for daily, name in zip(utilisation, resources, strict=True):
+        day = np.arange(daily.size)
+        out[f"utilisation_{name}"] = float(daily[(day >= warmup_days) & (day < window_days)].mean())
     return out
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from cartsim.decide.psa import ceac, evpi, noise_share
 from cartsim.decide.stats import nmb, summarise
-from cartsim.evaluate.kpis import period_metrics
+from cartsim.evaluate.kpis import SUMMARY_KPIS, period_metrics
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.sites import all_resources, qualified
@@ -28,13 +28,7 @@ from cartsim.runs.experiment import arm_summaries, simulate
 from cartsim.runs.jobs import Rows
 
 WTP_GRID = np.arange(0.0, 200_001.0, 5_000.0)  # EUR per QALY
-PSA_KPIS = (
-    "treated",
-    "died_waiting",
-    "dropped_out",
-    "mean_referral_to_treatment_days",
-    "p90_vein_to_vein_days",
-)
+PSA_KPIS = SUMMARY_KPIS  # with utilisation_<resource>
 
 
 def arm_summary(scenario: Scenario, replication: int, draw: int) -> Rows:

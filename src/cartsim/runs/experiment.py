@@ -18,6 +18,7 @@ from cartsim.evaluate.cashflows import course
 from cartsim.evaluate.course import clinical_course
 from cartsim.evaluate.derive import (
     Columns,
+    daily_utilisation,
     events_table,
     patient_columns,
     patients_frame,
@@ -27,7 +28,13 @@ from cartsim.evaluate.derive import (
     stage_starts,
 )
 from cartsim.evaluate.economics import budget, evaluate
-from cartsim.evaluate.kpis import metric_rows, patient_metrics, resource_metrics
+from cartsim.evaluate.kpis import (
+    SUMMARY_KPIS,
+    metric_rows,
+    patient_metrics,
+    resource_metrics,
+    utilisation_metrics,
+)
 from cartsim.evaluate.retreatment import add_retreatment_costs, retreatment_columns
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.sites import all_resources
@@ -82,9 +89,15 @@ class ArmResult:
 
 
 def arm_result(
-    scenario: Scenario, run: ReplicationRun, name: str, detail: bool, events: bool
+    scenario: Scenario,
+    run: ReplicationRun,
+    name: str,
+    detail: bool,
+    events: bool,
+    summary: bool = False,
 ) -> ArmResult:
-    """Derive one arm's patients (clinical course, costs, QALYs) and KPIs from its log."""
+    """Derive one arm's patients (clinical course, costs, QALYs) and KPIs from its log
+    (``summary``: only the counts, :data:`SUMMARY_KPIS` and utilisation, no series kept)."""
     arm, arm_run, cohort = scenario.arms[name], run.arms[name], run.cohort
     resources, horizon = list(all_resources(scenario)), scenario.run.horizon_days
     columns = patient_columns(cohort, arm_run, arm, resources, horizon)
@@ -111,11 +124,16 @@ def arm_result(
         result.columns = select(columns, mine)
     warmup, window = scenario.run.warmup_days, scenario.run.arrival_window_days
     settled = result.columns["arrival_day"] >= warmup
-    result.measures = patient_metrics(select(result.columns, settled))
+    wanted = SUMMARY_KPIS if summary else None
+    result.measures = patient_metrics(select(result.columns, settled), wanted)
     if scenario.comparison == "head_to_head":
         used = merged_run([arm_run]) if arm_run.retreat else arm_run  # with second journeys
-        result.series = resource_series(used, resources, horizon)
-        result.measures.update(resource_metrics(result.series, resources, warmup, window))
+        if summary:
+            daily = daily_utilisation(used, resources, horizon)
+            result.measures.update(utilisation_metrics(daily, resources, warmup, window))
+        else:
+            result.series = resource_series(used, resources, horizon)
+            result.measures.update(resource_metrics(result.series, resources, warmup, window))
     if events and detail:
         result.events = events_table(arm_run, [s.name for s in arm.stages], resources)
     return result
@@ -179,9 +197,9 @@ def simulate(
 
 
 def arm_summaries(scenario: Scenario, replication: int, draw: int = 0) -> dict[str, ArmResult]:
-    """Every arm's patients and KPIs of one replication, without the tables' detail."""
+    """Every arm's patients and summary KPIs of one replication, without the tables' detail."""
     run = run_replication(scenario, replication, draw)
-    return {name: arm_result(scenario, run, name, False, False) for name in run.arms}
+    return {name: arm_result(scenario, run, name, False, False, True) for name in run.arms}
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
