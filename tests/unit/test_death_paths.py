@@ -129,6 +129,51 @@ def test_each_row_of_a_newton_call_is_the_call_of_that_row(seed: int) -> None:
         assert together[row][needed[row]].tobytes() == alone[needed[row]].tobytes()
 
 
+def newton_row_by_row(a, b, smr, age0, target, excess, needed, steps):  # type: ignore[no-untyped-def]
+    """Newton's method written plainly, one row at a time: the reference of the batched steps
+    (a row that takes no step keeps its starting age where it has an excess hazard)."""
+    gompertz = np.log(np.exp(b * age0) + b * target / (smr * a)) / b
+    if not (needed & (excess > 0)).any():
+        return gompertz
+    out = gompertz.copy()
+    for r in range(len(gompertz)):
+        with np.errstate(divide="ignore"):
+            additive = np.where(excess[r] > 0, age0[r] + target[r] / excess[r], np.inf)
+        x = np.minimum(gompertz[r], additive)
+        smr_a = smr[r] * a
+        for _ in range(steps if (needed[r] & (excess[r] > 0)).any() else 0):
+            grows = np.exp(b * x)
+            f = smr_a / b * (grows - np.exp(b * age0[r])) + excess[r] * (x - age0[r]) - target[r]
+            step = f / (smr_a * grows + excess[r])
+            x = x - step
+            if np.all(np.abs(step) < 1e-12 * np.maximum(1.0, np.abs(x))):
+                break
+        out[r] = np.where(excess[r] > 0, x, gompertz[r])
+    return out
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3, 5, mortality.NEWTON_STEPS])
+@pytest.mark.parametrize("seed", range(4))
+def test_batched_newton_steps_are_those_of_each_row_alone(
+    seed: int, steps: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows stop as they converge (and where the steps run out) as they would alone."""
+    rng = np.random.default_rng(100 + seed)
+    k, n = 7, 50
+    a, b = rng.uniform(1e-5, 5e-5, n), rng.uniform(0.07, 0.11, n)
+    smr, age0 = rng.uniform(1, 4, (k, n)), rng.uniform(20, 80, (k, n))
+    target = -np.log1p(-rng.random((k, n))) * rng.uniform(0.01, 2, (k, n)) ** rng.uniform(
+        1, 4, (k, 1)
+    )
+    excess = np.where(rng.random((k, n)) < 0.5, rng.uniform(0.001, 3.0, (k, n)), 0.0)
+    needed = rng.random((k, n)) < 0.6
+    needed[2] = False  # a row that takes no step
+    monkeypatch.setattr(mortality, "NEWTON_STEPS", steps)
+    got = age_at_hazard(a, b, smr, age0, target, excess, needed)
+    want = newton_row_by_row(a, b, smr, age0, target, excess, needed, steps)
+    assert got.tobytes() == want.tobytes()
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_soc_switches_drawn_a_block_at_a_time_equal_one_at_a_time(
     seed: int, monkeypatch: pytest.MonkeyPatch

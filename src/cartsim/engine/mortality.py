@@ -78,21 +78,25 @@ def age_at_hazard(
     smr_a = np.broadcast_to(smr * a, shape)
     terms = [np.atleast_2d(np.broadcast_to(t, shape)) for t in (b, smr_a, age0, target, excess)]
     terms += [np.atleast_2d(np.broadcast_to(smr_a / b, shape)), np.atleast_2d(np.exp(b * age0))]
-    rows = len(x)
+    if active.size != len(x):
+        terms = [t[active] for t in terms]
+    xs = x[active]  # the rows still stepping, and their terms: taken again only as rows stop
     for _ in range(NEWTON_STEPS):
-        b_, smr_a_, age0_, target_, excess_, scale, start = (
-            terms if active.size == rows else [t[active] for t in terms]
-        )
-        xs = x if active.size == rows else x[active]
+        b_, smr_a_, age0_, target_, excess_, scale, start = terms
         grows = np.exp(b_ * xs)
         f = scale * (grows - start) + excess_ * (xs - age0_) - target_
         step = f / (smr_a_ * grows + excess_)
         xs = xs - step
-        x[active] = xs
         converged = np.all(np.abs(step) < 1e-12 * np.maximum(1.0, np.abs(xs)), axis=-1)
-        active = active[~converged]
-        if not active.size:
-            break
+        if converged.any():
+            x[active[converged]] = xs[converged]
+            going = ~converged
+            active, xs = active[going], xs[going]
+            if not active.size:
+                break
+            terms = [t[going] for t in terms]
+    else:
+        x[active] = xs  # out of steps: where they got to
     return np.where(has_excess, x.reshape(shape), gompertz)
 
 
