@@ -14,6 +14,7 @@ below 0, which the error message states.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -76,39 +77,55 @@ def bounded_time(limit: float, unit: str, whole_range: bool = False) -> AfterVal
     def check(value: float | BaseDistribution) -> float | BaseDistribution:
         if isinstance(value, BaseDistribution):
             try:
-                with np.errstate(all="ignore"):
-                    probe = value.ppf(np.array([1e-6, 0.5, 1.0 - 1e-6]))
-                    finite = bool(np.isfinite(probe).all() and np.isfinite(value.mean()))
-            except ArithmeticError:
-                finite = False
-            if not finite:
-                raise ValueError(
-                    f"this {getattr(value, 'dist', '')} distribution gives values that are not "
-                    "finite numbers: its parameters are out of any plausible range"
-                )
-            below = mass_below_zero(value)
-            if below > 0.0:
-                kind = getattr(value, "dist", "")
-                raise ValueError(
-                    f"{unit} cannot be negative, but this {kind} distribution "
-                    f"puts probability {below:.3g} below 0: use a non-negative distribution "
-                    "(lognormal, gamma, weibull) or truncate it with low: 0"
-                )
-            top = float(value.ppf(np.array([U_MAX]))[0])
-            if whole_range and not top <= limit:
-                raise ValueError(
-                    f"draws values up to {top:.6g} {unit}, above the maximum of {limit:g} {unit}: "
-                    "truncate it with high"
-                )
-            mean = value.mean()
-            if not mean <= limit:
-                raise ValueError(f"mean {mean:.6g} {unit} exceeds the maximum of {limit:g} {unit}")
+                problem = _time_problem(value, limit, unit, whole_range)
+            except TypeError:  # a spec that cannot be a key (an empirical table): not kept
+                problem = _time_problem.__wrapped__(value, limit, unit, whole_range)
+            if problem is not None:
+                raise ValueError(problem)
             return value
         if not 0.0 <= value <= limit:
             raise ValueError(f"must be between 0 and {limit:g} {unit}, got {value:g}")
         return value
 
     return AfterValidator(check)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_problem(
+    value: BaseDistribution, limit: float, unit: str, whole_range: bool
+) -> str | None:
+    """What is wrong with distribution ``value`` as a time of at most ``limit`` (None: nothing).
+    A function of the spec's values alone, so kept by them: a draw of a probabilistic analysis
+    validates the same literal specs again and again."""
+    try:
+        with np.errstate(all="ignore"):
+            probe = value.ppf(np.array([1e-6, 0.5, 1.0 - 1e-6]))
+            finite = bool(np.isfinite(probe).all() and np.isfinite(value.mean()))
+    except ArithmeticError:
+        finite = False
+    if not finite:
+        return (
+            f"this {getattr(value, 'dist', '')} distribution gives values that are not "
+            "finite numbers: its parameters are out of any plausible range"
+        )
+    below = mass_below_zero(value)
+    if below > 0.0:
+        kind = getattr(value, "dist", "")
+        return (
+            f"{unit} cannot be negative, but this {kind} distribution "
+            f"puts probability {below:.3g} below 0: use a non-negative distribution "
+            "(lognormal, gamma, weibull) or truncate it with low: 0"
+        )
+    top = float(value.ppf(np.array([U_MAX]))[0])
+    if whole_range and not top <= limit:
+        return (
+            f"draws values up to {top:.6g} {unit}, above the maximum of {limit:g} {unit}: "
+            "truncate it with high"
+        )
+    mean = value.mean()
+    if not mean <= limit:
+        return f"mean {mean:.6g} {unit} exceeds the maximum of {limit:g} {unit}"
+    return None
 
 
 StageDays = Annotated[
