@@ -1,8 +1,11 @@
 """PSA of ``cart_vs_asct.yaml``: iterations per CPU-second, and the CPU of each executor.
 
 Usage: ``python benchmarks/psa.py [--iterations 1000] [--replications 1] [--executors 1000]
-[--pinned 7eb12fe] [--rounds 1]``. With ``--rounds N`` parts 1 and 3 run N times, alternating
-between the sides compared, and print the median CPU of each (and every round's).
+[--pinned 7eb12fe] [--rounds 1] [--slices 10]``. With ``--rounds N`` parts 1 and 3 run N times,
+alternating between the sides compared, and print the median CPU of each (and every round's).
+Part 1 alternates within a round too: the iterations run in ``--slices`` consecutive slices, the
+pinned revision and this tree in turn on each, so both meet the same drift of a shared machine's
+speed; it prints every round's ratio and the spread of the slice pairs' ratios.
 
 1. The PSA work units of ``--iterations`` draws run through :func:`cartsim.runs.analyses.psa_unit`
    of this tree and of the pinned revision ``--pinned`` (its ``src/`` taken from git, by default
@@ -58,51 +61,72 @@ import sys, time
 import pandas as pd
 from cartsim.inputs import loading
 from cartsim.runs.analyses import psa_unit
-scenario, out = sys.argv[1], sys.argv[4]
-iterations, replications = int(sys.argv[2]), int(sys.argv[3])
+scenario, out = sys.argv[1], sys.argv[5]
+first, stop, replications = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 source = loading.load(scenario)
-psa_unit(source, iterations, 0)  # warm-up: first use of every module
+psa_unit(source, stop, 0)  # warm-up: first use of every module
 start = time.process_time()
-units = [(i, r) for i in range(iterations) for r in range(replications)]
+units = [(i, r) for i in range(first, stop) for r in range(replications)]
 rows = [row for unit in units for row in psa_unit(source, *unit)]
 print(time.process_time() - start)
 pd.DataFrame(rows).to_parquet(out)
 """
 
 
-def tree_units(src: Path, iterations: int, replications: int) -> tuple[float, pd.DataFrame]:
-    """CPU seconds of the units run by the package under ``src``, and their rows."""
+def tree_units(src: Path, first: int, stop: int, replications: int) -> tuple[float, pd.DataFrame]:
+    """CPU seconds of the units of iterations ``first`` to ``stop - 1`` run by the package under
+    ``src``, and their rows."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "rows.parquet"
         env = {**os.environ, "PYTHONPATH": str(src)}
-        args = [str(SCENARIO), str(iterations), str(replications), str(out)]
+        args = [str(SCENARIO), str(first), str(stop), str(replications), str(out)]
         done = subprocess.run([sys.executable, "-c", UNITS, *args], env=env, check=True,
                               capture_output=True, text=True, cwd=ROOT)  # fmt: skip
         return float(done.stdout.split()[-1]), pd.read_parquet(out)
 
 
-def pinned_cpu(revision: str, iterations: int, replications: int, rounds: int) -> None:
-    """Iterations per CPU-second of this tree against the pinned revision's: ``rounds`` runs of
-    each, alternating, and the median CPU of each side (the machine's load drifts)."""
+def pinned_cpu(revision: str, iterations: int, replications: int, rounds: int, slices: int) -> None:
+    """Iterations per CPU-second of this tree against the pinned revision's.
+
+    Each of ``rounds`` rounds runs the iterations in ``slices`` consecutive slices, the pinned
+    revision and this tree in turn on each slice, so both sides meet the same drift of the
+    shared machine's speed; a round's ratio is the ratio of its CPU totals. Printed: the median
+    CPU of each side, every round's ratio, and the spread of the ratios of the slices' pairs.
+    """
     archive = subprocess.run(["git", "archive", revision, "src"], cwd=ROOT, capture_output=True)
     if archive.returncode != 0:
         print(f"pinned revision {revision} not in this checkout: skipped")
         return
     times: dict[str, list[float]] = {revision: [], "this tree": []}
+    pairs: list[float] = []
+    bounds = [round(k * iterations / slices) for k in range(slices + 1)]
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmp, filter="data")
         for _ in range(rounds):
-            seconds, old = tree_units(Path(tmp) / "src", iterations, replications)
-            times[revision].append(seconds)
-            seconds, new = tree_units(ROOT / "src", iterations, replications)
-            times["this tree"].append(seconds)
+            totals, rows = [0.0, 0.0], ([], [])
+            for first, stop in zip(bounds, bounds[1:], strict=False):
+                sides = []
+                for side, src in enumerate((Path(tmp) / "src", ROOT / "src")):
+                    seconds, part = tree_units(src, first, stop, replications)
+                    totals[side] += seconds
+                    rows[side].append(part)
+                    sides.append(seconds)
+                pairs.append(sides[0] / sides[1])
+            times[revision].append(totals[0])
+            times["this tree"].append(totals[1])
+            old, new = (pd.concat(r, ignore_index=True) for r in rows)
     before, after = (statistics.median(t) for t in times.values())
     print(f"{'code':>12} {'CPU s':>8} {'iter/CPU-s':>11}  (median of {rounds}: each round's CPU s)")
     for (name, runs), seconds in zip(times.items(), (before, after), strict=True):
         each = ", ".join(f"{t:.1f}" for t in runs)
         print(f"{name:>12} {seconds:>8.2f} {iterations / seconds:>11.2f}  ({each})")
+    per_round = [b / a for b, a in zip(times[revision], times["this tree"], strict=True)]
     print(f"ratio: {before / after:.2f}x iterations per CPU-second of {revision}")
+    print(f"  each round: {', '.join(f'{r:.2f}' for r in per_round)}")
+    low, _, high = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else [pairs[0]] * 3
+    print(f"  {len(pairs)} slice pairs: median {statistics.median(pairs):.2f}, quartiles "
+          f"{low:.2f} to {high:.2f}, range {min(pairs):.2f} to {max(pairs):.2f}")  # fmt: skip
     same = old.equals(new)
     print(f"identical rows: {same}")
     if not same:
@@ -176,9 +200,10 @@ def main() -> None:
     parser.add_argument("--executors", type=int, default=1000, help="draws per executor (0: skip)")
     parser.add_argument("--pinned", default=PINNED, help="git revision to compare with ('': skip)")
     parser.add_argument("--rounds", type=int, default=1, help="alternating runs of each (median)")
+    parser.add_argument("--slices", type=int, default=10, help="alternating slices of a round")
     args = parser.parse_args()
     if args.pinned:
-        pinned_cpu(args.pinned, args.iterations, args.replications, args.rounds)
+        pinned_cpu(args.pinned, args.iterations, args.replications, args.rounds, args.slices)
         sys.stdout.flush()
     units_cpu(args.iterations, args.replications)
     sys.stdout.flush()
