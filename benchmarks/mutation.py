@@ -59,6 +59,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "evaluate/derive.py": [
         "tests/unit/test_derive.py",
+        "tests/unit/test_summary_kpis.py",
         "tests/functional/test_tables.py",
         "tests/functional/test_engine.py",
         "tests/regression",
@@ -69,6 +70,7 @@ TESTS: dict[str, list[str]] = {
         "tests/unit/test_slots_differential.py",
     ],
     "runs/experiment.py": [
+        "tests/unit/test_summary_kpis.py",
         "tests/functional/test_tables.py",
         "tests/functional/test_engine.py",
         "tests/functional/test_randomness.py",
@@ -149,8 +151,21 @@ TESTS: dict[str, list[str]] = {
     ],
     "evaluate/kpis.py": [
         "tests/unit/test_kpi_names.py",
+        "tests/unit/test_summary_kpis.py",
         "tests/inputs/test_refusals.py",
         "tests/unit/test_period_kpis.py",
+    ],
+    "engine/model.py": [
+        "tests/unit/test_shared_environment.py",
+        "tests/unit/test_cohort_draws.py",
+        "tests/functional/test_engine.py",
+        "tests/functional/test_comparison.py",
+        "tests/regression",
+    ],
+    "inputs/fields.py": [
+        "tests/unit/test_time_checks_kept.py",
+        "tests/inputs/test_semantics.py",
+        "tests/inputs/test_refusals.py",
     ],
 }
 
