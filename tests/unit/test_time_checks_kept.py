@@ -56,3 +56,12 @@ def test_the_kept_verdict_is_the_one_worked_out(spec: dict) -> None:  # type: ig
         assert _time_problem(dist, limit, unit, whole) == _time_problem.__wrapped__(
             dist, limit, unit, whole
         )
+
+
+def test_a_time_may_reach_its_maximum_but_not_pass_it() -> None:
+    """The bounds are inclusive: a mean of exactly 3,650 days, ages up to exactly 120 years."""
+    assert refusal(STAGE, {"dist": "fixed", "value": 3650.0}) is None
+    assert "exceeds the maximum" in str(refusal(STAGE, {"dist": "fixed", "value": 3650.5}))
+    capped = {"dist": "normal", "mean": 110.0, "sd": 20.0, "low": 0.0, "high": 120.0}
+    assert refusal(AGE, capped) is None  # its top draw is 120 itself
+    assert "above the maximum" in str(refusal(AGE, {**capped, "high": 120.5}))
