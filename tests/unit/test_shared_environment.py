@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from builders import ROOT
 
+from cartsim.engine import model
 from cartsim.engine.cohort import make_cohort
 from cartsim.engine.eventlog import EVENT_CODE
-from cartsim.engine.model import run_arms, waiting_exits
+from cartsim.engine.model import run_arms, run_replication, waiting_exits
 from cartsim.engine.streams import Streams
 from cartsim.inputs import loading
 
@@ -57,3 +58,29 @@ def test_every_arm_runs_as_it_does_alone(name: str) -> None:
             for column, values in columns(want).items():
                 np.testing.assert_array_equal(got.arrays()[column], values, err_msg=column)
         assert mine.capacity.keys() == alone.capacity.keys()
+
+
+def test_a_large_cohort_runs_its_arms_one_after_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the size for one environment, one arm at a time (one arm's plans held), and the
+    same replication."""
+    scenario = loading.load(
+        ROOT / "scenarios" / "cart_vs_asct.yaml", SCENARIOS["cart_vs_asct"]
+    ).build()
+    together = run_replication(scenario, 3)
+    calls: list[list[str]] = []
+    real = model.run_arms
+
+    def spy(scenario, names, *args):  # type: ignore[no-untyped-def]
+        calls.append(list(names))
+        return real(scenario, names, *args)
+
+    monkeypatch.setattr(model, "run_arms", spy)
+    run_replication(scenario, 3)
+    assert calls == [list(scenario.compared_arms)]  # small: every arm at once
+    calls.clear()
+    monkeypatch.setattr(model, "ONE_ENVIRONMENT_PATIENTS", together.cohort.size - 1)
+    apart = run_replication(scenario, 3)
+    assert calls == [[arm] for arm in scenario.compared_arms]
+    for arm in scenario.compared_arms:
+        for column, values in columns(together.arms[arm].log).items():
+            np.testing.assert_array_equal(apart.arms[arm].log.arrays()[column], values)

@@ -1,8 +1,8 @@
 """One replication: the environment, resources, cohort and pathways wired together.
 
 Head-to-head, each arm runs the same referred cohort on resources of its own (arms never share
-resources; they share one SimPy environment, which changes no arm's events). No loops over
-replications, no files, no economics here.
+resources; a small cohort's arms share one SimPy environment, which changes no arm's events).
+No loops over replications, no files, no economics here.
 """
 
 from __future__ import annotations
@@ -357,12 +357,18 @@ def _referrals(
                          p, NO_CODE, NOT_ELIGIBLE, day, NO_CODE))  # fmt: skip
 
 
+ONE_ENVIRONMENT_PATIENTS = 1 << 14  # head-to-head arms of a cohort this small share a run
+
+
 def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> ReplicationRun:
     """All arms of one replication on one shared referred cohort.
 
     Head-to-head, each arm runs the whole cohort on resources of its own; in a service mix,
-    the referral policy splits the cohort and the arms share the resources. Either way the arms
-    run in one environment (:func:`run_arms`).
+    the referral policy splits the cohort and the arms share the resources. A service mix, and
+    the head-to-head arms of a cohort of up to :data:`ONE_ENVIRONMENT_PATIENTS`, run in one
+    environment (:func:`run_arms`: one referral event per patient for all arms); a larger
+    cohort's arms run one after another, so only one arm's per-patient plans are held at once.
+    Both give every arm the same log.
     Rescue-only arms run only as second journeys after relapse, inside the relapsing arm's
     environment (:mod:`cartsim.engine.retreatment`).
     """
@@ -377,5 +383,9 @@ def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> Repl
             arms[name].routed = arm_of == k
         arms = {name: arms[name] for name in scenario.compared_arms}
     else:
-        arms = run_arms(scenario, list(scenario.compared_arms), cohort, exits)
+        names = list(scenario.compared_arms)
+        together = cohort.size <= ONE_ENVIRONMENT_PATIENTS
+        arms = {}
+        for group in [names] if together else [[name] for name in names]:
+            arms.update(run_arms(scenario, group, cohort, exits))
     return ReplicationRun(replication=replication, cohort=cohort, arms=arms)
