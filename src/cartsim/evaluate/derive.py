@@ -221,7 +221,7 @@ def resource_series(run: ArmRun, resources: list[str], horizon: float) -> dict[s
     event, time, resource = _kept_events(run, horizon)
     start = event == START
     queueing = start | (event == QUEUE) | (event == LEAVE)
-    in_use = daily_in_use(run, resources, horizon)
+    in_use = _in_use(event, time, resource, len(resources), days)
     queue = []
     for code in range(len(resources)):
         que = (resource == code) & queueing
@@ -242,12 +242,16 @@ def resource_series(run: ArmRun, resources: list[str], horizon: float) -> dict[s
 
 def daily_in_use(run: ArmRun, resources: list[str], horizon: float) -> list[np.ndarray]:
     """Per resource (in order), the mean units in use on each day up to the horizon."""
-    days = int(np.ceil(horizon))
-    event, time, resource = _kept_events(run, horizon)
+    return _in_use(*_kept_events(run, horizon), len(resources), int(np.ceil(horizon)))
+
+
+def _in_use(
+    event: np.ndarray, time: np.ndarray, resource: np.ndarray, count: int, days: int
+) -> list[np.ndarray]:
     start = event == START
     using = start | (event == END)
     out = []
-    for code in range(len(resources)):
+    for code in range(count):
         use = (resource == code) & using
         out.append(step_daily_mean(time[use], np.where(start[use], 1.0, -1.0), days))
     return out
