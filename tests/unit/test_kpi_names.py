@@ -88,6 +88,10 @@ def test_patient_metrics_has_a_mean_wait_per_stage_column_only() -> None:
     expected |= {"mean_icu_days", *(f"{s}_{t}" for s in ("mean", "median", "p90") for t in times)}
     assert set(out) == expected
     assert out["mean_inpatient_days"] == 3.0 and out["referred"] == 2 and out["treated"] == 1
+    stats = [f"{s}_{t}" for t in times for s in ("mean", "median", "p90")]
+    order = ["referred", "treated", *STATUSES, "mean_wait_apheresis", *stats]
+    order += ["mean_inpatient_days", "mean_icu_days"]
+    assert list(out) == order  # the rows of the metrics table, in this order
 
 
 def test_resource_metrics_keep_the_steady_state_from_warmup_to_window_end() -> None:

@@ -58,14 +58,15 @@ def patient_metrics(
     out: dict[str, float] = {"referred": float(treated.size), "treated": float(treated.sum())}
     counts = np.bincount(np.asarray(p["status"]), minlength=len(STATUSES))
     out.update({status: float(counts[i]) for i, status in enumerate(STATUSES)})
+    waits = [c for c in p if c.startswith("wait_") and c != "wait_days"] if wanted is None else []
+    for col in waits:
+        values = np.asarray(p[col], dtype=float)
+        if np.isfinite(values).any():  # stages of other arms have no values here
+            out[f"mean_{col}"] = float(np.nanmean(values))
     for col in ("referral_to_treatment_days", "vein_to_vein_days"):
         _stats(np.asarray(p[col], dtype=float), col, out, wanted)
     if wanted is not None:
         return out
-    for col in [c for c in p if c.startswith("wait_") and c != "wait_days"]:
-        values = np.asarray(p[col], dtype=float)
-        if np.isfinite(values).any():  # stages of other arms have no values here
-            out[f"mean_{col}"] = float(np.nanmean(values))
     for col in ("inpatient_days", "icu_days"):
         values = np.asarray(p[col], dtype=float)[treated]
         out[f"mean_{col}"] = float(values.mean()) if values.size else np.nan
