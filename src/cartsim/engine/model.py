@@ -113,16 +113,16 @@ def plan_stages(
     names = [s.name for s in arm.stages]
     plans = []
     licats_stay = treated_stay(arm)
-    cohort.prefetch([d for stage in arm.stages for d in stage_draws(arm_name, stage, visits)])
-    for index, stage in enumerate(arm.stages):
-        prefix = f"{arm_name}.{stage.name}"
+    draws = [stage_draws(arm_name, stage, visits) for stage in arm.stages]
+    cohort.prefetch([name for roles in draws for group in roles.values() for name in group])
+    for index, (stage, named) in enumerate(zip(arm.stages, draws, strict=True)):
         if isinstance(stage, Treatment):
             durations = np.zeros((1, cohort.size))
         else:
             dist = to_dist(stage.duration)
-            durations = np.stack(
-                [dist.ppf(cohort.draw(f"{prefix}.duration.{k}")) for k in range(visits)]
-            ).clip(min=0.0)
+            durations = np.stack([dist.ppf(cohort.draw(n)) for n in named["duration"]]).clip(
+                min=0.0
+            )
         if isinstance(stage, Inpatient):
             durations = durations + stage.extra_days_per_crs_grade * grades["crs"]
             if index == licats_stay:
@@ -138,13 +138,12 @@ def plan_stages(
         if stage.failure:
             plan.failure = stage.failure
             plan.back_to = names.index(stage.failure.back_to)
-            plan.failure_draws = [
-                cohort.draw(f"{prefix}.failure.{k}").tolist() for k in range(visits)
-            ]
+            plan.failure_draws = [cohort.draw(n).tolist() for n in named["failure"]]
         if isinstance(stage, Inpatient):
             plan.treat_after = stage.treatment_day
         if isinstance(stage, Activity) and stage.restock_days is not None:
-            lead = to_dist(stage.restock_days).ppf(cohort.draw(f"{prefix}.restock"))
+            (restock,) = named["restock"]
+            lead = to_dist(stage.restock_days).ppf(cohort.draw(restock))
             plan.restock_days = lead.clip(min=0.0).tolist()
         if isinstance(stage, Activity) and stage.hold_until is not None:
             plan.hold_until = names.index(stage.hold_until)
@@ -154,12 +153,13 @@ def plan_stages(
             plan.dispatch = Dispatch.of(stage, scenario.run.start_date)
         if isinstance(stage, Inpatient) and stage.icu:
             icu = stage.icu
+            (u_icu,), (u_days,) = named["icu"], named["icu_days"]
             escalated = (
                 (grades["crs"] >= icu.crs_grade_at_least)
                 | (grades["icans"] >= icu.icans_grade_at_least)
-                | (cohort.draw(f"{prefix}.icu") < icu.probability)
+                | (cohort.draw(u_icu) < icu.probability)
             )
-            days = to_dist(icu.duration).ppf(cohort.draw(f"{prefix}.icu_days")).clip(min=0)
+            days = to_dist(icu.duration).ppf(cohort.draw(u_days)).clip(min=0)
             plan.icu_days = np.where(escalated, days, np.nan).tolist()
             icu_resource = resolve(scenario, icu.resource, site)
             plan.icu_pool = pools[icu_resource]
@@ -169,18 +169,20 @@ def plan_stages(
     return plans
 
 
-def stage_draws(arm_name: str, stage: Stage, visits: int) -> list[str]:
-    """The names of the uniforms :func:`plan_stages` draws for ``stage`` (drawn at once)."""
+def stage_draws(arm_name: str, stage: Stage, visits: int) -> dict[str, list[str]]:
+    """The names of the uniforms :func:`plan_stages` draws for ``stage``, by what they are for
+    (``duration`` and ``failure``: one per visit; ``restock``, ``icu``, ``icu_days``: one), so
+    that they can be drawn at once."""
     prefix = f"{arm_name}.{stage.name}"
-    names = (
-        [] if isinstance(stage, Treatment) else [f"{prefix}.duration.{k}" for k in range(visits)]
-    )
+    names: dict[str, list[str]] = {}
+    if not isinstance(stage, Treatment):
+        names["duration"] = [f"{prefix}.duration.{k}" for k in range(visits)]
     if stage.failure:
-        names += [f"{prefix}.failure.{k}" for k in range(visits)]
+        names["failure"] = [f"{prefix}.failure.{k}" for k in range(visits)]
     if isinstance(stage, Activity) and stage.restock_days is not None:
-        names.append(f"{prefix}.restock")
+        names["restock"] = [f"{prefix}.restock"]
     if isinstance(stage, Inpatient) and stage.icu:
-        names += [f"{prefix}.icu", f"{prefix}.icu_days"]
+        names["icu"], names["icu_days"] = [f"{prefix}.icu"], [f"{prefix}.icu_days"]
     return names
 
 
