@@ -157,6 +157,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "engine/model.py": [
         "tests/unit/test_shared_environment.py",
+        "tests/inputs/test_semantics.py",
         "tests/unit/test_cohort_draws.py",
         "tests/functional/test_engine.py",
         "tests/functional/test_comparison.py",
