@@ -248,6 +248,7 @@ def daily_in_use(run: ArmRun, resources: list[str], horizon: float) -> list[np.n
 def _in_use(
     event: np.ndarray, time: np.ndarray, resource: np.ndarray, count: int, days: int
 ) -> list[np.ndarray]:
+    """:func:`daily_in_use` of the kept log records, for each of ``count`` resource codes."""
     start = event == START
     using = start | (event == END)
     out = []
