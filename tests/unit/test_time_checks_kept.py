@@ -53,9 +53,11 @@ def test_a_spec_that_cannot_be_kept_is_checked_every_time() -> None:
 def test_the_kept_verdict_is_the_one_worked_out(spec: dict) -> None:  # type: ignore[type-arg]
     dist = TypeAdapter(DistSpec).validate_python(spec)
     for limit, unit, whole in ((3650.0, "days", False), (120.0, "years", True)):
-        assert _time_problem(dist, limit, unit, whole) == _time_problem.__wrapped__(
-            dist, limit, unit, whole
-        )
+        _time_problem(dist, limit, unit, whole)  # worked out, or kept from before
+        hits = _time_problem.cache_info().hits
+        kept = _time_problem(dist, limit, unit, whole)
+        assert _time_problem.cache_info().hits == hits + 1  # served from what was kept
+        assert kept == _time_problem.__wrapped__(dist, limit, unit, whole)
 
 
 def test_a_time_may_reach_its_maximum_but_not_pass_it() -> None:

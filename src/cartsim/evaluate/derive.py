@@ -240,15 +240,11 @@ def resource_series(run: ArmRun, resources: list[str], horizon: float) -> dict[s
     }
 
 
-def daily_in_use(run: ArmRun, resources: list[str], horizon: float) -> list[np.ndarray]:
-    """Per resource (in order), the mean units in use on each day up to the horizon."""
-    return _in_use(*_kept_events(run, horizon), len(resources), int(np.ceil(horizon)))
-
-
 def _in_use(
     event: np.ndarray, time: np.ndarray, resource: np.ndarray, count: int, days: int
 ) -> list[np.ndarray]:
-    """:func:`daily_in_use` of the kept log records, for each of ``count`` resource codes."""
+    """Per resource code below ``count``, the mean units in use on each day, from the log's
+    records kept up to the horizon."""
     start = event == START
     using = start | (event == END)
     out = []
@@ -261,7 +257,7 @@ def _in_use(
 def daily_utilisation(run: ArmRun, resources: list[str], horizon: float) -> list[np.ndarray]:
     """Per resource (in order), the ``utilisation`` column of :func:`resource_series` alone."""
     days = int(np.ceil(horizon))
-    in_use = daily_in_use(run, resources, horizon)
+    in_use = _in_use(*_kept_events(run, horizon), len(resources), days)
     return [
         utilisation(use, _daily_capacity(run, name, days))
         for use, name in zip(in_use, resources, strict=True)

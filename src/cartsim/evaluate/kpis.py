@@ -86,7 +86,7 @@ def resource_metrics(
     from the end of the warm-up to the end of the referral window, before the service drains.
     """
     out: dict[str, float] = {}
-    keep = (series["day"] >= warmup_days) & (series["day"] < window_days)
+    keep = steady_state(series["day"], warmup_days, window_days)
     for code, name in enumerate(resources):
         mine = keep & (series["resource"] == code)
         out[f"utilisation_{name}"] = float(series["utilisation"][mine].mean())
@@ -102,9 +102,15 @@ def utilisation_metrics(
     utilisation alone (no queue series needed)."""
     out: dict[str, float] = {}
     for daily, name in zip(utilisation, resources, strict=True):
-        day = np.arange(daily.size)
-        out[f"utilisation_{name}"] = float(daily[(day >= warmup_days) & (day < window_days)].mean())
+        keep = steady_state(np.arange(daily.size), warmup_days, window_days)
+        out[f"utilisation_{name}"] = float(daily[keep].mean())
     return out
+
+
+def steady_state(day: np.ndarray, warmup_days: float, window_days: float) -> np.ndarray:
+    """Which days count for resource KPIs: from the end of the warm-up to the end of the
+    referral window, before the service drains."""
+    return (day >= warmup_days) & (day < window_days)
 
 
 def metric_rows(replication: int, arm: str, metrics: dict[str, float]) -> pd.DataFrame:

@@ -28,7 +28,6 @@ from cartsim.runs.experiment import arm_summaries, simulate
 from cartsim.runs.jobs import Rows
 
 WTP_GRID = np.arange(0.0, 200_001.0, 5_000.0)  # EUR per QALY
-PSA_KPIS = SUMMARY_KPIS  # with utilisation_<resource>
 
 
 def arm_summary(scenario: Scenario, replication: int, draw: int) -> Rows:
@@ -43,7 +42,7 @@ def arm_summary(scenario: Scenario, replication: int, draw: int) -> Rows:
             values = columns.get(column)
             values = values[settled] if values is not None else None
             row[key] = float(values.mean()) if values is not None and values.size else np.nan
-        row.update({k: result.measures.get(k, np.nan) for k in PSA_KPIS})
+        row.update({k: result.measures.get(k, np.nan) for k in SUMMARY_KPIS})
         row.update({k: v for k, v in result.measures.items() if k.startswith("utilisation_")})
         rows.append(row)
     return rows
