@@ -1,18 +1,25 @@
 """Where the CPU of a PSA iteration of ``cart_vs_asct.yaml`` goes, by stage of the data flow.
 
-Usage: ``python benchmarks/profile_psa.py [--iterations 100]``. Runs that many PSA work units
-(:func:`cartsim.runs.analyses.psa_unit`, one replication each) under :mod:`cProfile` and prints
-each stage's share of the profiled time (cumulative time of the function that owns the stage).
-The profiler weighs Python calls more than numpy's own loops, so the shares are a guide to where
-to look, not a measurement of speed (``benchmarks/psa.py`` measures that).
+Usage: ``python benchmarks/profile_psa.py [--iterations 100] [--clock]``. Runs that many PSA
+work units (:func:`cartsim.runs.analyses.psa_unit`, one replication each) under :mod:`cProfile`
+and prints each stage's share of the profiled time (cumulative time of the function that owns the
+stage). The profiler weighs Python calls more than numpy's own loops, so the shares are a guide to
+where to look, not a measurement of speed. With ``--clock`` no profiler runs: each stage's function
+is wrapped in a clock instead, and its milliseconds per iteration (wall, nested stages counted in
+both) are printed with its share of the units' time.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import pstats
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cartsim.inputs import loading
 from cartsim.runs.analyses import psa_unit
@@ -38,9 +45,13 @@ STAGES = {  # (module path ending, function name): what it does
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--clock", action="store_true", help="time stages with a clock")
     args = parser.parse_args()
     source = loading.load(SCENARIO)
     psa_unit(source, args.iterations, 0)  # warm-up: first use of every module
+    if args.clock:
+        clocked(source, args.iterations)
+        return
     profile = cProfile.Profile()
     profile.enable()
     for iteration in range(args.iterations):
@@ -58,6 +69,48 @@ def main() -> None:
         )
     for label, seconds in shares.items():
         print(f"{label:50s} {seconds / total:6.0%}")
+
+
+def clocked(source: loading.ScenarioSource, iterations: int) -> None:
+    """Each stage's wall milliseconds per iteration, its function wrapped in a clock wherever
+    it is bound (a module-level name in every cartsim module, or a method of its class)."""
+    spent: dict[str, float] = {}
+    for (path, function), label in STAGES.items():
+        module = importlib.import_module("cartsim." + path.removesuffix(".py").replace("/", "."))
+        owner: Any = module
+        if not hasattr(module, function):  # a method: the class that defines it
+            owner = next(c for c in vars(module).values()
+                         if isinstance(c, type) and function in vars(c))  # fmt: skip
+        real = getattr(owner, function)
+        timed = _clock(real, label, spent)
+        if owner is module:
+            for other in [m for n, m in sys.modules.items() if n.startswith("cartsim")]:
+                for name, value in list(vars(other).items()):
+                    if value is real:
+                        setattr(other, name, timed)
+        else:
+            setattr(owner, function, timed)
+    start = time.perf_counter()
+    for iteration in range(iterations):
+        psa_unit(source, iteration, 0)
+    total = time.perf_counter() - start
+    print(f"{'stage':50s} {'ms/iter':>8s} {'share':>6s}")
+    print(f"{'a PSA unit (one iteration, every arm)':50s} {total / iterations * 1e3:8.2f} {1:6.0%}")
+    for label, seconds in spent.items():
+        print(f"{label:50s} {seconds / iterations * 1e3:8.2f} {seconds / total:6.0%}")
+
+
+def _clock(real: Callable[..., Any], label: str, spent: dict[str, float]) -> Callable[..., Any]:
+    spent.setdefault(label, 0.0)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent[label] += time.perf_counter() - start
+
+    return timed
 
 
 if __name__ == "__main__":
