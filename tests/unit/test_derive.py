@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cartsim.evaluate.derive import step_daily_mean
+from cartsim.evaluate.derive import among, step_daily_mean
 
 
 def test_step_daily_mean_by_hand() -> None:
@@ -62,3 +64,19 @@ def test_a_large_log_is_not_kept_sorted(monkeypatch) -> None:
     first = derive.patient_log(run, 10.0)
     assert derive.patient_log(run, 10.0) is not first and log not in derive._SORTED
     np.testing.assert_array_equal(first.patient, [0, 1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([np.int8, np.int16, np.int64]),
+    st.lists(st.integers(-1, 40), max_size=60),
+    st.lists(st.integers(-1, 40), max_size=6),
+)
+def test_among_is_isin(dtype: type, values: list[int], codes: list[int]) -> None:
+    """The comparison per code that replaces ``np.isin`` on log columns gives its very answer:
+    for every integer type of the log, no code, repeated codes and the NO_CODE of -1."""
+    column = np.asarray(values, dtype=dtype)
+    got = among(column, codes)
+    assert got.dtype == np.bool_ and got.shape == column.shape
+    np.testing.assert_array_equal(got, np.isin(column, codes))
+    np.testing.assert_array_equal(among(column, set(codes)), np.isin(column, codes))
