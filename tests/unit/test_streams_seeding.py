@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartsim.engine.streams import Streams, first_uniforms, name_key, pcg64_state
+from cartsim.engine.streams import (
+    SEEDED_TOGETHER,
+    Streams,
+    first_uniforms,
+    name_key,
+    pcg64_state,
+)
 
 
 def numpy_generator(seed: int, draw: int, replication: int, key: int) -> np.random.Generator:
@@ -103,8 +109,8 @@ def test_first_uniforms_cover_the_whole_state() -> None:
     seed=st.integers(0, 2**70),
     draw=st.integers(0, 2**40),
     replication=st.integers(0, 2**20),
-    names=st.lists(st.text(max_size=12), max_size=8),
-    sizes=st.lists(st.integers(0, 40), min_size=8, max_size=8),
+    names=st.lists(st.text(max_size=12), max_size=2 * SEEDED_TOGETHER),
+    sizes=st.lists(st.integers(0, 40), min_size=2 * SEEDED_TOGETHER, max_size=2 * SEEDED_TOGETHER),
 )
 def test_uniforms_of_many_names_are_each_names_uniforms(
     seed: int, draw: int, replication: int, names: list[str], sizes: list[int]
@@ -114,6 +120,18 @@ def test_uniforms_of_many_names_are_each_names_uniforms(
     assert len(got) == len(names)
     for name, size, values in zip(names, sizes, got, strict=False):
         expected = numpy_generator(seed, draw, replication, name_key(name)).random(size)
+        assert values.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("count", [SEEDED_TOGETHER - 1, SEEDED_TOGETHER])
+def test_uniforms_of_seed_one_by_one_and_as_arrays_alike(count: int) -> None:
+    """Just below the count from which streams are seeded as arrays, and at it: numpy's
+    numbers either way."""
+    streams = Streams(7, replication=3, draw=11)
+    names = [f"stage.{k}|SLE" for k in range(count)]
+    got = streams.uniforms_of(names, [k % 5 + 1 for k in range(count)])
+    for k, (name, values) in enumerate(zip(names, got, strict=True)):
+        expected = numpy_generator(7, 11, 3, name_key(name)).random(k % 5 + 1)
         assert values.tobytes() == expected.tobytes()
 
 

@@ -160,7 +160,7 @@ def _state_words(
     for width in sorted({len(h) for h in hashed}):
         rows = [r for r, h in enumerate(hashed) if len(h) == width]
         words = np.array([hashed[r] for r in rows], dtype=np.uint64)[:, :, None]
-        pool = [np.broadcast_to(p, (len(rows), len(pools))) for p in pool_words]
+        pool = list(np.repeat(pool_words[:, None, :], len(rows), axis=1))  # (rows, pools) each
         for i in range(width):
             mixed = (_MIX_L * pool[i & 3] - _MIX_R * words[:, i]) & _MASK32
             pool[i & 3] = mixed ^ (mixed >> _XSHIFT)
@@ -207,6 +207,7 @@ _U64_MASK32 = np.uint64(_MASK32)
 
 
 _THREAD = threading.local()
+SEEDED_TOGETHER = 20  # streams from which seeding them as arrays beats seeding one at a time
 
 
 def _scratch() -> tuple[np.random.PCG64, np.random.Generator]:
@@ -236,6 +237,10 @@ class Streams:
 
     def uniforms(self, name: str, size: int) -> np.ndarray:
         """``size`` uniforms on [0, 1) from the stream ``name``: ``rng(name).random(size)``."""
+        return self._seeded_alone(name, size)
+
+    def _seeded_alone(self, name: str, size: int) -> np.ndarray:
+        """:meth:`uniforms`, seeding the reused generator in Python (no arrays)."""
         bits, generator = _scratch()
         state: dict[str, Any] = {
             "bit_generator": "PCG64",
@@ -248,7 +253,11 @@ class Streams:
 
     def uniforms_of(self, names: Sequence[str], sizes: Sequence[int]) -> list[np.ndarray]:
         """:meth:`uniforms` of every name (``sizes[i]`` of ``names[i]``), the streams' seeds
-        worked out at once; each generator then draws its own numbers."""
+        worked out at once (from :data:`SEEDED_TOGETHER` names; fewer are seeded one by one,
+        which costs less than the fixed cost of the arrays); each generator then draws its
+        own numbers."""
+        if len(names) < SEEDED_TOGETHER:
+            return [self._seeded_alone(n, size) for n, size in zip(names, sizes, strict=True)]
         mixer = self._common
         out: list[np.ndarray] = [np.empty(0)] * len(names)
         bits, generator = _scratch()
