@@ -114,7 +114,7 @@ def plan_stages(
     plans = []
     licats_stay = treated_stay(arm)
     draws = [stage_draws(arm_name, stage, visits) for stage in arm.stages]
-    cohort.prefetch([name for roles in draws for group in roles.values() for name in group])
+    cohort.prefetch(planned_draws(arm_name, arm))  # none left when run_arms drew them
     for index, (stage, named) in enumerate(zip(arm.stages, draws, strict=True)):
         if isinstance(stage, Treatment):
             durations = np.zeros((1, cohort.size))
@@ -184,6 +184,14 @@ def stage_draws(arm_name: str, stage: Stage, visits: int) -> dict[str, list[str]
     if isinstance(stage, Inpatient) and stage.icu:
         names["icu"], names["icu_days"] = [f"{prefix}.icu"], [f"{prefix}.icu_days"]
     return names
+
+
+def planned_draws(arm_name: str, arm: Arm) -> list[str]:
+    """The names of every uniform :func:`plan_stages` draws for the arm (see
+    :func:`stage_draws`)."""
+    visits = max_visits(arm)
+    roles = [stage_draws(arm_name, stage, visits) for stage in arm.stages]
+    return [name for named in roles for group in named.values() for name in group]
 
 
 def site_plans(
@@ -277,6 +285,7 @@ def run_arms(
     days = math.ceil(scenario.run.horizon_days)
     runs, pathways, allowed = {}, [], []
     pools: dict[str, Pool] = {}
+    cohort.prefetch([u for name in names for u in planned_draws(name, scenario.arms[name])])
     for name in names:
         if arm_of is None or not pools:  # head-to-head: the arm's own resources
             pools = make_pools(env, every, scenario.run.start_date, scenario.calendars,

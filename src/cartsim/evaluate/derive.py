@@ -31,9 +31,9 @@ TREATMENT = EVENT_CODE["treatment"]
 
 
 def among(values: np.ndarray, codes: Iterable[int]) -> np.ndarray:
-    """``np.isin(values, codes)`` for the few codes of an event log's columns: one comparison
-    per code, several times faster than ``np.isin`` (which sorts, or builds a table) on the
-    thousand-odd records of a PSA unit's log."""
+    """``np.isin(values, codes)`` for a few integer codes (an event log's, a flow's category):
+    one comparison per code, several times faster than ``np.isin`` (which sorts, or builds a
+    table) on the thousand-odd records of a PSA unit."""
     out = np.zeros(np.shape(values), dtype=bool)
     for code in codes:
         out |= values == code

@@ -23,7 +23,7 @@ from cartsim.evaluate.cashflows import (
     Lump,
     each_flow,
 )
-from cartsim.evaluate.derive import Columns
+from cartsim.evaluate.derive import Columns, among
 from cartsim.evaluate.discounting import (
     discounted_integral,
     discounted_point,
@@ -210,7 +210,7 @@ def evaluate(course: Course, economics: Economics) -> Columns:
                 lost, lost_raw = _summed(lost, who, value), _summed(lost_raw, who, raw)
             else:
                 out[name] = _summed(out.get(name, zeros), who, value)
-        costs = ~np.isin(
+        costs = ~among(
             kind, [categories.index(c) for c in (UTILITY, UTILITY_LOSS) if c in categories]
         )
         undiscounted_cost = _summed(undiscounted_cost, owner[costs], values[1][costs])
