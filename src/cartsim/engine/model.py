@@ -114,7 +114,7 @@ def plan_stages(
     plans = []
     licats_stay = treated_stay(arm)
     draws = [stage_draws(arm_name, stage, visits) for stage in arm.stages]
-    cohort.prefetch(planned_draws(arm_name, arm))  # none left when run_arms drew them
+    cohort.prefetch([name for roles in draws for group in roles.values() for name in group])
     for index, (stage, named) in enumerate(zip(arm.stages, draws, strict=True)):
         if isinstance(stage, Treatment):
             durations = np.zeros((1, cohort.size))
@@ -187,10 +187,8 @@ def stage_draws(arm_name: str, stage: Stage, visits: int) -> dict[str, list[str]
 
 
 def planned_draws(arm_name: str, arm: Arm) -> list[str]:
-    """The names of every uniform :func:`plan_stages` draws for the arm (see
-    :func:`stage_draws`)."""
-    visits = max_visits(arm)
-    roles = [stage_draws(arm_name, stage, visits) for stage in arm.stages]
+    """The names of every uniform :func:`plan_stages` draws for the arm."""
+    roles = [stage_draws(arm_name, stage, max_visits(arm)) for stage in arm.stages]
     return [name for named in roles for group in named.values() for name in group]
 
 
