@@ -6,7 +6,11 @@ and prints each stage's share of the profiled time (cumulative time of the funct
 stage). The profiler weighs Python calls more than numpy's own loops, so the shares are a guide to
 where to look, not a measurement of speed. With ``--clock`` no profiler runs: each stage's function
 is wrapped in a clock instead, and its milliseconds per iteration (wall, nested stages counted in
-both) are printed with its share of the units' time.
+both) are printed with its share of the units' time. ``--scale 0.25,1,4`` (with ``--clock``)
+runs the units again with the referral window and horizon stretched by each factor (the same
+extra year after the window) and prints the microseconds per referred patient of the event
+simulation and of everything else in the unit: what a bigger batch of patients per call would
+save, at most, if batching iterations made their cohorts one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from cartsim.engine import model
 from cartsim.inputs import loading
 from cartsim.runs.analyses import psa_unit
 
@@ -46,7 +53,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--clock", action="store_true", help="time stages with a clock")
+    parser.add_argument("--scale", default="", help="window factors, comma-separated (--clock)")
     args = parser.parse_args()
+    if args.scale:
+        per_patient(args.iterations, [float(f) for f in args.scale.split(",")])
+        return
     source = loading.load(SCENARIO)
     psa_unit(source, args.iterations, 0)  # warm-up: first use of every module
     if args.clock:
@@ -98,6 +109,48 @@ def clocked(source: loading.ScenarioSource, iterations: int) -> None:
     print(f"{'a PSA unit (one iteration, every arm)':50s} {total / iterations * 1e3:8.2f} {1:6.0%}")
     for label, seconds in spent.items():
         print(f"{label:50s} {seconds / iterations * 1e3:8.2f} {seconds / total:6.0%}")
+
+
+def per_patient(iterations: int, factors: list[float]) -> None:
+    """Microseconds per referred patient of the simulation and of the rest of a unit, with the
+    referral window (and the horizon, one year after it) stretched by each factor."""
+    window = loading.load(SCENARIO).raw["run"]["arrival_window_days"]
+    real = model.run_replication
+    size: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        run = real(*args, **kwargs)
+        size.append(run.cohort.size)
+        return run
+
+    spent: dict[str, float] = {}
+    timed = _clock(counted, "simulation", spent)
+    points: list[tuple[float, float]] = []  # (patients, ms) per iteration
+    holders = [m for m in sys.modules.values() if vars(m).get("run_replication") is real]
+    print(f"{'factor':>6s} {'patients':>9s} {'ms/iter':>8s} {'sim us/pt':>10s} {'rest us/pt':>11s}")
+    for factor in factors:
+        days = round(window * factor)
+        source = loading.load(SCENARIO, [f"run.arrival_window_days={days}",
+                                         f"run.horizon_days={days + 365}"])  # fmt: skip
+        psa_unit(source, iterations, 0)  # warm-up
+        for module in holders:
+            module.run_replication = timed
+        size.clear()
+        spent["simulation"] = 0.0
+        start = time.perf_counter()
+        for iteration in range(iterations):
+            psa_unit(source, iteration, 0)
+        total = time.perf_counter() - start
+        for module in holders:
+            module.run_replication = real
+        patients = sum(size)
+        sim = spent["simulation"]
+        points.append((patients / iterations, total / iterations * 1e3))
+        print(f"{factor:6.2f} {patients / iterations:9.0f} {total / iterations * 1e3:8.2f} "
+              f"{sim / patients * 1e6:10.1f} {(total - sim) / patients * 1e6:11.1f}")  # fmt: skip
+    if len(points) > 1:
+        per, fixed = np.polyfit(*zip(*points, strict=True), 1)  # least squares: ms = fixed + per·n
+        print(f"fit: {fixed:.1f} ms a unit + {per * 1e3:.1f} us a patient")
 
 
 def _clock(real: Callable[..., Any], label: str, spent: dict[str, float]) -> Callable[..., Any]:
