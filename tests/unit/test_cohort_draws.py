@@ -114,3 +114,23 @@ def test_every_stage_draw_is_drawn_at_once(name: str, monkeypatch) -> None:
     monkeypatch.setattr(model, "plan_stages", plans)
     model.run_replication(built, 0)
     assert names == []
+
+
+def test_every_arms_stage_draws_come_in_one_call(monkeypatch) -> None:
+    """run_arms asks for every arm's stage draws at once: plan_stages finds none missing."""
+    from cartsim.engine import model
+
+    built = scenario()
+    calls: list[set[str]] = []
+    together = Streams.uniforms_of
+
+    def spy(self, names, sizes):
+        calls.append({n.split("|")[0] for n in names if n.split(".")[0] in built.arms})
+        return together(self, names, sizes)
+
+    monkeypatch.setattr(Streams, "uniforms_of", spy)
+    model.run_replication(built, 0)
+    staged = [c for c in calls if c]
+    assert len(staged) == 1
+    assert staged[0] == {n for a in built.arms for n in model.planned_draws(a, built.arms[a])}
+    assert {n.split(".")[0] for n in staged[0]} == set(built.compared_arms)
