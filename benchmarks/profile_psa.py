@@ -6,11 +6,11 @@ and prints each stage's share of the profiled time (cumulative time of the funct
 stage). The profiler weighs Python calls more than numpy's own loops, so the shares are a guide to
 where to look, not a measurement of speed. With ``--clock`` no profiler runs: each stage's function
 is wrapped in a clock instead, and its milliseconds per iteration (wall, nested stages counted in
-both) are printed with its share of the units' time. ``--scale 0.25,1,4`` (with ``--clock``)
-runs the units again with the referral window and horizon stretched by each factor (the same
-extra year after the window) and prints the microseconds per referred patient of the event
-simulation and of everything else in the unit: what a bigger batch of patients per call would
-save, at most, if batching iterations made their cohorts one.
+both) are printed with its share of the units' time. ``--scale 0.25,1,4`` runs the units with
+the referral window stretched by each factor (the horizon keeps its time after the window) and
+prints the microseconds per referred patient of the event simulation and of everything else in
+the unit, and a line fitted to them: the fixed cost of a unit, which only batching iterations
+(making their cohorts one) could save.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--clock", action="store_true", help="time stages with a clock")
-    parser.add_argument("--scale", default="", help="window factors, comma-separated (--clock)")
+    parser.add_argument("--scale", default="", help="window factors, comma-separated")
     args = parser.parse_args()
     if args.scale:
         per_patient(args.iterations, [float(f) for f in args.scale.split(",")])
@@ -95,10 +95,7 @@ def clocked(source: loading.ScenarioSource, iterations: int) -> None:
         real = getattr(owner, function)
         timed = _clock(real, label, spent)
         if owner is module:
-            for other in [m for n, m in sys.modules.items() if n.startswith("cartsim")]:
-                for name, value in list(vars(other).items()):
-                    if value is real:
-                        setattr(other, name, timed)
+            _rebind(real, timed)
         else:
             setattr(owner, function, timed)
     start = time.perf_counter()
@@ -114,7 +111,9 @@ def clocked(source: loading.ScenarioSource, iterations: int) -> None:
 def per_patient(iterations: int, factors: list[float]) -> None:
     """Microseconds per referred patient of the simulation and of the rest of a unit, with the
     referral window (and the horizon, one year after it) stretched by each factor."""
-    window = loading.load(SCENARIO).raw["run"]["arrival_window_days"]
+    settings = loading.load(SCENARIO).raw["run"]
+    window = settings["arrival_window_days"]
+    after = settings["horizon_days"] - window  # time to finish the late referrals
     real = model.run_replication
     size: list[int] = []
 
@@ -126,23 +125,20 @@ def per_patient(iterations: int, factors: list[float]) -> None:
     spent: dict[str, float] = {}
     timed = _clock(counted, "simulation", spent)
     points: list[tuple[float, float]] = []  # (patients, ms) per iteration
-    holders = [m for m in sys.modules.values() if vars(m).get("run_replication") is real]
     print(f"{'factor':>6s} {'patients':>9s} {'ms/iter':>8s} {'sim us/pt':>10s} {'rest us/pt':>11s}")
     for factor in factors:
         days = round(window * factor)
         source = loading.load(SCENARIO, [f"run.arrival_window_days={days}",
-                                         f"run.horizon_days={days + 365}"])  # fmt: skip
+                                         f"run.horizon_days={days + after}"])  # fmt: skip
         psa_unit(source, iterations, 0)  # warm-up
-        for module in holders:
-            module.run_replication = timed
+        _rebind(real, timed)
         size.clear()
         spent["simulation"] = 0.0
         start = time.perf_counter()
         for iteration in range(iterations):
             psa_unit(source, iteration, 0)
         total = time.perf_counter() - start
-        for module in holders:
-            module.run_replication = real
+        _rebind(timed, real)
         patients = sum(size)
         sim = spent["simulation"]
         points.append((patients / iterations, total / iterations * 1e3))
@@ -151,6 +147,14 @@ def per_patient(iterations: int, factors: list[float]) -> None:
     if len(points) > 1:
         per, fixed = np.polyfit(*zip(*points, strict=True), 1)  # least squares: ms = fixed + per·n
         print(f"fit: {fixed:.1f} ms a unit + {per * 1e3:.1f} us a patient")
+
+
+def _rebind(real: Callable[..., Any], replacement: Callable[..., Any]) -> None:
+    """Put ``replacement`` wherever a cartsim module holds ``real`` under a module-level name."""
+    for other in [m for n, m in sys.modules.items() if n.startswith("cartsim")]:
+        for name, value in list(vars(other).items()):
+            if value is real:
+                setattr(other, name, replacement)
 
 
 def _clock(real: Callable[..., Any], label: str, spent: dict[str, float]) -> Callable[..., Any]:

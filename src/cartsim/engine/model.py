@@ -114,7 +114,7 @@ def plan_stages(
     plans = []
     licats_stay = treated_stay(arm)
     draws = [stage_draws(arm_name, stage, visits) for stage in arm.stages]
-    cohort.prefetch([name for roles in draws for group in roles.values() for name in group])
+    cohort.prefetch(planned_draws(arm_name, arm))  # none missing when run_arms drew them
     for index, (stage, named) in enumerate(zip(arm.stages, draws, strict=True)):
         if isinstance(stage, Treatment):
             durations = np.zeros((1, cohort.size))
