@@ -9,6 +9,7 @@ from builders import ROOT
 
 from cartsim.engine import cohort as cohort_module
 from cartsim.engine.cohort import make_cohort
+from cartsim.engine.retreatment import RETREAT
 from cartsim.engine.streams import Streams
 from cartsim.inputs import loading
 from cartsim.runs.experiment import simulate
@@ -107,7 +108,7 @@ def test_every_stage_draw_is_drawn_at_once(name: str, monkeypatch) -> None:
     def plans(arm_name, arm, *args, **kwargs):
         alone.clear()
         out = planned(arm_name, arm, *args, **kwargs)
-        names.extend(a for a in alone if a.startswith(f"{arm_name}."))
+        names.extend(a for a in alone if a.removeprefix(RETREAT).startswith(f"{arm_name}."))
         return out
 
     monkeypatch.setattr(Streams, "uniforms", spy)

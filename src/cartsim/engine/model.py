@@ -114,7 +114,7 @@ def plan_stages(
     plans = []
     licats_stay = treated_stay(arm)
     draws = [stage_draws(arm_name, stage, visits) for stage in arm.stages]
-    cohort.prefetch(planned_draws(arm_name, arm))  # none missing when run_arms drew them
+    cohort.prefetch(planned_draws(arm_name, arm))  # run_arms drew all but a rescue arm's
     for index, (stage, named) in enumerate(zip(arm.stages, draws, strict=True)):
         if isinstance(stage, Treatment):
             durations = np.zeros((1, cohort.size))
