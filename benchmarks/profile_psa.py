@@ -9,8 +9,11 @@ is wrapped in a clock instead, and its milliseconds per iteration (wall, nested 
 both) are printed with its share of the units' time. ``--scale 0.25,1,4`` runs the units with
 the referral window stretched by each factor (the horizon keeps its time after the window) and
 prints the microseconds per referred patient of the event simulation and of everything else in
-the unit, and a line fitted to them: the fixed cost of a unit, which only batching iterations
-(making their cohorts one) could save.
+the unit, and lines fitted to them: the fixed cost of a unit, which only batching iterations
+(making their cohorts one) could save, and, where ``1`` is among the factors, the speed-up an
+iteration of the scenario's own size would get at most if everything outside the event
+simulation cost nothing but its share per patient (drawing and validating the parameters
+included, so a bound batching cannot reach).
 """
 
 from __future__ import annotations
@@ -124,7 +127,7 @@ def per_patient(iterations: int, factors: list[float]) -> None:
 
     spent: dict[str, float] = {}
     timed = _clock(counted, "simulation", spent)
-    points: list[tuple[float, float]] = []  # (patients, ms) per iteration
+    points: list[tuple[float, float, float]] = []  # (patients, ms, simulation ms) an iteration
     print(f"{'factor':>6s} {'patients':>9s} {'ms/iter':>8s} {'sim us/pt':>10s} {'rest us/pt':>11s}")
     for factor in factors:
         days = round(window * factor)
@@ -141,12 +144,22 @@ def per_patient(iterations: int, factors: list[float]) -> None:
         _rebind(timed, real)
         patients = sum(size)
         sim = spent["simulation"]
-        points.append((patients / iterations, total / iterations * 1e3))
+        points.append((patients / iterations, total / iterations * 1e3, sim / iterations * 1e3))
         print(f"{factor:6.2f} {patients / iterations:9.0f} {total / iterations * 1e3:8.2f} "
               f"{sim / patients * 1e6:10.1f} {(total - sim) / patients * 1e6:11.1f}")  # fmt: skip
-    if len(points) > 1:
-        per, fixed = np.polyfit(*zip(*points, strict=True), 1)  # least squares: ms = fixed + per·n
-        print(f"fit: {fixed:.1f} ms a unit + {per * 1e3:.1f} us a patient")
+    if len(points) < 2:
+        return
+    n, total_ms, sim_ms = (np.asarray(column) for column in zip(*points, strict=True))
+    per, fixed = np.polyfit(n, total_ms, 1)  # least squares: ms = fixed + per·n
+    print(f"fit: {fixed:.1f} ms a unit + {per * 1e3:.1f} us a patient")
+    rest_per, rest_fixed = np.polyfit(n, total_ms - sim_ms, 1)
+    print(f"fit of the rest: {rest_fixed:.1f} ms a unit + {rest_per * 1e3:.1f} us a patient")
+    if 1.0 in factors:  # the scenario's own size: what batching could save at best
+        k = factors.index(1.0)
+        floor = total_ms[k] - rest_fixed
+        print(f"with no fixed cost outside the simulation, an iteration of {n[k]:.0f} patients "
+              f"would take {floor:.2f} ms instead of {total_ms[k]:.2f}: "
+              f"{total_ms[k] / floor:.2f}x at most")  # fmt: skip
 
 
 def _rebind(real: Callable[..., Any], replacement: Callable[..., Any]) -> None:
