@@ -1,0 +1,93 @@
+"""The test suite's time against a pinned revision's: its wall time and every test's duration.
+
+Usage: ``python benchmarks/suite.py [--pinned 7eb12fe] [--workers 2]``. The pinned revision's
+whole tree is taken from git into a temporary folder and its suite run there (its own ``src/``
+first on the path), then this tree's, each as ``python -m pytest -n <workers> --durations=0``
+in this environment. Printed: each suite's wall time and number of tests, the summed durations of
+the tests (and set-ups) both suites hold, each suite's slowest test, this tree's tests slower than
+the pinned suite's slowest, and the ratios. A suite that grew has more tests to run: the common
+tests show whether the code under test got slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PINNED = "7eb12fe"  # the code before the PSA, memory and start-up work
+DURATION = re.compile(r"^([0-9.]+)s (call|setup|teardown)\s+(\S.*)$")
+COUNTS = re.compile(r"(\d+) (passed|failed|skipped|errors?)")
+
+Durations = dict[tuple[str, str], float]  # (phase, test id): seconds
+
+
+def run_suite(tree: Path, workers: int) -> tuple[float, Durations, dict[str, int]]:
+    """Wall seconds of the suite of ``tree``, every test's durations and the outcome counts."""
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    command = [sys.executable, "-m", "pytest", "-n", str(workers), "-q", "-p", "no:cacheprovider",
+               "--durations=0", "--durations-min=0"]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    durations: Durations = {}
+    for line in done.stdout.splitlines():
+        found = DURATION.match(line.strip())
+        if found:
+            key = (found[2], found[3].strip())
+            durations[key] = durations.get(key, 0.0) + float(found[1])
+    tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    counts = {kind.rstrip("s"): int(n) for n, kind in COUNTS.findall(tail)}
+    return wall, durations, counts
+
+
+def slowest(durations: Durations) -> tuple[float, str]:
+    (phase, test), seconds = max(durations.items(), key=lambda item: item[1])
+    return seconds, f"{test} ({phase})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pinned", default=PINNED, help="git revision to compare with")
+    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers")
+    args = parser.parse_args()
+    archive = subprocess.run(["git", "archive", args.pinned], cwd=ROOT, capture_output=True)
+    if archive.returncode != 0:
+        sys.exit(f"pinned revision {args.pinned} not in this checkout")
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        old = run_suite(Path(tmp), args.workers)
+    new = run_suite(ROOT, args.workers)
+    print(f"{'suite':>12} {'wall s':>8} {'tests':>6}  outcomes")
+    for name, (wall, _, counts) in ((args.pinned, old), ("this tree", new)):
+        outcomes = ", ".join(f"{n} {k}" for k, n in counts.items())
+        print(f"{name:>12} {wall:>8.1f} {sum(counts.values()):>6}  {outcomes}")
+    print(f"ratio: wall time {new[0] / old[0]:.2f} of {args.pinned}'s")
+    common = old[1].keys() & new[1].keys()
+    before, after = (sum(d[k] for k in common) for d in (old[1], new[1]))
+    print(f"{len(common)} tests and set-ups in both: {before:.1f} s at {args.pinned}, "
+          f"{after:.1f} s now, ratio {after / before:.2f}")  # fmt: skip
+    added = sum(v for k, v in new[1].items() if k not in old[1])
+    print(f"tests and set-ups only in this tree: {added:.1f} s")
+    limit, which = slowest(old[1])
+    print(f"slowest at {args.pinned}: {limit:.2f} s {which}")
+    print("slowest now: {:.2f} s {}".format(*slowest(new[1])))
+    over = sorted(((v, k) for k, v in new[1].items() if v > limit), reverse=True)
+    for seconds, (phase, test) in over:
+        then = old[1].get((phase, test))
+        since = "added since" if then is None else f"{then:.2f} s then"
+        print(f"  over it: {seconds:.2f} s {test} ({phase}; {since})")
+    print(f"ratio: slowest now / slowest at {args.pinned} = {slowest(new[1])[0] / limit:.2f}")
+
+
+if __name__ == "__main__":
+    main()
