@@ -19,8 +19,9 @@ $(VENV)/.dev: $(BIN)/cartsim
 run: $(BIN)/cartsim
 	$(BIN)/cartsim run $(SCENARIO)
 
+# worksteal: a worker left idle takes tests queued for the other (the long ones end unevenly)
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q
 
 # the statistical tests on ten seeds: each must pass for any seed
 seeds: $(VENV)/.dev

@@ -1,12 +1,12 @@
 """The test suite's time against a pinned revision's: its wall time and every test's duration.
 
-Usage: ``python benchmarks/suite.py [--pinned 7eb12fe] [--workers 2]``. The pinned revision's
-whole tree is taken from git into a temporary folder and its suite run there (its own ``src/``
-first on the path), then this tree's, each as ``python -m pytest -n <workers> --durations=0``
-in this environment. Printed: each suite's wall time and number of tests, the summed durations of
-the tests (and set-ups) both suites hold, each suite's slowest test, this tree's tests slower than
-the pinned suite's slowest, and the ratios. A suite that grew has more tests to run: the common
-tests show whether the code under test got slower.
+Usage: ``python benchmarks/suite.py [--pinned 7eb12fe]``. The pinned revision's whole tree is
+taken from git into a temporary folder and its suite run there (its own ``src/`` first on the
+path), then this tree's, each with the pytest options of its own ``make test`` (read from its
+``Makefile``) and ``--durations=0``, in this environment. Printed: each suite's wall time and
+number of tests, the summed durations of the tests (and set-ups) both suites hold, each suite's
+slowest test, this tree's tests slower than the pinned suite's slowest, and the ratios. A suite
+that grew has more tests to run: the common tests show whether the code under test got slower.
 """
 
 from __future__ import annotations
@@ -26,14 +26,23 @@ ROOT = Path(__file__).resolve().parents[1]
 PINNED = "7eb12fe"  # the code before the PSA, memory and start-up work
 DURATION = re.compile(r"^([0-9.]+)s (call|setup|teardown)\s+(\S.*)$")
 COUNTS = re.compile(r"(\d+) (passed|failed|skipped|errors?)")
+MAKE_TEST = re.compile(r"^test:.*\n(?:#.*\n|\t.*\n)*?\t\$\(BIN\)/python -m pytest (.*)$", re.M)
 
 Durations = dict[tuple[str, str], float]  # (phase, test id): seconds
 
 
-def run_suite(tree: Path, workers: int) -> tuple[float, Durations, dict[str, int]]:
+def make_test_options(tree: Path) -> list[str]:
+    """The pytest options of the ``make test`` of ``tree``."""
+    found = MAKE_TEST.search((tree / "Makefile").read_text(encoding="utf-8"))
+    if found is None:
+        sys.exit(f"no pytest command under the test target of {tree / 'Makefile'}")
+    return found[1].split()
+
+
+def run_suite(tree: Path) -> tuple[float, Durations, dict[str, int]]:
     """Wall seconds of the suite of ``tree``, every test's durations and the outcome counts."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    command = [sys.executable, "-m", "pytest", "-n", str(workers), "-q", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", *make_test_options(tree), "-p", "no:cacheprovider",
                "--durations=0", "--durations-min=0"]  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
@@ -57,7 +66,6 @@ def slowest(durations: Durations) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pinned", default=PINNED, help="git revision to compare with")
-    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers")
     args = parser.parse_args()
     archive = subprocess.run(["git", "archive", args.pinned], cwd=ROOT, capture_output=True)
     if archive.returncode != 0:
@@ -65,8 +73,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmp, filter="data")
-        old = run_suite(Path(tmp), args.workers)
-    new = run_suite(ROOT, args.workers)
+        old = run_suite(Path(tmp))
+    new = run_suite(ROOT)
     print(f"{'suite':>12} {'wall s':>8} {'tests':>6}  outcomes")
     for name, (wall, _, counts) in ((args.pinned, old), ("this tree", new)):
         outcomes = ", ".join(f"{n} {k}" for k, n in counts.items())
