@@ -60,10 +60,10 @@ def psa(
     ] = False,
 ) -> None:
     """Probabilistic sensitivity analysis: psa.parquet, ceac.parquet, evpi.parquet."""
+    source, model = _load(scenario, set_, seed, None)
     from cartsim.report.export import export_tables
     from cartsim.runs import studies
 
-    source, model = _load(scenario, set_, seed, None)
     started = dt.datetime.now()
     options = (workers, scheduler, resume, overwrite, chunk_size)
     with _analysis(out, model, "psa", options) as run:
@@ -95,10 +95,10 @@ def dsa(
     export: ExportOpt = None,
 ) -> None:
     """One-way sensitivity of incremental net benefit over every parameter range: dsa.parquet."""
+    source, model = _load(scenario, set_, seed, replications)
     from cartsim.report.export import export_tables
     from cartsim.runs import studies
 
-    source, model = _load(scenario, set_, seed, replications)
     studies.check_dsa(source, model)
     started = dt.datetime.now()
     options = (workers, scheduler, resume, overwrite, chunk_size)
@@ -131,10 +131,10 @@ def sweep(
     export: ExportOpt = None,
 ) -> None:
     """Capacity sweep over a grid: KPIs, verdicts on the targets (with CIs), the setting chosen."""
+    source, model = _load(scenario, set_, seed, replications)
     from cartsim.report.export import export_tables
     from cartsim.runs import studies
 
-    source, model = _load(scenario, set_, seed, replications)
     grid = studies.sweep_settings(vary, source, model)
     scenarios = studies.sweep_scenarios(scenario, _overrides(set_, seed, replications), grid)
     started = dt.datetime.now()
@@ -161,11 +161,11 @@ def scenarios(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Scenario analyses: the base case and each scenario_analyses set on the same patients."""
+    source, model = _load(scenario, set_, seed, replications)
     from cartsim.report.results import run_manifest, write_files
     from cartsim.runs import folders
     from cartsim.runs.scenario_analyses import analyses, run_analyses
 
-    source, model = _load(scenario, set_, seed, replications)
     found = analyses(source, model, _overrides(set_, seed, replications))
     started = dt.datetime.now()
     folder = out or folders.default_folder(model.name, model.run.seed, "scenarios")

@@ -76,11 +76,11 @@ def threshold(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Value of a parameter at which each comparison breaks even: threshold.parquet."""
+    source, model = _load(scenario, set_, seed, replications)
     from cartsim.report.results import run_manifest, write_files
     from cartsim.runs import folders
     from cartsim.runs.threshold import ThresholdStudy, threshold_table, two_way_grid
 
-    source, model = _load(scenario, set_, seed, replications)
     study = ThresholdStudy(parameter, arm, model.run.replications, workers or default_workers())
     grid_values = None
     if by is not None:

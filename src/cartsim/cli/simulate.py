@@ -58,12 +58,12 @@ def run(
     export: ExportOpt = None,
 ) -> None:
     """Simulate a scenario and write its tables (and report) to a run folder."""
+    source, model = _load(scenario, set_, seed, replications)
+    _check_threshold_prices(source, model)
     from cartsim.report.export import export_tables
     from cartsim.report.results import run_manifest, write_files
     from cartsim.runs import folders, studies
 
-    source, model = _load(scenario, set_, seed, replications)
-    _check_threshold_prices(source, model)
     started = dt.datetime.now()
     folder = out or folders.default_folder(model.name, model.run.seed, now=started)
     try:
@@ -118,10 +118,10 @@ def check(
     set_: SetOpt = None,
 ) -> None:
     """Validate a scenario file without running it."""
+    source, model = _load(scenario, set_, None, None)
     from cartsim.evaluate.kpis import check_targets
     from cartsim.inputs.budget import estimated_bytes
 
-    source, model = _load(scenario, set_, None, None)
     check_targets(source, model)
     _check_threshold_prices(source, model)
     sites = f"{len(model.sites)} site(s), " if model.sites else ""
@@ -137,10 +137,11 @@ def check(
 @user_errors
 def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> None:
     """Rebuild report.html from a run folder's saved tables (PSA, DSA and sweeps included)."""
-    from cartsim.report.html import write_report
     from cartsim.report.results import read_manifest
 
     found = read_manifest(run_dir)  # a clear error for a folder that is not a run
+    from cartsim.report.html import write_report
+
     try:
         if found.get("analysis") == "compare":
             from cartsim.report.compare import write_compare_report
