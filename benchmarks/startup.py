@@ -8,7 +8,8 @@ smallest total of the top-level imports (wall microseconds summed from ``-X impo
 smallest CPU time of the whole command (user + system: the figure to trust on a loaded machine),
 the seconds it takes to compile the sources of the cartsim modules the command imports (what
 every run adds where no bytecode is cached), the heavy libraries the command loaded and the
-ratio of ``cartsim check``'s import time to its 0.4 s budget.
+ratio of ``cartsim check``'s import time to its 0.4 s budget. ``run refused`` is ``cartsim run``
+of a scenario it refuses (no replication): what a mistake costs before anything runs.
 """
 
 from __future__ import annotations
@@ -19,13 +20,20 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = str(ROOT / "scenarios" / "baseline.yaml")
 HEAVY = ("pandas", "pyarrow", "plotly", "jinja2", "sklearn", "distributed", "simpy")
-COMMANDS = {"check": ["check", SCENARIO], "schema": ["schema"], "help": ["--help"]}
+REFUSED = f"extends: {SCENARIO}\nrun: {{replications: 0}}\n"  # a scenario every command refuses
+COMMANDS = {
+    "check": ["check", SCENARIO],
+    "schema": ["schema"],
+    "help": ["--help"],
+    "run refused": ["run", "{refused}"],  # the scenario above, written to a temporary file
+}
 BUDGET_S = 0.4  # import time allowed to ``cartsim check``
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -73,19 +81,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    header = f"{'command':>8} {'imports s':>10} {'CPU s':>6} {'compile s':>10}"
+    header = f"{'command':>11} {'imports s':>10} {'CPU s':>6} {'compile s':>10}"
     print(f"{header}  heavy libraries imported")
     best: dict[str, float] = {}
-    for name, arguments in COMMANDS.items():
-        import_seconds(arguments)  # caches the bytecode of the modules it imports
-        runs = [import_seconds(arguments) for _ in range(args.repeat)]
-        best[name] = min(seconds for seconds, _, _, _ in runs)
-        cpu = min(c for _, c, _, _ in runs)
-        compiling = compile_seconds(runs[0][3], args.repeat)
-        heavy = ", ".join(runs[0][2]) or "-"
-        print(f"{name:>8} {best[name]:>10.3f} {cpu:>6.2f} {compiling:>10.3f}  {heavy}")
-        sys.stdout.flush()
+    with tempfile.TemporaryDirectory() as tmp:
+        refused = Path(tmp) / "refused.yaml"
+        refused.write_text(REFUSED, encoding="utf-8")
+        for name, arguments in COMMANDS.items():
+            best[name] = report(name, [a.format(refused=refused) for a in arguments], args.repeat)
     print(f"ratio: check imports / {BUDGET_S} s budget = {best['check'] / BUDGET_S:.2f}")
+
+
+def report(name: str, arguments: list[str], repeat: int) -> float:
+    """Print one command's figures; return its smallest import time."""
+    import_seconds(arguments)  # caches the bytecode of the modules it imports
+    runs = [import_seconds(arguments) for _ in range(repeat)]
+    best = min(seconds for seconds, _, _, _ in runs)
+    cpu = min(c for _, c, _, _ in runs)
+    compiling = compile_seconds(runs[0][3], repeat)
+    heavy = ", ".join(runs[0][2]) or "-"
+    print(f"{name:>11} {best:>10.3f} {cpu:>6.2f} {compiling:>10.3f}  {heavy}")
+    sys.stdout.flush()
+    return best
 
 
 if __name__ == "__main__":
