@@ -9,13 +9,15 @@ smallest CPU time of the whole command (user + system: the figure to trust on a 
 the seconds it takes to compile the sources of the cartsim modules the command imports (what
 every run adds where no bytecode is cached), the heavy libraries the command loaded and the
 ratio of ``cartsim check``'s import time to its 0.4 s budget. ``run refused`` is ``cartsim run``
-of a scenario it refuses (no replication): what a mistake costs before anything runs.
+of a scenario it refuses (no replication): what a mistake costs before anything runs. A command
+that does not exit as expected (0, or 2 for the refusal) stops the benchmark.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import resource
 import subprocess
@@ -27,24 +29,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = str(ROOT / "scenarios" / "baseline.yaml")
 HEAVY = ("pandas", "pyarrow", "plotly", "jinja2", "sklearn", "distributed", "simpy")
-REFUSED = f"extends: {SCENARIO}\nrun: {{replications: 0}}\n"  # a scenario every command refuses
-COMMANDS = {
-    "check": ["check", SCENARIO],
-    "schema": ["schema"],
-    "help": ["--help"],
-    "run refused": ["run", "{refused}"],  # the scenario above, written to a temporary file
+REFUSED = f"extends: {json.dumps(SCENARIO)}\nrun: {{replications: 0}}\n"  # refused by all
+PLACE = "<refused>"  # the scenario above, written to a temporary file, and its folder
+COMMANDS = {  # the arguments, and the exit code the command must give
+    "check": (["check", SCENARIO], 0),
+    "schema": (["schema"], 0),
+    "help": (["--help"], 0),
+    "run refused": (["run", f"{PLACE}.yaml", "--out", f"{PLACE}-out"], 2),
 }
 BUDGET_S = 0.4  # import time allowed to ``cartsim check``
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def import_seconds(arguments: list[str]) -> tuple[float, float, list[str], list[str]]:
+def import_seconds(arguments: list[str], code: int) -> tuple[float, float, list[str], list[str]]:
     """Total top-level import time (s) of one command, its CPU seconds, the heavy libraries it
-    imported and the cartsim modules it imported."""
+    imported and the cartsim modules it imported; a command that does not exit with ``code``
+    stops the benchmark."""
     command = [sys.executable, "-X", "importtime", "-m", "cartsim", *arguments]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False, env=ENV)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != code:
+        errors = [line for line in done.stderr.splitlines() if not line.startswith("import time")]
+        sys.exit(f"cartsim {' '.join(arguments)}: exit {done.returncode}, not {code}\n"
+                 + "\n".join(errors[-10:]))  # fmt: skip
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     total, loaded, own = 0, set(), []
     for line in done.stderr.splitlines():
@@ -85,17 +93,18 @@ def main() -> None:
     print(f"{header}  heavy libraries imported")
     best: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        refused = Path(tmp) / "refused.yaml"
-        refused.write_text(REFUSED, encoding="utf-8")
-        for name, arguments in COMMANDS.items():
-            best[name] = report(name, [a.format(refused=refused) for a in arguments], args.repeat)
+        place = str(Path(tmp) / "refused")
+        Path(f"{place}.yaml").write_text(REFUSED, encoding="utf-8")
+        for name, (arguments, code) in COMMANDS.items():
+            filled = [a.replace(PLACE, place) for a in arguments]
+            best[name] = report(name, filled, code, args.repeat)
     print(f"ratio: check imports / {BUDGET_S} s budget = {best['check'] / BUDGET_S:.2f}")
 
 
-def report(name: str, arguments: list[str], repeat: int) -> float:
+def report(name: str, arguments: list[str], code: int, repeat: int) -> float:
     """Print one command's figures; return its smallest import time."""
-    import_seconds(arguments)  # caches the bytecode of the modules it imports
-    runs = [import_seconds(arguments) for _ in range(repeat)]
+    import_seconds(arguments, code)  # caches the bytecode of the modules it imports
+    runs = [import_seconds(arguments, code) for _ in range(repeat)]
     best = min(seconds for seconds, _, _, _ in runs)
     cpu = min(c for _, c, _, _ in runs)
     compiling = compile_seconds(runs[0][3], repeat)

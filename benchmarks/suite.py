@@ -1,12 +1,15 @@
 """The test suite's time against a pinned revision's: its wall time and every test's duration.
 
-Usage: ``python benchmarks/suite.py [--pinned 7eb12fe]``. The pinned revision's whole tree is
-taken from git into a temporary folder and its suite run there (its own ``src/`` first on the
-path), then this tree's, each with the pytest options of its own ``make test`` (read from its
-``Makefile``) and ``--durations=0``, in this environment. Printed: each suite's wall time and
-number of tests, the summed durations of the tests (and set-ups) both suites hold, each suite's
-slowest test, this tree's tests slower than the pinned suite's slowest, and the ratios. A suite
-that grew has more tests to run: the common tests show whether the code under test got slower.
+Usage: ``python benchmarks/suite.py [--pinned 7eb12fe] [--same-options]``. The pinned revision's
+whole tree is taken from git into a temporary folder and its suite run there (its own ``src/``
+first on the path), then this tree's, each with the pytest options of its own ``make test`` (read
+from its ``Makefile``) and ``--durations=0``, in this environment; with ``--same-options`` both
+run with this tree's, so their durations are taken alike (under xdist a shared fixture's set-up
+falls to whichever test a worker runs first). A suite that fails stops the benchmark. Printed:
+each suite's wall time and number of tests, the summed durations of the tests both suites hold,
+each suite's slowest test, this tree's tests slower than the pinned suite's slowest, and the
+ratios. A suite that grew has more tests to run: the common tests show whether the code under
+test got slower.
 """
 
 from __future__ import annotations
@@ -39,14 +42,18 @@ def make_test_options(tree: Path) -> list[str]:
     return found[1].split()
 
 
-def run_suite(tree: Path) -> tuple[float, Durations, dict[str, int]]:
-    """Wall seconds of the suite of ``tree``, every test's durations and the outcome counts."""
+def run_suite(tree: Path, options: list[str]) -> tuple[float, Durations, dict[str, int]]:
+    """Wall seconds of the suite of ``tree`` run with pytest ``options``, every test's durations
+    and the outcome counts; a suite that fails stops the benchmark."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    command = [sys.executable, "-m", "pytest", *make_test_options(tree), "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", *options, "-p", "no:cacheprovider",
                "--durations=0", "--durations-min=0"]  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        sys.exit(f"the suite of {tree} failed (exit {done.returncode}):\n{tail}")
     durations: Durations = {}
     for line in done.stdout.splitlines():
         found = DURATION.match(line.strip())
@@ -66,6 +73,11 @@ def slowest(durations: Durations) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pinned", default=PINNED, help="git revision to compare with")
+    parser.add_argument(
+        "--same-options",
+        action="store_true",
+        help="run both suites with this tree's make test options (durations run alike)",
+    )
     args = parser.parse_args()
     archive = subprocess.run(["git", "archive", args.pinned], cwd=ROOT, capture_output=True)
     if archive.returncode != 0:
@@ -73,8 +85,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmp, filter="data")
-        old = run_suite(Path(tmp))
-    new = run_suite(ROOT)
+        mine = make_test_options(ROOT)
+        old = run_suite(Path(tmp), mine if args.same_options else make_test_options(Path(tmp)))
+    new = run_suite(ROOT, mine)
     print(f"{'suite':>12} {'wall s':>8} {'tests':>6}  outcomes")
     for name, (wall, _, counts) in ((args.pinned, old), ("this tree", new)):
         outcomes = ", ".join(f"{n} {k}" for k, n in counts.items())
@@ -82,10 +95,12 @@ def main() -> None:
     print(f"ratio: wall time {new[0] / old[0]:.2f} of {args.pinned}'s")
     common = old[1].keys() & new[1].keys()
     before, after = (sum(d[k] for k in common) for d in (old[1], new[1]))
-    print(f"{len(common)} tests and set-ups in both: {before:.1f} s at {args.pinned}, "
-          f"{after:.1f} s now, ratio {after / before:.2f}")  # fmt: skip
+    tests = len({test for _, test in common})
+    print(f"{tests} tests in both ({len(common)} set-up, call and teardown phases): "
+          f"{before:.1f} s at {args.pinned}, {after:.1f} s now, "
+          f"ratio {after / before:.2f}")  # fmt: skip
     added = sum(v for k, v in new[1].items() if k not in old[1])
-    print(f"tests and set-ups only in this tree: {added:.1f} s")
+    print(f"tests only in this tree: {added:.1f} s")
     limit, which = slowest(old[1])
     print(f"slowest at {args.pinned}: {limit:.2f} s {which}")
     print("slowest now: {:.2f} s {}".format(*slowest(new[1])))

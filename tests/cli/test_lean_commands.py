@@ -1,10 +1,12 @@
 """Commands import only what they need: ``check`` none of the table, plotting or simulation
-libraries, and a command refusing a bad scenario or folder none of the machinery it would have run
-(the refusal costs what ``cartsim check`` costs). Imports are read from ``python -X importtime``.
+libraries; a command refusing a bad scenario none of the machinery it would have run (the refusal
+costs what ``cartsim check`` costs); ``report`` refusing a folder without a manifest not the
+plotting library. Imports are read from ``python -X importtime``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -39,16 +41,24 @@ def test_check_imports_no_heavy_library() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["run"], ["psa", "--iterations", "2"], ["dsa"], ["sweep", "--vary", "run.seed=1,2"]],
+    [
+        ["run"],
+        ["psa", "--iterations", "2"],
+        ["dsa"],
+        ["sweep", "--vary", "run.seed=1,2"],
+        ["scenarios"],
+        ["threshold", "--parameter", "cost_leukapheresis_session", "--arm", "cart"],
+    ],
     ids=lambda c: c[0],
 )
 def test_a_refused_scenario_is_refused_before_the_machinery_is_imported(
     command: list[str], tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(f"extends: {BASELINE}\nrun: {{replications: 0}}\n", encoding="utf-8")
+    bad.write_text(f"extends: {json.dumps(str(BASELINE))}\nrun: {{replications: 0}}\n", "utf-8")
     result, names = imported(command[0], str(bad), *command[1:], "--out", str(tmp_path / "out"))
     assert_user_error(result, "replications")
+    assert "cartsim" in names  # the import lines were read
     assert not names & set(HEAVY), sorted(names & set(HEAVY))
     assert not (tmp_path / "out").exists()
 

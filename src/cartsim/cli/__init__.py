@@ -2,9 +2,10 @@
 
 Commands live by subject in :mod:`~cartsim.cli.simulate`, :mod:`~cartsim.cli.analyses`,
 :mod:`~cartsim.cli.decisions` and :mod:`~cartsim.cli.compare`; :mod:`~cartsim.cli.common` holds
-the options and helpers they share. A command loads its scenario (or reads its run folder's
-manifest) before it imports the machinery it runs, so a mistake is reported at the cost of
-``cartsim check``, not of the whole library.
+the options and helpers they share. ``run``, ``psa``, ``dsa``, ``sweep``, ``scenarios`` and
+``threshold`` load their scenario before they import the machinery they run, so a mistake in it
+is reported at the cost of ``cartsim check``, not of the whole library (``report`` reads its run
+folder's manifest before it imports the report's).
 """
 
 from __future__ import annotations
