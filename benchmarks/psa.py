@@ -26,13 +26,11 @@ speed; it prints every round's ratio and the spread of the slice pairs' ratios.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import resource
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +41,9 @@ from cartsim.inputs import loading
 from cartsim.runs.analyses import arm_summary, psa_unit
 from cartsim.runs.draws import draw_parameters
 from cartsim.runs.jobs import Rows
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pinned import PINNED, pinned_tree  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "cart_vs_asct.yaml"
@@ -55,7 +56,6 @@ def slow_unit(source: loading.ScenarioSource, iteration: int, replication: int) 
     return [{"iteration": iteration, **row} for row in rows]
 
 
-PINNED = "7eb12fe"  # the code before economics were valued in blocks of flows
 UNITS = """
 import sys, time
 import pandas as pd
@@ -93,21 +93,18 @@ def pinned_cpu(revision: str, iterations: int, replications: int, rounds: int, s
     shared machine's speed; a round's ratio is the ratio of its CPU totals. Printed: the median
     CPU of each side, every round's ratio, and the spread of the ratios of the slices' pairs.
     """
-    archive = subprocess.run(["git", "archive", revision, "src"], cwd=ROOT, capture_output=True)
-    if archive.returncode != 0:
-        print(f"pinned revision {revision} not in this checkout: skipped")
-        return
     times: dict[str, list[float]] = {revision: [], "this tree": []}
     pairs: list[float] = []
     bounds = [round(k * iterations / slices) for k in range(slices + 1)]
-    with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tmp, filter="data")
+    with pinned_tree(revision, "src") as tmp:
+        if tmp is None:
+            print(f"pinned revision {revision} not in this checkout: skipped")
+            return
         for _ in range(rounds):
             totals, rows = [0.0, 0.0], ([], [])
             for first, stop in zip(bounds, bounds[1:], strict=False):
                 sides = []
-                for side, src in enumerate((Path(tmp) / "src", ROOT / "src")):
+                for side, src in enumerate((tmp / "src", ROOT / "src")):
                     seconds, part = tree_units(src, first, stop, replications)
                     totals[side] += seconds
                     rows[side].append(part)

@@ -15,18 +15,16 @@ more tests to run: the common tests show whether the code under test got slower.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import re
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PINNED = "7eb12fe"  # the code before the PSA, memory and start-up work
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pinned import PINNED, ROOT, pinned_tree  # noqa: E402
+
 DURATION = re.compile(r"^([0-9.]+)s (call|setup|teardown)\s+(\S.*)$")
 COUNTS = re.compile(r"(\d+) (passed|failed|skipped|errors?)")
 MAKE_TEST = re.compile(r"^test:.*\n(?:#.*\n|\t.*\n)*?\t\$\(BIN\)/python -m pytest (.*)$", re.M)
@@ -82,14 +80,11 @@ def main() -> None:
         help="run both suites with this tree's make test options (durations run alike)",
     )
     args = parser.parse_args()
-    archive = subprocess.run(["git", "archive", args.pinned], cwd=ROOT, capture_output=True)
-    if archive.returncode != 0:
-        sys.exit(f"pinned revision {args.pinned} not in this checkout")
-    with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tmp, filter="data")
-        mine = make_test_options(ROOT)
-        old = run_suite(Path(tmp), mine if args.same_options else make_test_options(Path(tmp)))
+    mine = make_test_options(ROOT)
+    with pinned_tree(args.pinned) as tmp:
+        if tmp is None:
+            sys.exit(f"pinned revision {args.pinned} not in this checkout")
+        old = run_suite(tmp, mine if args.same_options else make_test_options(tmp))
     new = run_suite(ROOT, mine)
     print(f"{'suite':>12} {'wall s':>8} {'tests':>6}  outcomes")
     for name, (wall, _, counts) in ((args.pinned, old), ("this tree", new)):
@@ -105,14 +100,15 @@ def main() -> None:
     added = sum(v for k, v in new[1].items() if k not in old[1])
     print(f"tests only in this tree: {added:.1f} s")
     limit, which = slowest(old[1])
+    now, which_now = slowest(new[1])
     print(f"slowest at {args.pinned}: {limit:.2f} s {which}")
-    print("slowest now: {:.2f} s {}".format(*slowest(new[1])))
+    print(f"slowest now: {now:.2f} s {which_now}")
     over = sorted(((v, k) for k, v in new[1].items() if v > limit), reverse=True)
     for seconds, (phase, test) in over:
         then = old[1].get((phase, test))
         since = "added since" if then is None else f"{then:.2f} s then"
         print(f"  over it: {seconds:.2f} s {test} ({phase}; {since})")
-    print(f"ratio: slowest now / slowest at {args.pinned} = {slowest(new[1])[0] / limit:.2f}")
+    print(f"ratio: slowest now / slowest at {args.pinned} = {now / limit:.2f}")
 
 
 if __name__ == "__main__":
