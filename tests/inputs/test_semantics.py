@@ -9,7 +9,7 @@ import pytest
 from builders import make_scenario, scenario_dict
 
 from cartsim.engine.cohort import make_cohort
-from cartsim.engine.model import route
+from cartsim.engine.routing import route
 from cartsim.engine.streams import Streams
 from cartsim.inputs import loading
 from cartsim.inputs.distributions import Gamma, LogNormal, Normal, Uniform, to_dist

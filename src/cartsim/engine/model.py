@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -23,6 +23,7 @@ from cartsim.engine.mortality import waiting_death_days
 from cartsim.engine.pathway import Journey, Pathway, PatientPlan, StagePlan, start
 from cartsim.engine.resources import Pool, make_pools
 from cartsim.engine.retreatment import RETREAT, Retreatment
+from cartsim.engine.routing import route
 from cartsim.engine.streams import Streams
 from cartsim.engine.transport import Dispatch
 from cartsim.inputs.distributions import to_dist
@@ -236,31 +237,6 @@ def merged_run(runs: list[ArmRun]) -> ArmRun:
     return ArmRun(arm="service", log=log, capacity=runs[0].capacity, grades={})
 
 
-def route(scenario: Scenario, cohort: Cohort) -> np.ndarray:
-    """Service mix: the index (into ``scenario.arms``) of each patient's arm.
-
-    Each rule's ``share`` is the probability that a patient it matches takes its route: one
-    uniform per patient is compared with the running sum of the shares of the rules that patient
-    matches (which validation keeps at most 1), and the rest go to the default arm.
-    """
-    policy = scenario.referral_policy
-    assert policy is not None
-    names = list(scenario.arms)
-    arm_of = np.full(cohort.size, names.index(policy.default))
-    below = np.zeros(cohort.size)  # running sum of the shares of the rules each patient matches
-    u = cohort.draw("routing")
-    for rule in policy.rules:
-        matches = np.ones(cohort.size, dtype=bool)
-        if rule.diseases is not None:
-            matches &= np.isin(cohort.disease, [scenario.diseases.index(d) for d in rule.diseases])
-        for flag in rule.flags:
-            matches &= cohort.flags[flag]
-        chosen = matches & (u >= below) & (u < below + rule.share)
-        arm_of[chosen] = names.index(rule.arm)
-        below = np.where(matches, below + rule.share, below)
-    return arm_of
-
-
 def run_arms(
     scenario: Scenario,
     names: list[str],
@@ -369,8 +345,11 @@ def _referrals(
 ONE_ENVIRONMENT_PATIENTS = 1 << 14  # head-to-head arms of a cohort this small share a run
 
 
-def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> ReplicationRun:
-    """All arms of one replication on one shared referred cohort.
+def run_replication(
+    scenario: Scenario, replication: int, draw: int = 0, only: Collection[str] | None = None
+) -> ReplicationRun:
+    """All arms of one replication on one shared referred cohort (head-to-head, ``only``: just
+    the compared arms named; each gives the log it gives with all the others).
 
     Head-to-head, each arm runs the whole cohort on resources of its own; in a service mix,
     the referral policy splits the cohort and the arms share the resources. A service mix, and
@@ -392,7 +371,7 @@ def run_replication(scenario: Scenario, replication: int, draw: int = 0) -> Repl
             arms[name].routed = arm_of == k
         arms = {name: arms[name] for name in scenario.compared_arms}
     else:
-        names = list(scenario.compared_arms)
+        names = [n for n in scenario.compared_arms if only is None or n in only]
         together = cohort.size <= ONE_ENVIRONMENT_PATIENTS
         arms = {}
         for group in [names] if together else [[name] for name in names]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +30,13 @@ from cartsim.runs.jobs import Rows
 WTP_GRID = np.arange(0.0, 200_001.0, 5_000.0)  # EUR per QALY
 
 
-def arm_summary(scenario: Scenario, replication: int, draw: int) -> Rows:
+def arm_summary(
+    scenario: Scenario, replication: int, draw: int, only: Collection[str] | None = None
+) -> Rows:
     """Mean cost and QALYs per patient referred after the warm-up (as in the base case) and the
-    key capacity KPIs, one row per arm."""
+    key capacity KPIs, one row per arm (head-to-head, ``only``: per arm named)."""
     rows = []
-    for name, result in arm_summaries(scenario, replication, draw).items():
+    for name, result in arm_summaries(scenario, replication, draw, only).items():
         columns = result.columns
         settled = columns["arrival_day"] >= scenario.run.warmup_days
         row: dict[str, Any] = {"replication": replication, "arm": name}
@@ -110,26 +112,55 @@ def dsa_variants(source: ScenarioSource) -> list[Variant]:
     return variants
 
 
-def dsa_unit(source: ScenarioSource, index: int, variant: Variant, replication: int) -> Rows:
-    """Mean cost and QALYs per arm with one parameter moved (common random numbers)."""
-    values = {} if variant.parameter is None else {variant.parameter: float(variant.value or 0)}
+def dsa_unit(
+    index: int, scenario: Scenario, replication: int, only: tuple[str, ...] | None = None
+) -> Rows:
+    """Mean cost and QALYs per arm (``only``: per arm named) of variant ``index`` (``scenario``:
+    one parameter moved; common random numbers)."""
     keep = ("replication", "arm", "cost", "qaly")
-    rows = arm_summary(source.build(values), replication, draw=0)
+    rows = arm_summary(scenario, replication, draw=0, only=only)
     return [{"variant": index, **{k: row[k] for k in keep}} for row in rows]
 
 
-def same_model(source: ScenarioSource, variant: Variant, base: Scenario) -> bool:
-    """Whether moving the parameter leaves the model unchanged (it is not used)."""
-    if variant.parameter is None:
-        return False
-    return source.build({variant.parameter: float(variant.value or 0)}) == base
+def variant_scenario(source: ScenarioSource, variant: Variant) -> Scenario:
+    """The scenario with the variant's parameter moved (the base case's when none is)."""
+    values = {} if variant.parameter is None else {variant.parameter: float(variant.value or 0)}
+    return source.build(values)
 
 
-def inmb(summary: pd.DataFrame, wtp: float, reference: str) -> pd.Series:
-    """Mean incremental net monetary benefit (EUR) of each arm against ``reference``."""
-    net = summary.assign(nmb=nmb(summary["cost"], summary["qaly"], wtp))
-    wide = net.pivot_table(index="replication", columns="arm", values="nmb")
-    return wide.sub(wide[reference], axis=0).mean().drop(reference)
+def moved_arms(moved: Scenario, base: Scenario) -> tuple[str, ...] | None:
+    """The compared arms whose results can differ between ``moved`` and ``base``: none when
+    they are the same model; every arm (None) when they differ outside the arms, or the arms
+    share resources (a service mix); else each compared arm that differs or refers relapsing
+    patients to an arm that differs. Head-to-head arms share only the referred cohort and its
+    random numbers, so an arm that does not differ gives the same results in both."""
+    if moved == base:
+        return ()
+    fields = [name for name in type(base).model_fields if name != "arms"]
+    if (
+        base.comparison != "head_to_head"
+        or list(moved.arms) != list(base.arms)
+        or any(getattr(moved, name) != getattr(base, name) for name in fields)
+    ):
+        return None
+    differ = {name for name, arm in base.arms.items() if moved.arms[name] != arm}
+    return tuple(
+        name
+        for name in base.compared_arms
+        if name in differ or any(rule.arm in differ for rule in base.arms[name].on_relapse)
+    )
+
+
+def mean_inmb(summaries: list[pd.DataFrame], wtp: float, reference: str) -> pd.DataFrame:
+    """Mean incremental net monetary benefit (money) of each arm (a column; ``reference`` left
+    out) against ``reference``, for each summary (a row each, in order): the mean over
+    replications of the difference within each replication. All summaries at once."""
+    frame = pd.concat(summaries, keys=range(len(summaries)), names=["summary", "row"])
+    frame = frame.reset_index("summary", drop=False).reset_index(drop=True)
+    frame["nmb"] = nmb(frame["cost"], frame["qaly"], wtp)
+    wide = frame.pivot_table(index=["summary", "replication"], columns="arm", values="nmb")
+    difference = wide.sub(wide[reference], axis=0)
+    return difference.groupby(level="summary").mean().drop(columns=reference)
 
 
 def finish_dsa(
@@ -139,16 +170,17 @@ def finish_dsa(
     assert scenario.economics is not None
     wtp = scenario.economics.wtp_per_qaly
     reference = scenario.economics.reference_arm or next(iter(scenario.arms))
-    base_variant = Variant(None, "base", None)
-    base = inmb(results[base_variant], wtp, reference)
+    distinct = {id(r): r for r in results.values()}  # a summary shared by variants: once
+    rows_of = {key: k for k, key in enumerate(distinct)}
+    means = mean_inmb(list(distinct.values()), wtp, reference)
+    by_variant = {v: means.iloc[rows_of[id(r)]] for v, r in results.items()}
+    base = by_variant[Variant(None, "base", None)]
     rows = []
     for name, parameter in source.parameters.items():
-        found = {v.side: (v, r) for v, r in results.items() if v.parameter == name}
+        found = {v.side: (v, by_variant[v]) for v in results if v.parameter == name}
         if not found:
             continue
-        low_variant, low_result = found["low"]
-        high_variant, high_result = found["high"]
-        low, high = inmb(low_result, wtp, reference), inmb(high_result, wtp, reference)
+        (low_variant, low), (high_variant, high) = found["low"], found["high"]
         for arm in base.index:
             rows.append(
                 {

@@ -6,7 +6,7 @@ alone, so results do not depend on the executor or the number of workers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,9 +196,12 @@ def simulate(
     )
 
 
-def arm_summaries(scenario: Scenario, replication: int, draw: int = 0) -> dict[str, ArmResult]:
-    """Every arm's patients and summary KPIs of one replication, without the tables' detail."""
-    run = run_replication(scenario, replication, draw)
+def arm_summaries(
+    scenario: Scenario, replication: int, draw: int = 0, only: Collection[str] | None = None
+) -> dict[str, ArmResult]:
+    """Every arm's (head-to-head, ``only``: the arms named) patients and summary KPIs of one
+    replication, without the tables' detail."""
+    run = run_replication(scenario, replication, draw, only)
     return {name: arm_result(scenario, run, name, False, False, True) for name in run.arms}
 
 

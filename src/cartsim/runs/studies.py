@@ -38,12 +38,13 @@ from cartsim.runs.analyses import (
     finish_dsa,
     finish_psa,
     finish_sweep,
+    moved_arms,
     parse_vary,
     psa_unit,
-    same_model,
     sweep_grid,
     sweep_unit,
     unpriced_resources,
+    variant_scenario,
 )
 from cartsim.runs.experiment import SERVICE, Tables, run_replications
 from cartsim.runs.jobs import Rows, run_chunked
@@ -210,18 +211,31 @@ def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> p
     """One-way sensitivity of incremental net monetary benefit over every parameter range.
 
     A parameter that leaves the model unchanged (not used by it) is not run again: its results
-    are the base case's, so its range has zero width.
+    are the base case's, so its range has zero width. One that changes only some head-to-head
+    arms (:func:`moved_arms`) runs only those: the others' results are the base case's.
     """
     check_dsa(source, scenario)
     reps = scenario.run.replications
-    variants = [v for v in dsa_variants(source) if not same_model(source, v, scenario)]
-    units = [(i, v, r) for i, v in enumerate(variants) for r in range(reps)]
-    results = _run("dsa", _plan(source, analysis="dsa", replications=reps), dsa_unit, units, run,
-                   shared=(source,))  # fmt: skip
+    every = dsa_variants(source)
+    built, runs = {}, {}
+    for variant in every[1:]:
+        moved = variant_scenario(source, variant)
+        runs[variant] = moved_arms(moved, scenario)
+        if runs[variant] != ():
+            built[variant] = moved  # held for its units; the same model's is not
+    variants = [every[0], *built]
+    units = [(i, built.get(v, scenario), r, runs.get(v)) for i, v in enumerate(variants)
+             for r in range(reps)]  # fmt: skip
+    plan = _plan(source, analysis="dsa", replications=reps, arms="moved")
+    results = _run("dsa", plan, dsa_unit, units, run)
     by_index = dict(list(results.groupby("variant")))
     per_variant = {v: by_index[i].drop(columns="variant") for i, v in enumerate(variants)}
-    for variant in dsa_variants(source):
-        per_variant.setdefault(variant, per_variant[variants[0]])
+    base = per_variant[every[0]]
+    for variant in every:
+        own = per_variant.setdefault(variant, base)
+        if runs.get(variant):  # the arms not run: the base case's rows
+            kept = base[~base["arm"].isin(own["arm"])]
+            per_variant[variant] = pd.concat([own, kept], ignore_index=True)
     return dsa_in_scenario_money(finish_dsa(per_variant, source, scenario), source)
 
 

@@ -1,0 +1,88 @@
+"""One-way sensitivity runs only the head-to-head arms a parameter moves; the others' results are
+the base case's, and the tornado table is the one every arm run again gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from builders import ROOT
+
+from cartsim.inputs import loading
+from cartsim.runs import studies
+from cartsim.runs.analyses import Variant, mean_inmb, moved_arms, variant_scenario
+
+RETREAT = ROOT / "scenarios" / "relapse_retreatment.yaml"
+SHORT = ["run.arrival_window_days=120", "run.horizon_days=240", "run.warmup_days=0",
+         "run.replications=2"]  # fmt: skip
+# one of each kind in the retreatment scenario: an arm's own, shared by two arms, the rescue-only
+# arm's (moves the arm that refers to it), demand (moves every arm), and one nothing uses
+PICKED = ["cost_ahsct_episode", "cart_response_sle", "bcma_product_cost",
+          "cap_referral_rate_sle", "cap_apheresis_session_duration"]  # fmt: skip
+
+
+def moved(source: loading.ScenarioSource, name: str) -> tuple[str, ...] | None:
+    bounds = source.parameters[name].sensitivity_range()
+    assert bounds is not None
+    variant = Variant(name, "low", bounds[0])
+    return moved_arms(variant_scenario(source, variant), source.build())
+
+
+def test_a_parameter_moves_the_arms_that_use_it_and_those_that_rescue_into_it() -> None:
+    source = loading.load(RETREAT, SHORT)
+    assert moved(source, "cost_ahsct_episode") == ("ahsct",)
+    assert moved(source, "cart_response_sle") == ("cart", "cart_commercial")
+    assert moved(source, "bcma_product_cost") == ("cart",)  # rescue-only: who refers to it
+    assert moved(source, "cap_referral_rate_sle") is None  # outside the arms: every arm
+    assert moved(source, "cap_apheresis_session_duration") == ()  # not used: the same model
+
+
+def test_in_a_service_mix_an_arms_parameter_moves_every_arm() -> None:
+    source = loading.load(ROOT / "scenarios" / "service_mix.yaml")
+    assert moved(source, "cost_ahsct_episode") is None  # the arms share resources
+
+
+def test_the_tornado_of_the_moved_arms_is_the_one_of_every_arm_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = loading.load(RETREAT, SHORT)
+    scenario = source.build()
+    every = studies.dsa_variants(source)
+    monkeypatch.setattr(
+        studies, "dsa_variants", lambda _: [every[0], *(v for v in every if v.parameter in PICKED)]
+    )
+    asked: list[tuple[str, ...] | None] = []
+    unit = studies.dsa_unit
+
+    def recorded(index, scenario_, replication, only=None):  # type: ignore[no-untyped-def]
+        asked.append(only)
+        return unit(index, scenario_, replication, only)
+
+    monkeypatch.setattr(studies, "dsa_unit", recorded)
+    subset = studies.dsa(source, scenario, studies.Execution(folder=tmp_path / "moved"))
+    assert ("ahsct",) in asked and ("cart",) in asked  # some variants ran a single arm
+    assert len(asked) == 2 * (1 + 2 * 4)  # base and 4 used parameters' ends, 2 replications
+    monkeypatch.setattr(studies, "moved_arms", lambda m, b: () if m == b else None)
+    asked.clear()
+    whole = studies.dsa(source, scenario, studies.Execution(folder=tmp_path / "every"))
+    assert set(asked) == {None}
+    assert set(subset["parameter"]) == set(PICKED)
+    assert (subset.loc[subset["parameter"] == "cap_apheresis_session_duration", "width"] == 0).all()
+    pd.testing.assert_frame_equal(subset, whole, check_exact=True)
+
+
+def test_mean_inmb_pairs_arms_within_each_replication_and_keeps_the_summaries_order() -> None:
+    wtp = 10.0
+    first = pd.DataFrame(  # rows in no particular order
+        {"replication": [1, 0, 0, 1], "arm": ["b", "a", "b", "a"],
+         "cost": [5.0, 1.0, 2.0, 4.0], "qaly": [1.0, 1.0, 2.0, 0.5]}
+    )  # fmt: skip
+    second = pd.DataFrame(
+        {"replication": [0, 0], "arm": ["a", "b"], "cost": [0.0, 30.0], "qaly": [0.0, 1.0]}
+    )
+    table = mean_inmb([first, second], wtp, reference="a")
+    # first: replication 0: nmb a 9, b 18 -> 9; replication 1: a 1, b 5 -> 4; mean 6.5
+    # second: a 0, b -20 -> -20
+    assert list(table.columns) == ["b"]
+    assert table["b"].tolist() == [pytest.approx(6.5), pytest.approx(-20.0)]
