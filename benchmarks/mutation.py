@@ -69,6 +69,13 @@ TESTS: dict[str, list[str]] = {
         "tests/unit/test_resources.py",
         "tests/unit/test_slots_differential.py",
     ],
+    "runs/analyses.py": [
+        "tests/functional/test_dsa_moved_arms.py",
+        "tests/functional/test_analyses.py",
+        "tests/functional/test_sweep_decisions.py",
+        "tests/functional/test_batched_psa.py",
+        "tests/functional/test_economics_psa.py",
+    ],
     "runs/experiment.py": [
         "tests/unit/test_summary_kpis.py",
         "tests/functional/test_tables.py",
@@ -163,6 +170,7 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_comparison.py",
         "tests/regression",
     ],
+    "engine/routing.py": ["tests/inputs/test_semantics.py"],
     "inputs/fields.py": [
         "tests/unit/test_time_checks_kept.py",
         "tests/inputs/test_semantics.py",

@@ -211,15 +211,16 @@ def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> p
     """One-way sensitivity of incremental net monetary benefit over every parameter range.
 
     A parameter that leaves the model unchanged (not used by it) is not run again: its results
-    are the base case's, so its range has zero width. One that changes only some head-to-head
-    arms (:func:`moved_arms`) runs only those: the others' results are the base case's.
+    are the base case's, so its range has zero width (one no field refers to is not even
+    built). One that changes only some head-to-head arms (:func:`moved_arms`) runs only
+    those: the others' results are the base case's.
     """
     check_dsa(source, scenario)
     reps = scenario.run.replications
     every = dsa_variants(source)
-    built, runs = {}, {}
+    built, runs, used = {}, {}, set(source.used_parameters())
     for variant in every[1:]:
-        moved = variant_scenario(source, variant)
+        moved = variant_scenario(source, variant) if variant.parameter in used else scenario
         runs[variant] = moved_arms(moved, scenario)
         if runs[variant] != ():
             built[variant] = moved  # held for its units; the same model's is not
