@@ -70,7 +70,7 @@ TESTS: dict[str, list[str]] = {
         "tests/unit/test_slots_differential.py",
     ],
     "runs/analyses.py": [
-        "tests/functional/test_dsa_moved_arms.py",
+        "tests/functional/test_moved_arms.py",
         "tests/functional/test_analyses.py",
         "tests/functional/test_sweep_decisions.py",
         "tests/functional/test_batched_psa.py",

@@ -34,7 +34,7 @@ from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
-from cartsim.runs.analyses import arm_summary
+from cartsim.runs.analyses import arm_summary, moved_arms
 from cartsim.runs.executors import run_units
 
 
@@ -62,17 +62,37 @@ def shown_unit(source: ScenarioSource, parameter: str) -> str:
     return str(view.unit(parameter, source.parameters[parameter].unit))
 
 
+Base = tuple[Scenario, pd.DataFrame]  # a scenario and its replication means
+
+
 def replication_means(
-    source: ScenarioSource, values: dict[str, float], study: ThresholdStudy
+    source: ScenarioSource,
+    values: dict[str, float],
+    study: ThresholdStudy,
+    base: Base | None = None,
 ) -> pd.DataFrame:
     """``replication, arm, cost, qaly`` of the scenario with ``values`` for its parameters (money
-    parameters in the scenario's currency and price year)."""
-    scenario = source.build(in_own_units(source, values))
-    units = [(scenario, r, 0) for r in range(study.replications)]
+    parameters in the scenario's currency and price year); see :func:`scenario_means`."""
+    return scenario_means(source.build(in_own_units(source, values)), study, base)
+
+
+def scenario_means(
+    scenario: Scenario, study: ThresholdStudy, base: Base | None = None
+) -> pd.DataFrame:
+    """``replication, arm, cost, qaly`` of ``scenario``; with ``base``, only the arms in which it
+    differs from the base scenario (:func:`cartsim.runs.analyses.moved_arms`) are run again,
+    the others' rows are the base's (head-to-head arms share nothing but the cohort)."""
+    only = None if base is None else moved_arms(scenario, base[0])
+    if base is not None and only == ():
+        return base[1]
+    units = [(scenario, r, 0, only) for r in range(study.replications)]
     rows = [row for _, part in run_units(arm_summary, units, study.workers, study.scheduler)
             for row in part]  # fmt: skip
     keep = ["replication", "arm", "cost", "qaly"]
-    return pd.DataFrame(rows)[keep].sort_values(keep[:2], ignore_index=True)
+    means = pd.DataFrame(rows)[keep]
+    if base is not None and only:
+        means = pd.concat([means, base[1][~base[1]["arm"].isin(only)]])
+    return means.sort_values(keep[:2], ignore_index=True)
 
 
 def inmb_by_replication(means: pd.DataFrame, arm: str, comparator: str, wtp: float) -> np.ndarray:
@@ -87,10 +107,11 @@ def check_study(source: ScenarioSource, scenario: Scenario, study: ThresholdStud
     """The parameter's base value in the scenario's money; a clear error for what cannot be
     studied."""
     file = str(source.path)
-    if scenario.economics is None or len(scenario.arms) < 2:
+    if scenario.economics is None or len(scenario.compared_arms) < 2:
         raise CartsimError("a threshold needs economics and two or more arms", file=file)
-    if study.arm not in scenario.arms:
-        raise CartsimError(f"unknown arm {study.arm!r} (known: {', '.join(scenario.arms)})",
+    if study.arm not in scenario.compared_arms:  # a rescue-only arm has no patients of its own
+        known = ", ".join(scenario.compared_arms)
+        raise CartsimError(f"unknown arm {study.arm!r}, or one only for rescue (compared: {known})",
                            file=file, field="--arm")  # fmt: skip
     if study.parameter not in source.parameters:
         raise CartsimError(f"unknown parameter {study.parameter!r}", file=file,
@@ -118,18 +139,23 @@ def threshold_table(source: ScenarioSource, study: ThresholdStudy) -> pd.DataFra
     wtp = scenario.economics.wtp_per_qaly
     step = abs(x0) * 0.5 if x0 != 0.0 else 1.0
     xs = [x0, x0 + step, x0 + 2 * step]
-    runs = [replication_means(source, {study.parameter: x}, study) for x in xs]
+    at_x0 = source.build(in_own_units(source, {study.parameter: x0}))
+    base = (at_x0, scenario_means(at_x0, study))
+    runs = [
+        base[1],
+        *(replication_means(source, {study.parameter: x}, study, base) for x in xs[1:]),
+    ]
     low, high = bracket(source, study.parameter, x0)
     unit = shown_unit(source, study.parameter)
     rows = []
-    for comparator in [a for a in scenario.arms if a != study.arm]:
+    for comparator in [a for a in scenario.compared_arms if a != study.arm]:
         inmb = np.column_stack([inmb_by_replication(r, study.arm, comparator, wtp) for r in runs])
         if is_linear(np.array(xs), inmb):
             found = linear_threshold(inmb[:, 0], (inmb[:, 1] - inmb[:, 0]) / step, x0, study.level)
         else:
 
             def inmb_at(x: float, c: str = comparator) -> np.ndarray:
-                means = replication_means(source, {study.parameter: x}, study)
+                means = replication_means(source, {study.parameter: x}, study, base)
                 return inmb_by_replication(means, study.arm, c, wtp)
 
             found = root_threshold(inmb_at, low, high, study.level)
@@ -189,6 +215,7 @@ def two_way_grid(
     scenario = source.build()
     assert scenario.economics is not None
     runs: dict[tuple[tuple[str, float], ...], pd.DataFrame] = {}
+    first: Base | None = None
     rows = []
     for v in values:
         for b in by_values:
@@ -200,11 +227,13 @@ def two_way_grid(
                 settings[by] = float(b)
             key = tuple(sorted(settings.items()))
             if key not in runs:
-                runs[key] = replication_means(source, settings, study)
+                built = source.build(in_own_units(source, settings))
+                runs[key] = scenario_means(built, study, first)
+                first = first or (built, runs[key])  # the others run only the arms they move
             means = runs[key]
             net = means.assign(nmb=nmb(means["cost"], means["qaly"], wtp)).pivot(
                 index="replication", columns="arm", values="nmb"
-            )[list(scenario.arms)]
+            )[scenario.compared_arms]
             rows.append({"parameter": study.parameter, "value": float(v), "by": by,
                          "by_value": float(b), **preferred(net, study.level),
                          **{f"nmb_{arm}": float(x) for arm, x in net.mean().items()}})  # fmt: skip

@@ -20,14 +20,14 @@ import pandas as pd
 from cartsim.decide.threshold import Threshold, is_linear, linear_threshold, root_threshold
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.scenario import Scenario
-from cartsim.runs.analyses import arm_summary
-from cartsim.runs.executors import run_units
 from cartsim.runs.threshold import (
+    Base,
     ThresholdStudy,
     bracket,
     check_study,
     in_own_units,
     inmb_by_replication,
+    scenario_means,
     shown_unit,
     threshold_row,
 )
@@ -41,19 +41,14 @@ def kept_arms(scenario: Scenario, arms: list[str]) -> list[str]:
     return [name for name in scenario.arms if name in wanted]
 
 
-def pair_means(
+def pair_scenario(
     source: ScenarioSource, values: dict[str, float], study: ThresholdStudy, against: str
-) -> pd.DataFrame:
-    """``replication, arm, cost, qaly`` of ``study.arm`` and ``against`` at ``values`` (money
-    parameters in the scenario's currency and price year)."""
+) -> Scenario:
+    """The scenario at ``values`` (money parameters in the scenario's currency and price year)
+    with only ``study.arm``, ``against`` and the arms they refer relapsing patients to."""
     full = source.build(in_own_units(source, values))
     keep = kept_arms(full, [study.arm, against])
-    scenario = full.model_copy(update={"arms": {name: full.arms[name] for name in keep}})
-    units = [(scenario, r, 0) for r in range(study.replications)]
-    rows = [row for _, part in run_units(arm_summary, units, study.workers, study.scheduler)
-            for row in part]  # fmt: skip
-    columns = ["replication", "arm", "cost", "qaly"]
-    return pd.DataFrame(rows)[columns].sort_values(columns[:2], ignore_index=True)
+    return full.model_copy(update={"arms": {name: full.arms[name] for name in keep}})
 
 
 def threshold_prices(
@@ -75,9 +70,12 @@ def threshold_prices(
         x0 = check_study(source, scenario, study)
         step = abs(x0) * 0.5 if x0 != 0.0 else 1.0
         xs = [x0, x0 + step, x0 + 2 * step]
-        runs = [pair_means(source, {parameter: x}, study, against) for x in xs]
+        at_x0 = pair_scenario(source, {parameter: x0}, study, against)
+        base = (at_x0, scenario_means(at_x0, study))  # the others run only the arm priced
+        runs = [base[1], *(scenario_means(pair_scenario(source, {parameter: x}, study, against),
+                                          study, base) for x in xs[1:])]  # fmt: skip
         inmb = np.column_stack([inmb_by_replication(r, arm, against, wtp) for r in runs])
-        found = _threshold(source, study, against, wtp, np.array(xs), inmb)
+        found = _threshold(source, study, against, wtp, np.array(xs), inmb, base)
         row = threshold_row(study, against, x0, found, inmb[:, 0], wtp)
         rows.append({"unit": shown_unit(source, parameter), **row})
         if on_arm is not None:
@@ -92,6 +90,7 @@ def _threshold(
     wtp: float,
     xs: np.ndarray,
     inmb: np.ndarray,
+    base: Base,
 ) -> Threshold:
     """Fieller's threshold when INMB is linear in the price, else root-finding."""
     x0, step = float(xs[0]), float(xs[1] - xs[0])
@@ -99,7 +98,8 @@ def _threshold(
         return linear_threshold(inmb[:, 0], (inmb[:, 1] - inmb[:, 0]) / step, x0, study.level)
 
     def inmb_at(x: float) -> np.ndarray:
-        means = pair_means(source, {study.parameter: x}, study, against)
+        means = scenario_means(pair_scenario(source, {study.parameter: x}, study, against),
+                               study, base)  # fmt: skip
         return inmb_by_replication(means, study.arm, against, wtp)
 
     low, high = bracket(source, study.parameter, x0)

@@ -1,5 +1,5 @@
-"""One-way sensitivity runs only the head-to-head arms a parameter moves; the others' results are
-the base case's, and the tornado table is the one every arm run again gives."""
+"""One-way sensitivity and threshold studies run only the head-to-head arms a parameter moves; the
+others' results are the base case's, and the tables are the ones every arm run again gives."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import pandas as pd
 import pytest
 from builders import ROOT
 
+from cartsim.decide.stats import nmb
 from cartsim.inputs import loading
-from cartsim.runs import studies
+from cartsim.inputs.errors import CartsimError
+from cartsim.runs import studies, threshold
 from cartsim.runs.analyses import Variant, mean_inmb, moved_arms, variant_scenario
+from cartsim.runs.experiment import simulate
+from cartsim.runs.threshold import ThresholdStudy, threshold_table, two_way_grid
 
 RETREAT = ROOT / "scenarios" / "relapse_retreatment.yaml"
 SHORT = ["run.arrival_window_days=120", "run.horizon_days=240", "run.warmup_days=0",
@@ -70,6 +74,16 @@ def test_the_tornado_of_the_moved_arms_is_the_one_of_every_arm_run_again(
     assert set(subset["parameter"]) == set(PICKED)
     assert (subset.loc[subset["parameter"] == "cap_apheresis_session_duration", "width"] == 0).all()
     pd.testing.assert_frame_equal(subset, whole, check_exact=True)
+    # the base case is the run's: its patients, the same random numbers
+    assert scenario.economics is not None
+    wtp, reference = scenario.economics.wtp_per_qaly, scenario.economics.reference_arm
+    patients = pd.concat([simulate(scenario, r, events=False).patients for r in range(2)])
+    means = patients.groupby(["replication", "arm"], observed=True)[["cost_total", "qaly_total"]]
+    table = means.mean()
+    net = pd.Series(nmb(table["cost_total"], table["qaly_total"], wtp), table.index).unstack()
+    for row in subset.drop_duplicates("comparison").itertuples():
+        arm = row.comparison.split(" vs ")[0]
+        assert row.inmb_base == pytest.approx((net[arm] - net[reference]).mean(), rel=1e-9)
 
 
 def test_mean_inmb_pairs_arms_within_each_replication_and_keeps_the_summaries_order() -> None:
@@ -86,3 +100,46 @@ def test_mean_inmb_pairs_arms_within_each_replication_and_keeps_the_summaries_or
     # second: a 0, b -20 -> -20
     assert list(table.columns) == ["b"]
     assert table["b"].tolist() == [pytest.approx(6.5), pytest.approx(-20.0)]
+
+
+@pytest.mark.parametrize("by", ["wtp", "cost_ahsct_episode"])
+def test_a_threshold_and_a_grid_running_the_moved_arms_equal_every_arm_run_again(
+    by: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = loading.load(RETREAT, SHORT)
+    study = ThresholdStudy("cost_cart_product_academic", "cart", replications=2)
+    by_values = [20_000.0, 60_000.0] if by == "wtp" else [30_000.0, 90_000.0]
+    asked: list[tuple[str, ...] | None] = []
+    summary = threshold.arm_summary
+
+    def recorded(scenario, replication, draw, only=None):  # type: ignore[no-untyped-def]
+        asked.append(only)
+        return summary(scenario, replication, draw, only)
+
+    monkeypatch.setattr(threshold, "arm_summary", recorded)
+
+    def both() -> tuple[pd.DataFrame, pd.DataFrame]:
+        table = threshold_table(source, study)
+        grid = two_way_grid(source, study, [10_000.0, 400_000.0], by, by_values)
+        return table, grid
+
+    moved = both()
+    runs = 2 * (3 + (2 if by == "wtp" else 4))  # 2 replications of 3 prices and the grid
+    assert len(asked) == runs and asked.count(None) == 2 * 2  # x0 and the grid's first
+    assert ("cart",) in asked
+    monkeypatch.setattr(threshold, "moved_arms", lambda m, b: None)
+    asked.clear()
+    whole = both()
+    assert set(asked) == {None}
+    for mine, theirs in zip(moved, whole, strict=True):
+        pd.testing.assert_frame_equal(mine, theirs, check_exact=True)
+
+
+def test_a_threshold_compares_the_compared_arms_and_refuses_a_rescue_only_one() -> None:
+    source = loading.load(RETREAT, SHORT)
+    study = ThresholdStudy("cost_cart_product_academic", "cart", replications=2)
+    table = threshold_table(source, study)
+    assert set(table["comparator"]) == {"cart_commercial", "ahsct", "soc"}  # not bcma_cart
+    rescue = ThresholdStudy("bcma_product_cost", "bcma_cart", replications=2)
+    with pytest.raises(CartsimError, match="'bcma_cart', or one only for rescue"):
+        threshold_table(source, rescue)
