@@ -2,10 +2,11 @@
 
 Commands live by subject in :mod:`~cartsim.cli.simulate`, :mod:`~cartsim.cli.analyses`,
 :mod:`~cartsim.cli.decisions` and :mod:`~cartsim.cli.compare`; :mod:`~cartsim.cli.common` holds
-the options and helpers they share. ``run``, ``psa``, ``dsa``, ``sweep``, ``scenarios`` and
-``threshold`` load their scenario before they import the machinery they run, so a mistake in it
-is reported at the cost of ``cartsim check``, not of the whole library (``report`` reads its run
-folder's manifest before it imports the report's).
+the options and helpers they share. ``run``, ``psa``, ``dsa``, ``sweep``, ``scenarios``,
+``threshold``, ``compare`` and ``validate`` load their scenario before they import the machinery
+they run, so a mistake in it is reported at the cost of ``cartsim check``, not of the whole
+library; ``report`` and ``evppi`` read their run folder's manifest before they import the
+report's or the value-of-information fitters (and ``report`` none of the scenario's machinery).
 """
 
 from __future__ import annotations

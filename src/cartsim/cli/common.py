@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
-from cartsim.inputs.scenario import Scenario
 from cartsim.report import console as show
 from cartsim.report.export import ExportKind
 
@@ -28,6 +26,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.progress import Progress
 
+    from cartsim.inputs import loading
+    from cartsim.inputs.scenario import Scenario
     from cartsim.runs.studies import Execution
 
 
@@ -131,6 +131,8 @@ def _overrides(overrides: list[str] | None, seed: int | None, reps: int | None) 
 def _load(
     scenario: Path, overrides: list[str] | None, seed: int | None, reps: int | None
 ) -> tuple[loading.ScenarioSource, Scenario]:
+    from cartsim.inputs import loading
+
     source = loading.load(scenario, _overrides(overrides, seed, reps))
     return source, source.build()
 

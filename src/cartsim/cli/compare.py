@@ -47,7 +47,10 @@ def compare(
     """Run two scenarios with the same seed and replications (the first's unless given: the
     same patients) and write both runs, each in a folder of its own, and a side-by-side
     comparison with its report into one folder."""
-    from cartsim.evaluate.kpis import check_targets
+    source_a, model_a = _load(first, set_, seed, replications)
+    common = (model_a.run.seed, model_a.run.replications)
+    source_b, model_b = _load(second, set_, *common)
+    from cartsim.evaluate.kpis import check_targets  # the machinery: once both scenarios load
     from cartsim.report.compare import write_compare_report
     from cartsim.report.export import export_tables
     from cartsim.report.results import run_manifest, write_files
@@ -55,9 +58,6 @@ def compare(
     from cartsim.runs.compare import compare as run_compare
     from cartsim.runs.compare import same_referrals
 
-    source_a, model_a = _load(first, set_, seed, replications)
-    common = (model_a.run.seed, model_a.run.replications)
-    source_b, model_b = _load(second, set_, *common)
     if model_a.name == model_b.name:
         raise CartsimError(
             f"both scenarios are named {model_a.name!r}: give them different names",

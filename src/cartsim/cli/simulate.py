@@ -34,13 +34,13 @@ from cartsim.cli.common import (
     user_errors,
 )
 from cartsim.inputs.errors import CartsimError
-from cartsim.inputs.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.progress import Progress
 
     from cartsim.inputs import loading
+    from cartsim.inputs.scenario import Scenario
 
 
 @app.command()
@@ -157,6 +157,8 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> Non
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors)."""
+    from cartsim.inputs.scenario import Scenario
+
     sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
 
 
@@ -176,13 +178,14 @@ def validate(
 ) -> None:
     """Compare the model with published figures its inputs were not taken from."""
     from cartsim.decide.validation import load_targets
-    from cartsim.report.results import run_manifest, write_files
+
+    found = load_targets(targets)
+    source, model = _load(scenario, set_, seed, replications)
+    from cartsim.report.results import run_manifest, write_files  # the machinery: once loaded
     from cartsim.report.validation import validation_text_table
     from cartsim.runs import folders
     from cartsim.runs.validation import run_validation
 
-    found = load_targets(targets)
-    source, model = _load(scenario, set_, seed, replications)
     started = dt.datetime.now()
     folder = out or folders.default_folder(model.name, model.run.seed, "validate")
     with folders.new_run(folder, overwrite) as scratch, _progress() as progress:

@@ -16,7 +16,8 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-from cartsim.inputs.scenario import Scenario
+    from cartsim.inputs.scenario import Scenario
+
 from cartsim.inputs.units import DAYS_PER_YEAR
 
 console = Console()

@@ -14,7 +14,6 @@ import pandas as pd
 from cartsim.inputs.errors import CartsimError
 from cartsim.report.folder import load_manifest, read_checked
 from cartsim.report.results import read_manifest, write_files
-from cartsim.runs.evppi import DEFAULT_BOOTSTRAP, evpi_population, evppi_table
 
 
 def evppi_of_folder(
@@ -34,6 +33,8 @@ def evppi_of_folder(
     if at is None or not economics:
         raise CartsimError("the scenario has no economics: no value of information",
                            file=str(run_dir))  # fmt: skip
+    from cartsim.runs.evppi import DEFAULT_BOOTSTRAP, evpi_population, evppi_table  # the fitters
+
     population = evpi_population(read_checked(run_dir, "evpi"), read_manifest(run_dir)["scenario"])
     reps = DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
     used, seed = manifest.get("parameters_used"), int(manifest.get("seed") or 0)

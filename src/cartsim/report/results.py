@@ -12,14 +12,16 @@ import platform
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from cartsim.inputs.errors import CartsimError
-from cartsim.inputs.loading import ScenarioSource
-from cartsim.inputs.scenario import Scenario
 from cartsim.runs.atomic import atomic_writer, write_text
+
+if TYPE_CHECKING:  # pandas is imported where a table is read: reading a manifest needs none
+    import pandas as pd
+
+    from cartsim.inputs.loading import ScenarioSource
+    from cartsim.inputs.scenario import Scenario
 
 PACKAGES = ("cartsim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "plotly", "pydantic")
 
@@ -95,6 +97,8 @@ def run_manifest(
 
 def read_table(run_dir: Path, name: str) -> pd.DataFrame | None:
     """A table of a run folder, or None when the run did not write it."""
+    import pandas as pd
+
     path = run_dir / f"{name}.parquet"
     return pd.read_parquet(path) if path.is_file() else None
 
