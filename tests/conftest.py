@@ -7,6 +7,7 @@ they pass for any seed: ``CARTSIM_TEST_SEED=7 pytest -m statistical``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,22 @@ import pytest
 import yaml
 from builders import TEST_SEED
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "statistical: checks a random quantity; seeded by CARTSIM_TEST_SEED"
     )
+    workers = getattr(config, "workerinput", {}).get("workercount")
+    if workers:  # an xdist worker: its share of the cores, so the workers' BLAS threads (and
+        # those of the command lines they start) do not outnumber the cores
+        share = max(1, len(os.sched_getaffinity(0)) // int(workers))
+        for name in BLAS_THREADS:
+            os.environ.setdefault(name, str(share))
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(share)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
