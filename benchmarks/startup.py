@@ -9,8 +9,9 @@ smallest CPU time of the whole command (user + system: the figure to trust on a 
 the seconds it takes to compile the sources of the cartsim modules the command imports (what
 every run adds where no bytecode is cached), the heavy libraries the command loaded and the
 ratio of ``cartsim check``'s import time to its 0.4 s budget. ``run refused`` is ``cartsim run``
-of a scenario it refuses (no replication): what a mistake costs before anything runs. A command
-that does not exit as expected (0, or 2 for the refusal) stops the benchmark.
+of a scenario it refuses (no replication): what a mistake costs before anything runs; ``report
+refused`` and ``evppi refused`` are those commands given a folder that holds no run. A command
+that does not exit as expected (0, or 2 for a refusal) stops the benchmark.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ COMMANDS = {  # the arguments, and the exit code the command must give
     "schema": (["schema"], 0),
     "help": (["--help"], 0),
     "run refused": (["run", f"{PLACE}.yaml", "--out", f"{PLACE}-out"], 2),
+    "report refused": (["report", f"{PLACE}-out"], 2),  # no run folder there
+    "evppi refused": (["evppi", f"{PLACE}-out"], 2),
 }
 BUDGET_S = 0.4  # import time allowed to ``cartsim check``
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -89,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    header = f"{'command':>11} {'imports s':>10} {'CPU s':>6} {'compile s':>10}"
+    header = f"{'command':>14} {'imports s':>10} {'CPU s':>6} {'compile s':>10}"
     print(f"{header}  heavy libraries imported")
     best: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,7 +112,7 @@ def report(name: str, arguments: list[str], code: int, repeat: int) -> float:
     cpu = min(c for _, c, _, _ in runs)
     compiling = compile_seconds(runs[0][3], repeat)
     heavy = ", ".join(runs[0][2]) or "-"
-    print(f"{name:>11} {best:>10.3f} {cpu:>6.2f} {compiling:>10.3f}  {heavy}")
+    print(f"{name:>14} {best:>10.3f} {cpu:>6.2f} {compiling:>10.3f}  {heavy}")
     sys.stdout.flush()
     return best
 

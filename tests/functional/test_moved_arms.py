@@ -13,7 +13,7 @@ from cartsim.decide.stats import nmb
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.runs import studies, threshold
-from cartsim.runs.analyses import Variant, mean_inmb, moved_arms, variant_scenario
+from cartsim.runs.analyses import Variant, finish_dsa, mean_inmb, moved_arms, variant_scenario
 from cartsim.runs.experiment import simulate
 from cartsim.runs.threshold import ThresholdStudy, threshold_table, two_way_grid
 
@@ -143,3 +143,30 @@ def test_a_threshold_compares_the_compared_arms_and_refuses_a_rescue_only_one() 
     rescue = ThresholdStudy("bcma_product_cost", "bcma_cart", replications=2)
     with pytest.raises(CartsimError, match="'bcma_cart', or one only for rescue"):
         threshold_table(source, rescue)
+
+
+def test_mean_inmb_keeps_a_summary_without_numbers_in_its_place() -> None:
+    rows = {"replication": [0, 0], "arm": ["a", "b"]}
+    numbers = pd.DataFrame({**rows, "cost": [0.0, 30.0], "qaly": [0.0, 1.0]})
+    empty = pd.DataFrame({**rows, "cost": [float("nan")] * 2, "qaly": [float("nan")] * 2})
+    table = mean_inmb([numbers, empty, numbers], 10.0, reference="a")
+    assert len(table) == 3
+    assert table["b"].iloc[0] == table["b"].iloc[2] == pytest.approx(-20.0)
+    assert table["b"].isna().iloc[1]  # no referral after the warm-up: no number, in its row
+
+
+def test_one_way_sensitivity_compares_the_compared_arms_only() -> None:
+    source = loading.load(RETREAT, SHORT)
+    scenario = source.build()
+    assert scenario.economics is not None
+    economics = scenario.economics.model_copy(update={"reference_arm": None})
+    rescue_first = scenario.model_copy(update={"economics": economics, "arms": {
+        name: scenario.arms[name] for name in ("bcma_cart", "cart", "soc")}})  # fmt: skip
+    base = pd.DataFrame({"replication": [0, 0], "arm": ["cart", "soc"],
+                         "cost": [10.0, 0.0], "qaly": [1.0, 0.5]})  # fmt: skip
+    table = finish_dsa({Variant(None, "base", None): base}, source, rescue_first)
+    assert table.empty  # no parameter run: the reference is cart, not the rescue-only arm
+    lonely = rescue_first.model_copy(update={"arms": {
+        name: scenario.arms[name] for name in ("bcma_cart", "cart")}})  # fmt: skip
+    with pytest.raises(CartsimError, match="two or more compared arms"):
+        studies.check_dsa(source, lonely)

@@ -158,9 +158,12 @@ def mean_inmb(summaries: list[pd.DataFrame], wtp: float, reference: str) -> pd.D
     frame = pd.concat(summaries, keys=range(len(summaries)), names=["summary", "row"])
     frame = frame.reset_index("summary", drop=False).reset_index(drop=True)
     frame["nmb"] = nmb(frame["cost"], frame["qaly"], wtp)
-    wide = frame.pivot_table(index=["summary", "replication"], columns="arm", values="nmb")
+    wide = frame.pivot_table(
+        index=["summary", "replication"], columns="arm", values="nmb", dropna=False
+    )
     difference = wide.sub(wide[reference], axis=0)
-    return difference.groupby(level="summary").mean().drop(columns=reference)
+    means = difference.groupby(level="summary").mean().drop(columns=reference)
+    return means.reindex(range(len(summaries)))  # a summary without a number: a row of NaN
 
 
 def finish_dsa(
@@ -169,7 +172,7 @@ def finish_dsa(
     """Tornado table: incremental NMB of each arm against the reference at each range end."""
     assert scenario.economics is not None
     wtp = scenario.economics.wtp_per_qaly
-    reference = scenario.economics.reference_arm or next(iter(scenario.arms))
+    reference = scenario.economics.reference_arm or scenario.compared_arms[0]
     distinct = {id(r): r for r in results.values()}  # a summary shared by variants: once
     rows_of = {key: k for k, key in enumerate(distinct)}
     means = mean_inmb(list(distinct.values()), wtp, reference)

@@ -201,9 +201,10 @@ def psa(
 
 def check_dsa(source: loading.ScenarioSource, scenario: Scenario) -> None:
     """Refuse, before anything is written, a scenario one-way sensitivity cannot compare."""
-    if scenario.economics is None or len(scenario.arms) < 2:
+    if scenario.economics is None or len(scenario.compared_arms) < 2:
         raise CartsimError(
-            "one-way sensitivity needs economics and two or more arms", file=str(source.path)
+            "one-way sensitivity needs economics and two or more compared arms",
+            file=str(source.path),
         )
 
 
