@@ -137,6 +137,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "inputs/money_view.py": ["tests/unit/test_money_view.py", "tests/unit/test_cheers.py"],
     "runs/threshold.py": [
+        "tests/functional/test_moved_arms.py",
         "tests/functional/test_threshold_study.py",
         "tests/functional/test_nice_scenario.py::test_a_threshold_price_is_in_pounds_and_breaks_even_when_rerun",
     ],
