@@ -164,8 +164,10 @@ def test_one_way_sensitivity_compares_the_compared_arms_only() -> None:
         name: scenario.arms[name] for name in ("bcma_cart", "cart", "soc")}})  # fmt: skip
     base = pd.DataFrame({"replication": [0, 0], "arm": ["cart", "soc"],
                          "cost": [10.0, 0.0], "qaly": [1.0, 0.5]})  # fmt: skip
-    table = finish_dsa({Variant(None, "base", None): base}, source, rescue_first)
-    assert table.empty  # no parameter run: the reference is cart, not the rescue-only arm
+    ends = {Variant("cost_ahsct_episode", side, 1.0): base for side in ("low", "high")}
+    table = finish_dsa({Variant(None, "base", None): base, **ends}, source, rescue_first)
+    assert table["comparison"].tolist() == ["soc vs cart"]  # not against the rescue-only arm
+    assert table["inmb_base"].tolist() == [pytest.approx(25_000.0 - 49_990.0)]  # WTP 50,000
     lonely = rescue_first.model_copy(update={"arms": {
         name: scenario.arms[name] for name in ("bcma_cart", "cart")}})  # fmt: skip
     with pytest.raises(CartsimError, match="two or more compared arms"):

@@ -124,8 +124,10 @@ def dsa_unit(
 
 def variant_scenario(source: ScenarioSource, variant: Variant) -> Scenario:
     """The scenario with the variant's parameter moved (the base case's when none is)."""
-    values = {} if variant.parameter is None else {variant.parameter: float(variant.value or 0)}
-    return source.build(values)
+    if variant.parameter is None:
+        return source.build({})
+    assert variant.value is not None  # a range end
+    return source.build({variant.parameter: variant.value})
 
 
 def moved_arms(moved: Scenario, base: Scenario) -> tuple[str, ...] | None:
