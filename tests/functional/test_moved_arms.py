@@ -172,3 +172,17 @@ def test_one_way_sensitivity_compares_the_compared_arms_only() -> None:
         name: scenario.arms[name] for name in ("bcma_cart", "cart")}})  # fmt: skip
     with pytest.raises(CartsimError, match="two or more compared arms"):
         studies.check_dsa(source, lonely)
+
+
+def test_one_way_sensitivity_in_two_processes_equals_serial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = loading.load(RETREAT, SHORT)
+    scenario = source.build()
+    every = studies.dsa_variants(source)
+    monkeypatch.setattr(
+        studies, "dsa_variants", lambda _: [every[0], *(v for v in every if v.parameter in PICKED)]
+    )
+    serial = studies.dsa(source, scenario, studies.Execution(folder=tmp_path / "serial"))
+    both = studies.Execution(folder=tmp_path / "processes", workers=2, chunk_size=3)
+    pd.testing.assert_frame_equal(studies.dsa(source, scenario, both), serial, check_exact=True)
