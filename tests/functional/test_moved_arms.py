@@ -4,6 +4,8 @@ others' results are the base case's, and the tables are the ones every arm run a
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from builders import ROOT
 from cartsim.decide.stats import nmb
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
+from cartsim.inputs.scenario import Scenario
 from cartsim.runs import studies, threshold
 from cartsim.runs.analyses import Variant, finish_dsa, mean_inmb, moved_arms, variant_scenario
 from cartsim.runs.experiment import simulate
@@ -47,23 +50,38 @@ def test_in_a_service_mix_an_arms_parameter_moves_every_arm() -> None:
     assert moved(source, "cost_ahsct_episode") is None  # the arms share resources
 
 
-def test_the_tornado_of_the_moved_arms_is_the_one_of_every_arm_run_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def recording(
+    monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str
+) -> list[tuple[str, ...] | None]:
+    """The ``only`` (fourth argument: the arms to run, None for all) of every call of
+    ``module.name`` from now on."""
+    asked: list[tuple[str, ...] | None] = []
+    original = getattr(module, name)
+
+    def recorded(*args: Any) -> Any:
+        asked.append(args[3] if len(args) > 3 else None)
+        return original(*args)
+
+    monkeypatch.setattr(module, name, recorded)
+    return asked
+
+
+@pytest.fixture
+def picked(monkeypatch: pytest.MonkeyPatch) -> tuple[loading.ScenarioSource, Scenario]:
+    """The retreatment scenario, its one-way analysis cut to the :data:`PICKED` parameters."""
     source = loading.load(RETREAT, SHORT)
-    scenario = source.build()
     every = studies.dsa_variants(source)
     monkeypatch.setattr(
         studies, "dsa_variants", lambda _: [every[0], *(v for v in every if v.parameter in PICKED)]
     )
-    asked: list[tuple[str, ...] | None] = []
-    unit = studies.dsa_unit
+    return source, source.build()
 
-    def recorded(index, scenario_, replication, only=None):  # type: ignore[no-untyped-def]
-        asked.append(only)
-        return unit(index, scenario_, replication, only)
 
-    monkeypatch.setattr(studies, "dsa_unit", recorded)
+def test_the_tornado_of_the_moved_arms_is_the_one_of_every_arm_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, picked: tuple[loading.ScenarioSource, Scenario]
+) -> None:
+    source, scenario = picked
+    asked = recording(monkeypatch, studies, "dsa_unit")
     subset = studies.dsa(source, scenario, studies.Execution(folder=tmp_path / "moved"))
     assert ("ahsct",) in asked and ("cart",) in asked  # some variants ran a single arm
     assert len(asked) == 2 * (1 + 2 * 4)  # base and 4 used parameters' ends, 2 replications
@@ -109,14 +127,7 @@ def test_a_threshold_and_a_grid_running_the_moved_arms_equal_every_arm_run_again
     source = loading.load(RETREAT, SHORT)
     study = ThresholdStudy("cost_cart_product_academic", "cart", replications=2)
     by_values = [20_000.0, 60_000.0] if by == "wtp" else [30_000.0, 90_000.0]
-    asked: list[tuple[str, ...] | None] = []
-    summary = threshold.arm_summary
-
-    def recorded(scenario, replication, draw, only=None):  # type: ignore[no-untyped-def]
-        asked.append(only)
-        return summary(scenario, replication, draw, only)
-
-    monkeypatch.setattr(threshold, "arm_summary", recorded)
+    asked = recording(monkeypatch, threshold, "arm_summary")
 
     def both() -> tuple[pd.DataFrame, pd.DataFrame]:
         table = threshold_table(source, study)
@@ -175,14 +186,9 @@ def test_one_way_sensitivity_compares_the_compared_arms_only() -> None:
 
 
 def test_one_way_sensitivity_in_two_processes_equals_serial(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, picked: tuple[loading.ScenarioSource, Scenario]
 ) -> None:
-    source = loading.load(RETREAT, SHORT)
-    scenario = source.build()
-    every = studies.dsa_variants(source)
-    monkeypatch.setattr(
-        studies, "dsa_variants", lambda _: [every[0], *(v for v in every if v.parameter in PICKED)]
-    )
+    source, scenario = picked
     serial = studies.dsa(source, scenario, studies.Execution(folder=tmp_path / "serial"))
     both = studies.Execution(folder=tmp_path / "processes", workers=2, chunk_size=3)
     pd.testing.assert_frame_equal(studies.dsa(source, scenario, both), serial, check_exact=True)

@@ -122,6 +122,12 @@ def dsa_unit(
     return [{"variant": index, **{k: row[k] for k in keep}} for row in rows]
 
 
+def with_base_rows(rows: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (``arm`` column) of the arms rerun, then ``base``'s rows of every other arm:
+    what an arm :func:`moved_arms` leaves alone gives in the base run."""
+    return pd.concat([rows, base[~base["arm"].isin(rows["arm"])]], ignore_index=True)
+
+
 def variant_scenario(source: ScenarioSource, variant: Variant) -> Scenario:
     """The scenario with the variant's parameter moved (the base case's when none is)."""
     if variant.parameter is None:

@@ -45,6 +45,7 @@ from cartsim.runs.analyses import (
     sweep_unit,
     unpriced_resources,
     variant_scenario,
+    with_base_rows,
 )
 from cartsim.runs.experiment import SERVICE, Tables, run_replications
 from cartsim.runs.jobs import Rows, run_chunked
@@ -236,8 +237,7 @@ def dsa(source: loading.ScenarioSource, scenario: Scenario, run: Execution) -> p
     for variant in every:
         own = per_variant.setdefault(variant, base)
         if runs.get(variant):  # the arms not run: the base case's rows
-            kept = base[~base["arm"].isin(own["arm"])]
-            per_variant[variant] = pd.concat([own, kept], ignore_index=True)
+            per_variant[variant] = with_base_rows(own, base)
     return dsa_in_scenario_money(finish_dsa(per_variant, source, scenario), source)
 
 

@@ -34,7 +34,7 @@ from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
-from cartsim.runs.analyses import arm_summary, moved_arms
+from cartsim.runs.analyses import arm_summary, moved_arms, with_base_rows
 from cartsim.runs.executors import run_units
 
 
@@ -91,7 +91,7 @@ def scenario_means(
     keep = ["replication", "arm", "cost", "qaly"]
     means = pd.DataFrame(rows)[keep]
     if base is not None and only:
-        means = pd.concat([means, base[1][~base[1]["arm"].isin(only)]])
+        means = with_base_rows(means, base[1])
     return means.sort_values(keep[:2], ignore_index=True)
 
 
