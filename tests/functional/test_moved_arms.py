@@ -3,6 +3,7 @@ others' results are the base case's, and the tables are the ones every arm run a
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,12 +16,21 @@ from cartsim.decide.stats import nmb
 from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
-from cartsim.runs import studies, threshold
-from cartsim.runs.analyses import Variant, finish_dsa, mean_inmb, moved_arms, variant_scenario
+from cartsim.runs import scenario_analyses, studies, threshold
+from cartsim.runs.analyses import (
+    NOT_READ,
+    Variant,
+    finish_dsa,
+    mean_inmb,
+    moved_arms,
+    variant_scenario,
+)
 from cartsim.runs.experiment import simulate
+from cartsim.runs.scenario_analyses import BASE_CASE, analyses, run_analyses
 from cartsim.runs.threshold import ThresholdStudy, threshold_table, two_way_grid
 
 RETREAT = ROOT / "scenarios" / "relapse_retreatment.yaml"
+CART_VS_ASCT = ROOT / "scenarios" / "cart_vs_asct.yaml"
 SHORT = ["run.arrival_window_days=120", "run.horizon_days=240", "run.warmup_days=0",
          "run.replications=2"]  # fmt: skip
 # one of each kind in the retreatment scenario: an arm's own, shared by two arms, the rescue-only
@@ -51,15 +61,15 @@ def test_in_a_service_mix_an_arms_parameter_moves_every_arm() -> None:
 
 
 def recording(
-    monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str
+    monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str, at: int = 3
 ) -> list[tuple[str, ...] | None]:
-    """The ``only`` (fourth argument: the arms to run, None for all) of every call of
-    ``module.name`` from now on."""
+    """The ``only`` (positional argument ``at``: the arms to run, None for all) of every call
+    of ``module.name`` from now on."""
     asked: list[tuple[str, ...] | None] = []
     original = getattr(module, name)
 
     def recorded(*args: Any) -> Any:
-        asked.append(args[3] if len(args) > 3 else None)
+        asked.append(args[at] if len(args) > at else None)
         return original(*args)
 
     monkeypatch.setattr(module, name, recorded)
@@ -192,3 +202,33 @@ def test_one_way_sensitivity_in_two_processes_equals_serial(
     serial = studies.dsa(source, scenario, studies.Execution(folder=tmp_path / "serial"))
     both = studies.Execution(folder=tmp_path / "processes", workers=2, chunk_size=3)
     pd.testing.assert_frame_equal(studies.dsa(source, scenario, both), serial, check_exact=True)
+
+
+def test_scenario_analyses_running_the_moved_arms_equal_every_arm_run_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    small = ["run.arrival_window_days=300", "run.horizon_days=500", "run.warmup_days=0",
+             "run.replications=2"]  # fmt: skip
+    source = loading.load(CART_VS_ASCT, small)
+    keep = {BASE_CASE, "discount_0", "relapse_0_10", "price_minus_30"}
+    found = [a for a in analyses(source, source.build(), small) if a.name in keep]
+    asked = recording(monkeypatch, scenario_analyses, "simulate", at=5)
+    ticks: list[int] = []
+    moved = run_analyses(found, workers=1, on_done=lambda: ticks.append(1))
+    assert ("cart_commercial",) in asked and ("cart", "cart_commercial") in asked
+    assert asked.count(None) == 2 * 2 and len(ticks) == 2 * len(found)  # base and discounting
+    monkeypatch.setattr(scenario_analyses, "moved_arms", lambda m, b: () if m == b else None)
+    whole = run_analyses(found, workers=1)
+    pd.testing.assert_frame_equal(moved, whole, check_exact=True)
+
+
+def test_no_arm_result_reads_the_fields_moved_arms_leaves_out() -> None:
+    package = ROOT / "src" / "cartsim"
+    readers = [*(package / "engine").rglob("*.py"), *(package / "evaluate").rglob("*.py"),
+               package / "runs" / "experiment.py"]  # fmt: skip
+    left_out = {"parameters", "scenario_analyses", "threshold_prices"}
+    assert left_out < set(NOT_READ)
+    for module in readers:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        read = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        assert not read & left_out, (module, read & left_out)

@@ -136,15 +136,21 @@ def variant_scenario(source: ScenarioSource, variant: Variant) -> Scenario:
     return source.build({variant.parameter: variant.value})
 
 
+# scenario fields no arm's results read: names, the parameters' specifications (their values
+# enter the model where fields refer to them) and the analyses to run on the scenario
+NOT_READ = ("name", "description", "parameters", "scenario_analyses", "threshold_prices")
+
+
 def moved_arms(moved: Scenario, base: Scenario) -> tuple[str, ...] | None:
     """The compared arms whose results can differ between ``moved`` and ``base``: none when
     they are the same model; every arm (None) when they differ outside the arms, or the arms
     share resources (a service mix); else each compared arm that differs or refers relapsing
     patients to an arm that differs. Head-to-head arms share only the referred cohort and its
-    random numbers, so an arm that does not differ gives the same results in both."""
+    random numbers, so an arm that does not differ gives the same results in both. Fields no
+    arm's results read (:data:`NOT_READ`) are not compared."""
     if moved == base:
         return ()
-    fields = [name for name in type(base).model_fields if name != "arms"]
+    fields = [name for name in type(base).model_fields if name not in ("arms", *NOT_READ)]
     if (
         base.comparison != "head_to_head"
         or list(moved.arms) != list(base.arms)

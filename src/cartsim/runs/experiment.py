@@ -152,14 +152,20 @@ def service_series(scenario: Scenario, run: ReplicationRun) -> dict[str, np.ndar
 
 
 def simulate(
-    scenario: Scenario, replication: int, draw: int = 0, events: bool = True, detail: bool = True
+    scenario: Scenario,
+    replication: int,
+    draw: int = 0,
+    events: bool = True,
+    detail: bool = True,
+    only: Collection[str] | None = None,
 ) -> Tables:
-    """Run one replication of every arm and derive its tables.
+    """Run one replication of every arm (head-to-head, ``only``: of the arms named) and derive
+    its tables; ``arm`` is a categorical of every compared arm either way.
 
     ``detail=False`` keeps only the patients and KPI tables (no event log, daily resource
     series or budget).
     """
-    run = run_replication(scenario, replication, draw)
+    run = run_replication(scenario, replication, draw, only)
     resources = list(all_resources(scenario))
     results = {name: arm_result(scenario, run, name, detail, events) for name in run.arms}
     series = {name: r.series for name, r in results.items() if r.series is not None}
@@ -170,7 +176,7 @@ def simulate(
         service = resource_metrics(series[SERVICE], resources, warmup, window)
         metrics.append(metric_rows(replication, SERVICE, service))
 
-    arms = [*run.arms, *([SERVICE] if SERVICE in series else [])]
+    arms = [*scenario.compared_arms, *([SERVICE] if SERVICE in series else [])]
 
     def tagged(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
         return _concat(
@@ -183,17 +189,22 @@ def simulate(
             for n, r in results.items()
         }
     )
-    costs = [c for c in patients.columns if c.startswith("cost_")]
-    patients[costs] = patients[costs].fillna(0.0)  # a category another arm has costs nothing here
     return Tables(
         events=tagged({n: r.events for n, r in results.items()}),
-        patients=patients,
+        patients=no_cost_missing(patients),
         resources=tagged(
             {n: resources_table(s, resources) for n, s in series.items()} if detail else {}
         ),
         metrics=_concat(metrics),
         budget=tagged({n: r.spend for n, r in results.items()}),
     )
+
+
+def no_cost_missing(patients: pd.DataFrame) -> pd.DataFrame:
+    """``patients`` with 0 for a cost category an arm does not have (another arm's)."""
+    costs = [c for c in patients.columns if c.startswith("cost_")]
+    patients[costs] = patients[costs].fillna(0.0)
+    return patients
 
 
 def arm_summaries(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cartsim.decide.head_to_head import ALL, incremental_results, replication_means
@@ -24,8 +25,9 @@ from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.scenario_analyses import override_text
+from cartsim.runs.analyses import moved_arms, with_base_rows
 from cartsim.runs.executors import run_units
-from cartsim.runs.experiment import Tables, simulate
+from cartsim.runs.experiment import no_cost_missing, simulate
 
 BASE_CASE = "base case"
 FIXED = ("run.seed", "run.replications")  # the same patients and draws in every analysis
@@ -112,16 +114,43 @@ def run_analyses(
 ) -> pd.DataFrame:
     """Run every analysis (replications of all analyses share the executor) and return one
     table: per analysis and comparison, mean costs (money of the price year, discounted) and
-    QALYs, increments, ICER and INMB with paired 95% CIs."""
+    QALYs, increments, ICER and INMB with paired 95% CIs.
+
+    An analysis that changes only some arms (:func:`cartsim.runs.analyses.moved_arms`, against
+    the base case) runs only those; the other arms' patients are the base case's.
+    """
     reps = found[0].scenario.run.replications
-    units = [(a.scenario, r, 0, False, False) for a in found for r in range(reps)]
-    parts: dict[int, Tables] = {}
+    only = [None, *(moved_arms(a.scenario, found[0].scenario) for a in found[1:])]
+    keys = [(i, r) for i, a in enumerate(found) if only[i] != () for r in range(reps)]
+    units = [(found[i].scenario, r, 0, False, False, only[i]) for i, r in keys]
+    parts: dict[tuple[int, int], pd.DataFrame] = {}
+    if on_done:
+        for _ in range(len(found) * reps - len(units)):
+            on_done()  # an analysis that is the base case's model: nothing to run
     for index, tables in run_units(simulate, units, workers):
-        parts[index] = tables
+        parts[keys[index]] = tables.patients
         if on_done:
             on_done()
     frames = []
     for i, analysis in enumerate(found):
-        mine = Tables.concat([parts[i * reps + r] for r in range(reps)])
-        frames.append(comparisons(analysis, mine.patients))
+        patients = []
+        for r in range(reps):
+            mine, base = parts.get((i, r)), parts[(0, r)]
+            if mine is None:  # the same model as the base case
+                patients.append(base)
+            elif only[i] is None:
+                patients.append(mine)
+            else:
+                patients.append(rerun_patients(mine, base))
+        kept = [frame for frame in patients if len(frame)] or patients  # as Tables.concat
+        frames.append(comparisons(analysis, pd.concat(kept, ignore_index=True)))
     return pd.concat(frames, ignore_index=True)
+
+
+def rerun_patients(mine: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """The base case's patients with those of the arms rerun (``mine``) in their place, rows and
+    columns in the order a run of every arm gives (arm by arm: grouped means depend on the
+    order of the rows), so that every figure is the same to the bit."""
+    rows = with_base_rows(mine, base)
+    order = np.argsort(rows["arm"].cat.codes.to_numpy(), kind="stable")
+    return no_cost_missing(rows.iloc[order].reset_index(drop=True)[list(base.columns)])
