@@ -172,6 +172,10 @@ TESTS: dict[str, list[str]] = {
         "tests/regression",
     ],
     "engine/routing.py": ["tests/inputs/test_semantics.py"],
+    "runs/scenario_analyses.py": [
+        "tests/functional/test_moved_arms.py",
+        "tests/functional/test_scenario_analyses.py",
+    ],
     "inputs/fields.py": [
         "tests/unit/test_time_checks_kept.py",
         "tests/inputs/test_semantics.py",

@@ -220,6 +220,25 @@ def test_scenario_analyses_running_the_moved_arms_equal_every_arm_run_again(
     monkeypatch.setattr(scenario_analyses, "moved_arms", lambda m, b: () if m == b else None)
     whole = run_analyses(found, workers=1)
     pd.testing.assert_frame_equal(moved, whole, check_exact=True)
+    # the base case is the run's: its patients, the same random numbers
+    base = found[0].scenario
+    patients = pd.concat([simulate(base, r, events=False).patients for r in range(2)])
+    means = patients.groupby(["replication", "arm"], observed=True)["cost_total"].mean()
+    rows = moved[moved["scenario"] == BASE_CASE]
+    for row in rows.itertuples():
+        arm = row.comparison.split(" vs ")[0]
+        assert row.cost == pytest.approx(means.xs(arm, level="arm").mean(), rel=1e-9)
+
+
+def test_scenario_analyses_refuse_a_scenario_with_one_compared_arm_or_no_economics() -> None:
+    source = loading.load(RETREAT, SHORT)
+    scenario = source.build()
+    one = scenario.model_copy(update={"arms": {
+        name: scenario.arms[name] for name in ("bcma_cart", "cart")}})  # fmt: skip
+    with pytest.raises(CartsimError, match="two or more compared arms"):
+        scenario_analyses.check_comparable(one, source.path)
+    with pytest.raises(CartsimError, match="economics"):
+        scenario_analyses.check_comparable(scenario.model_copy(update={"economics": None}), RETREAT)
 
 
 def test_no_arm_result_reads_the_fields_moved_arms_leaves_out() -> None:

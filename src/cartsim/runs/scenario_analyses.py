@@ -50,9 +50,10 @@ class Analysis:
 
 
 def check_comparable(scenario: Scenario, path: Path) -> None:
-    """Refuse a scenario whose analyses cannot be compared: no economics or one arm."""
-    if scenario.economics is None or len(scenario.arms) < 2:
-        raise CartsimError("scenario analyses need economics and two or more arms", file=str(path))
+    """Refuse a scenario whose analyses cannot be compared: no economics or one compared arm."""
+    if scenario.economics is None or len(scenario.compared_arms) < 2:
+        raise CartsimError("scenario analyses need economics and two or more compared arms",
+                           file=str(path))  # fmt: skip
     if scenario.comparison != "head_to_head":
         raise CartsimError("scenario analyses need comparison: head_to_head", file=str(path))
     if not scenario.scenario_analyses:
