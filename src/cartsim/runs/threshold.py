@@ -108,7 +108,7 @@ def check_study(source: ScenarioSource, scenario: Scenario, study: ThresholdStud
     studied."""
     file = str(source.path)
     if scenario.economics is None or len(scenario.compared_arms) < 2:
-        raise CartsimError("a threshold needs economics and two or more arms", file=file)
+        raise CartsimError("a threshold needs economics and two or more compared arms", file=file)
     if study.arm not in scenario.compared_arms:  # a rescue-only arm has no patients of its own
         known = ", ".join(scenario.compared_arms)
         raise CartsimError(f"unknown arm {study.arm!r}, or one only for rescue (compared: {known})",
