@@ -19,10 +19,12 @@ from cartsim.inputs.scenario import Scenario
 from cartsim.runs import scenario_analyses, studies, threshold
 from cartsim.runs.analyses import (
     NOT_READ,
+    PRICED,
     Variant,
     finish_dsa,
     mean_inmb,
     moved_arms,
+    same_simulation,
     variant_scenario,
 )
 from cartsim.runs.experiment import simulate
@@ -212,13 +214,17 @@ def test_scenario_analyses_running_the_moved_arms_equal_every_arm_run_again(
     source = loading.load(CART_VS_ASCT, small)
     keep = {BASE_CASE, "discount_0", "relapse_0_10", "price_minus_30"}
     found = [a for a in analyses(source, source.build(), small) if a.name in keep]
-    asked = recording(monkeypatch, scenario_analyses, "simulate", at=5)
+    asked = recording(monkeypatch, scenario_analyses, "simulate_each", at=5)
     ticks: list[int] = []
     moved = run_analyses(found, workers=1, on_done=lambda: ticks.append(1))
     assert ("cart_commercial",) in asked and ("cart", "cart_commercial") in asked
-    assert asked.count(None) == 2 * 2 and len(ticks) == 2 * len(found)  # base and discounting
+    # discounting is evaluated on the base case's simulation: 3 simulations a replication
+    assert len(asked) == 2 * 3 and asked.count(None) == 2 and len(ticks) == 2 * len(found)
     monkeypatch.setattr(scenario_analyses, "moved_arms", lambda m, b: () if m == b else None)
+    monkeypatch.setattr(scenario_analyses, "same_simulation", lambda m, b: False)
+    asked.clear()
     whole = run_analyses(found, workers=1)
+    assert len(asked) == 2 * 4 and set(asked) == {None}  # every analysis simulated, every arm
     pd.testing.assert_frame_equal(moved, whole, check_exact=True)
     # the base case is the run's: its patients, the same random numbers
     base = found[0].scenario
@@ -251,3 +257,25 @@ def test_no_arm_result_reads_the_fields_moved_arms_leaves_out() -> None:
         tree = ast.parse(module.read_text(encoding="utf-8"))
         read = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
         assert not read & left_out, (module, read & left_out)
+
+
+def test_same_simulation_allows_only_money_and_the_evaluation_to_differ() -> None:
+    source = loading.load(CART_VS_ASCT)
+    base = source.build()
+
+    def built(*sets: str) -> Scenario:
+        return loading.load(CART_VS_ASCT, list(sets)).build()
+
+    assert same_simulation(built("economics.discount_rate_costs=0"), base)
+    assert same_simulation(built("arms.cart.economics.follow_up_cost_per_year=1"), base)
+    # a stage's costs sit beside what the simulation reads: that stage is simulated again
+    assert not same_simulation(built("parameters.cost_cart_product_commercial.value=1"), base)
+    assert not same_simulation(built("parameters.cart_relapse_hazard.value=0.2"), base)
+    assert not same_simulation(built("run.horizon_days=4000"), base)
+
+
+def test_the_simulation_reads_no_money() -> None:
+    for module in (ROOT / "src" / "cartsim" / "engine").rglob("*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        read = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        assert not read & set(PRICED), (module, read & set(PRICED))

@@ -122,6 +122,23 @@ def dsa_unit(
     return [{"variant": index, **{k: row[k] for k in keep}} for row in rows]
 
 
+PRICED = ("economics", "unit_costs")  # read by the economic evaluation, never by the simulation
+
+
+def same_simulation(one: Scenario, other: Scenario) -> bool:
+    """Whether two scenarios simulate alike: they differ at most in money and the economic
+    evaluation (:data:`PRICED`, each arm's ``economics``) and in what no arm reads."""
+    if list(one.arms) != list(other.arms):
+        return False
+    fields = [name for name in type(one).model_fields if name not in ("arms", *PRICED, *NOT_READ)]
+    if any(getattr(one, name) != getattr(other, name) for name in fields):
+        return False
+    return all(
+        arm.model_copy(update={"economics": other.arms[name].economics}) == other.arms[name]
+        for name, arm in one.arms.items()
+    )
+
+
 def with_base_rows(rows: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     """``rows`` (``arm`` column) of the arms rerun, then ``base``'s rows of every other arm:
     what an arm :func:`moved_arms` leaves alone gives in the base run."""

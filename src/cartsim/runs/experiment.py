@@ -166,6 +166,27 @@ def simulate(
     series or budget).
     """
     run = run_replication(scenario, replication, draw, only)
+    return derived_tables(scenario, run, events, detail)
+
+
+def simulate_each(
+    scenarios: list[Scenario],
+    replication: int,
+    draw: int = 0,
+    events: bool = True,
+    detail: bool = True,
+    only: Collection[str] | None = None,
+) -> list[Tables]:
+    """:func:`simulate` of each scenario, the first's simulation serving them all: they may
+    differ only in what the simulation does not read (:func:`cartsim.runs.analyses.same_simulation`:
+    money and the economic evaluation)."""
+    run = run_replication(scenarios[0], replication, draw, only)
+    return [derived_tables(scenario, run, events, detail) for scenario in scenarios]
+
+
+def derived_tables(scenario: Scenario, run: ReplicationRun, events: bool, detail: bool) -> Tables:
+    """The tables of one simulated replication, its patients evaluated under ``scenario``."""
+    replication = run.replication
     resources = list(all_resources(scenario))
     results = {name: arm_result(scenario, run, name, detail, events) for name in run.arms}
     series = {name: r.series for name, r in results.items() if r.series is not None}

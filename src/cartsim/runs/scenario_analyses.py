@@ -25,9 +25,9 @@ from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.scenario_analyses import override_text
-from cartsim.runs.analyses import moved_arms, with_base_rows
+from cartsim.runs.analyses import moved_arms, same_simulation, with_base_rows
 from cartsim.runs.executors import run_units
-from cartsim.runs.experiment import no_cost_missing, simulate
+from cartsim.runs.experiment import no_cost_missing, simulate_each
 
 BASE_CASE = "base case"
 FIXED = ("run.seed", "run.replications")  # the same patients and draws in every analysis
@@ -118,20 +118,36 @@ def run_analyses(
     QALYs, increments, ICER and INMB with paired 95% CIs.
 
     An analysis that changes only some arms (:func:`cartsim.runs.analyses.moved_arms`, against
-    the base case) runs only those; the other arms' patients are the base case's.
+    the base case) runs only those; the other arms' patients are the base case's. One that
+    changes only money and the economic evaluation (:func:`cartsim.runs.analyses.same_simulation`)
+    is evaluated on the base case's simulation.
     """
     reps = found[0].scenario.run.replications
-    only = [None, *(moved_arms(a.scenario, found[0].scenario) for a in found[1:])]
-    keys = [(i, r) for i, a in enumerate(found) if only[i] != () for r in range(reps)]
-    units = [(found[i].scenario, r, 0, False, False, only[i]) for i, r in keys]
+    base_case = found[0].scenario
+    only = [None, *(moved_arms(a.scenario, base_case) for a in found[1:])]
+    # the base case's simulation serves the analyses that change only money and evaluation
+    priced = [
+        i
+        for i in range(1, len(found))
+        if only[i] != () and same_simulation(found[i].scenario, base_case)
+    ]
+    groups = [
+        [0, *priced],
+        *([i] for i in range(1, len(found)) if only[i] != () and i not in priced),
+    ]
+    keys = [(group, r) for group in groups for r in range(reps)]
+    units = [([found[i].scenario for i in group], r, 0, False, False, only[group[0]])
+             for group, r in keys]  # fmt: skip
     parts: dict[tuple[int, int], pd.DataFrame] = {}
     if on_done:
-        for _ in range(len(found) * reps - len(units)):
+        for _ in range(len(found) * reps - sum(len(group) for group, _ in keys)):
             on_done()  # an analysis that is the base case's model: nothing to run
-    for index, tables in run_units(simulate, units, workers):
-        parts[keys[index]] = tables.patients
-        if on_done:
-            on_done()
+    for index, each in run_units(simulate_each, units, workers):
+        group, r = keys[index]
+        for i, tables in zip(group, each, strict=True):
+            parts[(i, r)] = tables.patients
+            if on_done:
+                on_done()
     frames = []
     for i, analysis in enumerate(found):
         patients = []
