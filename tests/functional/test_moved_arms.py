@@ -245,6 +245,9 @@ def test_scenario_analyses_refuse_a_scenario_with_one_compared_arm_or_no_economi
         scenario_analyses.check_comparable(one, source.path)
     with pytest.raises(CartsimError, match="economics"):
         scenario_analyses.check_comparable(scenario.model_copy(update={"economics": None}), RETREAT)
+    full = loading.load(CART_VS_ASCT).build()
+    two = full.model_copy(update={"arms": {name: full.arms[name] for name in ("cart", "soc")}})
+    scenario_analyses.check_comparable(two, CART_VS_ASCT)  # two compared arms are enough
 
 
 def test_no_arm_result_reads_the_fields_moved_arms_leaves_out() -> None:
