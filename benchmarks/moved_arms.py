@@ -5,7 +5,7 @@ Usage: ``python benchmarks/moved_arms.py [--scenario scenarios/therapies_2026.ya
 [--window 200] [--replications 1] [--rounds 2] [--threshold PARAMETER:ARM]``. The scenario runs
 with its referral window cut to ``--window`` days (horizon twice that, no warm-up), serially. Each
 round runs both sides, in alternating order; the medians of the rounds are printed. "Every arm"
-is the same code with :func:`cartsim.runs.analyses.moved_arms` answering "every arm" for any
+is the same code with :func:`cartsim.runs.moved.moved_arms` answering "every arm" for any
 change (as before the moved arms were known); scenario builds and the tornado's arithmetic are
 the same on both sides.
 """

@@ -76,6 +76,7 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_batched_psa.py",
         "tests/functional/test_economics_psa.py",
     ],
+    "runs/moved.py": ["tests/functional/test_moved_arms.py"],
     "runs/experiment.py": [
         "tests/unit/test_summary_kpis.py",
         "tests/functional/test_tables.py",

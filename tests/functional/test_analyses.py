@@ -15,14 +15,9 @@ import yaml
 from builders import CLI, ROOT, cartsim, scenario_dict
 
 from cartsim.inputs import loading
-from cartsim.runs.analyses import (
-    dsa_variants,
-    finish_psa,
-    moved_arms,
-    psa_unit,
-    variant_scenario,
-)
+from cartsim.runs.analyses import dsa_variants, finish_psa, psa_unit, variant_scenario
 from cartsim.runs.draws import draw_parameters, parameter_draws
+from cartsim.runs.moved import moved_arms
 
 
 def psa_scenario(tmp_path: Path, **changes) -> Path:

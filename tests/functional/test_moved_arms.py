@@ -17,17 +17,9 @@ from cartsim.inputs import loading
 from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.scenario import Scenario
 from cartsim.runs import scenario_analyses, studies, threshold
-from cartsim.runs.analyses import (
-    NOT_READ,
-    PRICED,
-    Variant,
-    finish_dsa,
-    mean_inmb,
-    moved_arms,
-    same_simulation,
-    variant_scenario,
-)
+from cartsim.runs.analyses import Variant, finish_dsa, mean_inmb, variant_scenario
 from cartsim.runs.experiment import simulate
+from cartsim.runs.moved import NOT_READ, PRICED, moved_arms, same_simulation
 from cartsim.runs.scenario_analyses import BASE_CASE, analyses, run_analyses
 from cartsim.runs.threshold import ThresholdStudy, threshold_table, two_way_grid
 

@@ -122,64 +122,12 @@ def dsa_unit(
     return [{"variant": index, **{k: row[k] for k in keep}} for row in rows]
 
 
-PRICED = ("economics", "unit_costs")  # read by the economic evaluation, never by the simulation
-
-
-def same_simulation(one: Scenario, other: Scenario) -> bool:
-    """Whether two scenarios simulate alike: they differ at most in money and the economic
-    evaluation (:data:`PRICED`, each arm's ``economics``) and in what no arm reads."""
-    if list(one.arms) != list(other.arms):
-        return False
-    fields = [name for name in type(one).model_fields if name not in ("arms", *PRICED, *NOT_READ)]
-    if any(getattr(one, name) != getattr(other, name) for name in fields):
-        return False
-    return all(
-        arm.model_copy(update={"economics": other.arms[name].economics}) == other.arms[name]
-        for name, arm in one.arms.items()
-    )
-
-
-def with_base_rows(rows: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` (``arm`` column) of the arms rerun, then ``base``'s rows of every other arm:
-    what an arm :func:`moved_arms` leaves alone gives in the base run."""
-    return pd.concat([rows, base[~base["arm"].isin(rows["arm"])]], ignore_index=True)
-
-
 def variant_scenario(source: ScenarioSource, variant: Variant) -> Scenario:
     """The scenario with the variant's parameter moved (the base case's when none is)."""
     if variant.parameter is None:
         return source.build({})
     assert variant.value is not None  # a range end
     return source.build({variant.parameter: variant.value})
-
-
-# scenario fields no arm's results read: names, the parameters' specifications (their values
-# enter the model where fields refer to them) and the analyses to run on the scenario
-NOT_READ = ("name", "description", "parameters", "scenario_analyses", "threshold_prices")
-
-
-def moved_arms(moved: Scenario, base: Scenario) -> tuple[str, ...] | None:
-    """The compared arms whose results can differ between ``moved`` and ``base``: none when
-    they are the same model; every arm (None) when they differ outside the arms, or the arms
-    share resources (a service mix); else each compared arm that differs or refers relapsing
-    patients to an arm that differs. Head-to-head arms share only the referred cohort and its
-    random numbers, so an arm that does not differ gives the same results in both. Fields no
-    arm's results read (:data:`NOT_READ`) are not compared."""
-    if moved == base:
-        return ()
-    fields = [name for name in type(base).model_fields if name not in ("arms", *NOT_READ)]
-    if (
-        base.comparison != "head_to_head"
-        or list(moved.arms) != list(base.arms)
-        or any(getattr(moved, name) != getattr(base, name) for name in fields)
-    ):
-        return None
-    differ = {name for name, arm in base.arms.items() if moved.arms[name] != arm}
-    return tuple(
-        name
-        for name in base.compared_arms
-        if name in differ or any(rule.arm in differ for rule in base.arms[name].on_relapse)
-    )
 
 
 def mean_inmb(summaries: list[pd.DataFrame], wtp: float, reference: str) -> pd.DataFrame:

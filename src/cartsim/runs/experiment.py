@@ -178,7 +178,7 @@ def simulate_each(
     only: Collection[str] | None = None,
 ) -> list[Tables]:
     """:func:`simulate` of each scenario, the first's simulation serving them all: they may
-    differ only in what the simulation does not read (:func:`cartsim.runs.analyses.same_simulation`:
+    differ only in what the simulation does not read (:func:`cartsim.runs.moved.same_simulation`:
     money and the economic evaluation)."""
     run = run_replication(scenarios[0], replication, draw, only)
     return [derived_tables(scenario, run, events, detail) for scenario in scenarios]

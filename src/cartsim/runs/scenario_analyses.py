@@ -25,9 +25,9 @@ from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.scenario_analyses import override_text
-from cartsim.runs.analyses import moved_arms, same_simulation, with_base_rows
 from cartsim.runs.executors import run_units
 from cartsim.runs.experiment import no_cost_missing, simulate_each
+from cartsim.runs.moved import moved_arms, same_simulation, with_base_rows
 
 BASE_CASE = "base case"
 FIXED = ("run.seed", "run.replications")  # the same patients and draws in every analysis
@@ -117,9 +117,9 @@ def run_analyses(
     table: per analysis and comparison, mean costs (money of the price year, discounted) and
     QALYs, increments, ICER and INMB with paired 95% CIs.
 
-    An analysis that changes only some arms (:func:`cartsim.runs.analyses.moved_arms`, against
+    An analysis that changes only some arms (:func:`cartsim.runs.moved.moved_arms`, against
     the base case) runs only those; the other arms' patients are the base case's. One that
-    changes only money and the economic evaluation (:func:`cartsim.runs.analyses.same_simulation`)
+    changes only money and the economic evaluation (:func:`cartsim.runs.moved.same_simulation`)
     is evaluated on the base case's simulation.
     """
     reps = found[0].scenario.run.replications
@@ -148,6 +148,7 @@ def run_analyses(
             parts[(i, r)] = tables.patients
             if on_done:
                 on_done()
+    whole = {0, *priced, *(i for i in range(len(found)) if only[i] is None)}  # every arm derived
     frames = []
     for i, analysis in enumerate(found):
         patients = []
@@ -155,10 +156,8 @@ def run_analyses(
             mine, base = parts.get((i, r)), parts[(0, r)]
             if mine is None:  # the same model as the base case
                 patients.append(base)
-            elif only[i] is None:
-                patients.append(mine)
             else:
-                patients.append(rerun_patients(mine, base))
+                patients.append(mine if i in whole else rerun_patients(mine, base))
         kept = [frame for frame in patients if len(frame)] or patients  # as Tables.concat
         frames.append(comparisons(analysis, pd.concat(kept, ignore_index=True)))
     return pd.concat(frames, ignore_index=True)

@@ -38,17 +38,16 @@ from cartsim.runs.analyses import (
     finish_dsa,
     finish_psa,
     finish_sweep,
-    moved_arms,
     parse_vary,
     psa_unit,
     sweep_grid,
     sweep_unit,
     unpriced_resources,
     variant_scenario,
-    with_base_rows,
 )
 from cartsim.runs.experiment import SERVICE, Tables, run_replications
 from cartsim.runs.jobs import Rows, run_chunked
+from cartsim.runs.moved import moved_arms, with_base_rows
 
 
 @dataclass

@@ -34,8 +34,9 @@ from cartsim.inputs.errors import CartsimError
 from cartsim.inputs.loading import ScenarioSource
 from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
-from cartsim.runs.analyses import arm_summary, moved_arms, with_base_rows
+from cartsim.runs.analyses import arm_summary
 from cartsim.runs.executors import run_units
+from cartsim.runs.moved import moved_arms, with_base_rows
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def scenario_means(
     scenario: Scenario, study: ThresholdStudy, base: Base | None = None
 ) -> pd.DataFrame:
     """``replication, arm, cost, qaly`` of ``scenario``; with ``base``, only the arms in which it
-    differs from the base scenario (:func:`cartsim.runs.analyses.moved_arms`) are run again,
+    differs from the base scenario (:func:`cartsim.runs.moved.moved_arms`) are run again,
     the others' rows are the base's (head-to-head arms share nothing but the cohort)."""
     only = None if base is None else moved_arms(scenario, base[0])
     if base is not None and only == ():
