@@ -10,8 +10,9 @@ speed; it prints every round's ratio and the spread of the slice pairs' ratios.
 1. The PSA work units of ``--iterations`` draws run through :func:`cartsim.runs.analyses.psa_unit`
    of this tree and of the pinned revision ``--pinned`` (its ``src/`` taken from git, by default
    the code before economics were valued in blocks), each in a fresh interpreter that times the
-   units alone (CPU seconds, imports and a first warm-up unit left out). Both must give identical
-   rows; the ratio of their iterations per CPU-second is printed.
+   units alone (CPU seconds, imports and a first warm-up unit left out), run by the serial
+   executor as ``cartsim psa`` runs them (in batches where the unit function takes a batch at
+   once). Both must give identical rows; the ratio of their iterations per CPU-second is printed.
 2. In this process, the PSA work units of ``--iterations`` draws run twice: through
    :func:`cartsim.runs.analyses.psa_unit` and through the pinned slow path below (each unit
    draws its parameters one iteration at a time and builds and validates its scenario, as
@@ -40,6 +41,7 @@ import pandas as pd
 from cartsim.inputs import loading
 from cartsim.runs.analyses import arm_summary, psa_unit
 from cartsim.runs.draws import draw_parameters
+from cartsim.runs.executors import run_units
 from cartsim.runs.jobs import Rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -61,13 +63,15 @@ import sys, time
 import pandas as pd
 from cartsim.inputs import loading
 from cartsim.runs.analyses import psa_unit
+from cartsim.runs.executors import run_units
 scenario, out = sys.argv[1], sys.argv[5]
 first, stop, replications = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 source = loading.load(scenario)
 psa_unit(source, stop, 0)  # warm-up: first use of every module
 start = time.process_time()
 units = [(i, r) for i in range(first, stop) for r in range(replications)]
-rows = [row for unit in units for row in psa_unit(source, *unit)]
+done = dict(run_units(psa_unit, units, 1, None, (source,)))  # as `cartsim psa` runs them serially
+rows = [row for index in range(len(units)) for row in done[index]]
 print(time.process_time() - start)
 pd.DataFrame(rows).to_parquet(out)
 """
@@ -136,7 +140,8 @@ def units_cpu(iterations: int, replications: int) -> None:
     timings, results = {}, {}
     for name, func in (("slow path", slow_unit), ("psa_unit", psa_unit)):
         start = time.process_time()
-        results[name] = [row for unit in units for row in func(source, *unit)]
+        done = dict(run_units(func, units, 1, None, (source,)))  # serially, as `cartsim psa`
+        results[name] = [row for index in range(len(units)) for row in done[index]]
         timings[name] = time.process_time() - start
     same = pd.DataFrame(results["slow path"]).equals(pd.DataFrame(results["psa_unit"]))
     print(f"{'path':>12} {'CPU s':>8} {'iter/CPU-s':>11}")

@@ -11,7 +11,7 @@ from cartsim.engine.model import run_replication
 from cartsim.evaluate.kpis import SUMMARY_KPIS
 from cartsim.inputs import loading
 from cartsim.inputs.scenario import Scenario
-from cartsim.runs.experiment import arm_result
+from cartsim.runs.arm_results import arm_result
 
 CHANGES = {  # a capacity change, an unlimited resource (NaN utilisation) and a warm-up
     "run": {"warmup_days": 60},

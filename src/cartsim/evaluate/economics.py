@@ -8,7 +8,7 @@ Money is in the scenario's currency and price year.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -88,21 +88,25 @@ def _per_item(owner: np.ndarray, sizes: list[int], n: int, values: np.ndarray) -
 
 
 def _flow_entries(
-    course: Course, flows: list[Flow | FlowRows], rates: tuple[float, float]
+    arrival: np.ndarray,
+    coef: np.ndarray | None,
+    flows: list[tuple[int, Flow | FlowRows]],
+    rates: tuple[float, float],
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """The flows' entries that can be non-zero, valued in one vectorised pass, in flow order:
     the flows' categories, and per entry its category (index into them), its patient and its
-    discounted and undiscounted values (``2 × entries``).
+    discounted and undiscounted values (``2 × entries``). Each flow comes with the index of its
+    course's first patient among all (``arrival`` and ``coef``, the age polynomial, are of all).
 
     An empty interval (most disease states are never reached) is worth exactly 0 at a finite
     rate, as valuing it gives: such entries are left out (as are the empty ones first seen in
     the days, before the years since referral are computed).
     """
     r_costs, r_effects = rates
-    categories = list(dict.fromkeys(c for f in flows for c in _categories(f)))
+    categories = list(dict.fromkeys(c for _, f in flows for c in _categories(f)))
     code = {c: i for i, c in enumerate(categories)}
     parts = []
-    for flow in flows:
+    for first, flow in flows:
         maybe = ~(flow.end <= flow.start) | ~np.isfinite(flow.rate)
         if isinstance(flow, FlowRows):
             row, owner = np.nonzero(maybe)
@@ -111,16 +115,16 @@ def _flow_entries(
             (row,) = np.nonzero(maybe)
             owner = row if flow.patient is None else flow.patient[row]
             kinds = np.full(row.size, code[flow.category])
+        owner = owner + first if first else owner
         parts.append((kinds, owner, flow.start[maybe], flow.end[maybe], flow.rate[maybe]))
     kind, owner, start, end, rate = (np.concatenate(p) for p in zip(*parts, strict=True))
-    arrival = course.arrival[owner]
+    arrival = arrival[owner]
     t0 = (start - arrival) / DAYS_PER_YEAR
     t1 = (np.fmax(start, end) - arrival) / DAYS_PER_YEAR
     valid = np.isfinite(t0) & np.isfinite(t1)
     t0, t1 = np.where(valid, t0, 0.0), np.where(valid, t1, 0.0)
     (live,) = np.nonzero((t1 > t0) | ~np.isfinite(rate))
     t0, t1, rate, kind, owner = t0[live], t1[live], rate[live], kind[live], owner[live]
-    coef = _age_polynomial(course)
     values = np.zeros((2, live.size))
     of_kind = np.asarray([[c == UTILITY, c == UTILITY_LOSS] for c in categories]).reshape(-1, 2)
     utility, loss = of_kind[kind, 0], of_kind[kind, 1]
@@ -192,15 +196,37 @@ def evaluate(course: Course, economics: Economics) -> Columns:
     (one vectorised pass over many flows and patients); each patient's values are summed in
     flow order, then lump order, so blocking does not change a result.
     """
-    n = course.arrival.size
+    return evaluate_many([course], economics)[0]
+
+
+def evaluate_many(courses: Sequence[Course], economics: Economics) -> list[Columns]:
+    """:func:`evaluate` of each course (e.g. every arm of a replication), their flows valued
+    together: one vectorised pass over the patients of all, where valuing course by course
+    costs a pass (and its fixed cost) each. Every patient's values are summed in its own
+    course's order, and a course's columns are its own categories, so each result is the one
+    :func:`evaluate` gives it alone, bit for bit. Courses valued with different age norms, or
+    with and without ages, are valued apart."""
+    if not courses:
+        return []
+    if any(_norms_of(c) != _norms_of(courses[0]) for c in courses[1:]):
+        return [evaluate_many([c], economics)[0] for c in courses]
+    sizes = [c.arrival.size for c in courses]
+    firsts = np.cumsum([0, *sizes]).tolist()
+    n = firsts[-1]
+    arrival = _joined([c.arrival for c in courses])
+    coefs = [_age_polynomial(c) for c in courses]
+    polynomials = [c for c in coefs if c is not None]
+    coef = _joined(polynomials, axis=1) if len(polynomials) == len(coefs) else None
     out: dict[str, np.ndarray] = {}
     zeros = np.zeros(n)
     undiscounted_cost = np.zeros(n)
     rates = (economics.discount_rate_costs, economics.discount_rate_effects)
     lived, lived_raw = np.zeros(n), np.zeros(n)
     lost, lost_raw = np.zeros(n), np.zeros(n)
-    for flows in _blocks(course.flows, [_flow_size(f, n) for f in course.flows]):
-        categories, kind, owner, values = _flow_entries(course, flows, rates)
+    flows = [(first, f) for first, c in zip(firsts[:-1], courses, strict=True) for f in c.flows]
+    sizes_of = [_flow_size(f, c.arrival.size) for c in courses for f in c.flows]
+    for block in _blocks(flows, sizes_of):
+        categories, kind, owner, values = _flow_entries(arrival, coef, block, rates)
         for c, name in enumerate(categories):
             mine = kind == c
             who, value, raw = owner[mine], values[0][mine], values[1][mine]
@@ -214,19 +240,52 @@ def evaluate(course: Course, economics: Economics) -> Columns:
             kind, [categories.index(c) for c in (UTILITY, UTILITY_LOSS) if c in categories]
         )
         undiscounted_cost = _summed(undiscounted_cost, owner[costs], values[1][costs])
-    for lumps in _blocks(course.lumps, [max(n, x.day.size) for x in course.lumps]):
-        values = _lump_values(course, lumps, rates[0])
-        category = np.asarray([x.category for x in lumps])
-        for name in dict.fromkeys(category):
-            out[name] = _added(out.get(name, zeros), values[0][category == name])
-        undiscounted_cost = _added(undiscounted_cost, values[1])
-    table = {f"cost_{k}": v for k, v in sorted(out.items())}
-    table["cost_total"] = np.sum(list(table.values()), axis=0) if table else zeros
-    table["cost_undiscounted"] = undiscounted_cost
-    table["qaly_total"] = lived + np.maximum(lost, -np.maximum(lived, 0.0))
-    table["qaly_undiscounted"] = lived_raw + np.maximum(lost_raw, -np.maximum(lived_raw, 0.0))
-    table["life_years"] = (course.end - course.arrival) / DAYS_PER_YEAR
-    return table
+    for first, course in zip(firsts[:-1], courses, strict=True):
+        size = course.arrival.size
+        span = slice(first, first + size)
+        for lumps in _blocks(course.lumps, [max(size, x.day.size) for x in course.lumps]):
+            values = _lump_values(course, lumps, rates[0])
+            category = np.asarray([x.category for x in lumps])
+            for name in dict.fromkeys(category):
+                if name not in out:
+                    out[name] = np.zeros(n)
+                out[name][span] = _added(out[name][span], values[0][category == name])
+            undiscounted_cost[span] = _added(undiscounted_cost[span], values[1])
+    qaly = lived + np.maximum(lost, -np.maximum(lived, 0.0))
+    qaly_raw = lived_raw + np.maximum(lost_raw, -np.maximum(lived_raw, 0.0))
+    results = []
+    for first, course in zip(firsts[:-1], courses, strict=True):
+        span = slice(first, first + course.arrival.size)
+
+        def own(values: np.ndarray, span: slice = span) -> np.ndarray:
+            return values if len(courses) == 1 else values[span].copy()  # alone: no copy
+
+        table = {f"cost_{k}": own(out[k]) for k in sorted(_cost_categories(course))}
+        table["cost_total"] = (
+            np.sum(list(table.values()), axis=0) if table else np.zeros(course.arrival.size)
+        )
+        table["cost_undiscounted"] = own(undiscounted_cost)
+        table["qaly_total"] = own(qaly)
+        table["qaly_undiscounted"] = own(qaly_raw)
+        table["life_years"] = (course.end - course.arrival) / DAYS_PER_YEAR
+        results.append(table)
+    return results
+
+
+def _joined(arrays: list[np.ndarray], axis: int = 0) -> np.ndarray:
+    """``arrays`` end to end (one array: itself, no copy)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=axis)
+
+
+def _norms_of(course: Course) -> tuple[object, bool]:
+    """What valuing a course's utilities depends on besides its patients' values."""
+    return course.norms, course.age is None
+
+
+def _cost_categories(course: Course) -> set[str]:
+    """The cost categories of a course's flows and lumps (every one a column of its own)."""
+    flows = {c for f in course.flows for c in _categories(f)} - {UTILITY, UTILITY_LOSS}
+    return flows | {x.category for x in course.lumps}
 
 
 def budget(course: Course, treatment_day: np.ndarray, years: int) -> pd.DataFrame:

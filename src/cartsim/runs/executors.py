@@ -6,8 +6,9 @@ however many workers. Results come back as they finish, tagged with the unit's i
 worker processes die with the command that started them, even when it is killed.
 
 Units travel in batches of consecutive units (one task, one message each way), so the cost of a
-task is paid once per batch rather than once per unit; at most ``MAX_PENDING_PER_WORKER`` batches
-per worker are in flight with either executor, so memory stays flat however many units there are.
+task is paid once per batch rather than once per unit (a unit function with a ``many`` method
+runs a whole batch in one call, serially too); at most ``MAX_PENDING_PER_WORKER`` batches per
+worker are in flight with either executor, so memory stays flat however many units there are.
 """
 
 from __future__ import annotations
@@ -61,12 +62,24 @@ def _call(func: Callable[..., T], args: tuple[Any, ...]) -> T:
 
 
 def _call_batch(func: Callable[..., T], batch: Sequence[tuple[Any, ...]]) -> list[T]:
-    return [func(*_SHARED, *args) for args in batch]
+    return _results(func, batch, _SHARED)
 
 
 def _call_batch_with(
     func: Callable[..., T], batch: Sequence[tuple[Any, ...]], *shared: Any
 ) -> list[T]:
+    return _results(func, batch, shared)
+
+
+def _results(
+    func: Callable[..., T], batch: Sequence[tuple[Any, ...]], shared: tuple[Any, ...]
+) -> list[T]:
+    """``func(*shared, *unit)`` of every unit of ``batch``, in order: in one call of
+    ``func.many(*shared, batch)`` where ``func`` has one (units that do some of their work
+    together, giving the results each gives alone)."""
+    many = getattr(func, "many", None)
+    if many is not None:
+        return list(many(*shared, batch))
     return [func(*shared, *args) for args in batch]
 
 
@@ -100,8 +113,10 @@ def run_units(
     if scheduler is not None:
         yield from _dask(func, units, workers, scheduler, shared)
     elif workers <= 1 or len(units) <= 1:
-        for index, args in enumerate(units):
-            yield index, func(*shared, *args)
+        size = MAX_BATCH if hasattr(func, "many") else 1  # a unit at a time, unless batched
+        for start, batch in _batches(units, size):
+            for offset, result in enumerate(_results(func, batch, shared)):
+                yield start + offset, result
     else:
         yield from _processes(func, units, workers, shared)
 

@@ -14,31 +14,11 @@ import pandas as pd
 
 from cartsim.engine.eventlog import codes_to_categorical
 from cartsim.engine.model import ReplicationRun, merged_run, run_replication
-from cartsim.evaluate.cashflows import course
-from cartsim.evaluate.course import clinical_course
-from cartsim.evaluate.derive import (
-    Columns,
-    daily_utilisation,
-    events_table,
-    patient_columns,
-    patients_frame,
-    resource_series,
-    resources_table,
-    select,
-    stage_starts,
-)
-from cartsim.evaluate.economics import budget, evaluate
-from cartsim.evaluate.kpis import (
-    SUMMARY_KPIS,
-    metric_rows,
-    patient_metrics,
-    resource_metrics,
-    utilisation_metrics,
-)
-from cartsim.evaluate.retreatment import add_retreatment_costs, retreatment_columns
+from cartsim.evaluate.derive import patients_frame, resource_series, resources_table
+from cartsim.evaluate.kpis import metric_rows, resource_metrics
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.sites import all_resources
-from cartsim.inputs.units import DAYS_PER_YEAR
+from cartsim.runs.arm_results import ArmResult, arm_results
 from cartsim.runs.executors import run_units
 
 SERVICE = "service"  # the arm name of resource series in a service mix (all arms together)
@@ -75,74 +55,6 @@ def _tagged(frame: pd.DataFrame, replication: int, arm: str, arms: list[str]) ->
     frame.insert(0, "arm", pd.Series(codes_to_categorical(codes, arms), index=frame.index))
     frame.insert(0, "replication", replication)
     return frame
-
-
-@dataclass
-class ArmResult:
-    """One arm of one replication: its (routed) patients' columns, KPIs and optional detail."""
-
-    columns: Columns
-    measures: dict[str, float]
-    series: dict[str, np.ndarray] | None = None
-    spend: pd.DataFrame | None = None
-    events: pd.DataFrame | None = None
-
-
-def arm_result(
-    scenario: Scenario,
-    run: ReplicationRun,
-    name: str,
-    detail: bool,
-    events: bool,
-    summary: bool = False,
-) -> ArmResult:
-    """Derive one arm's patients (clinical course, costs, QALYs) and KPIs from its log
-    (``summary``: only the counts, :data:`SUMMARY_KPIS` and utilisation, no series kept)."""
-    arm, arm_run, cohort = scenario.arms[name], run.arms[name], run.cohort
-    resources, horizon = list(all_resources(scenario)), scenario.run.horizon_days
-    columns = patient_columns(cohort, arm_run, arm, resources, horizon)
-    if arm.on_relapse:
-        columns.update(retreatment_columns(scenario, arm, arm_run, cohort, horizon))
-    columns.update(clinical_course(scenario, arm, cohort, columns))
-    mine = arm_run.routed if arm_run.routed is not None else np.ones(cohort.size, dtype=bool)
-    result = ArmResult(columns=columns, measures={})
-    if scenario.economics is not None:
-        course_ = course(scenario, arm, columns, stage_starts(arm_run, arm, resources, horizon))
-        drop_states(columns)  # costed and valued in the course: not kept longer
-        if arm.on_relapse:
-            add_retreatment_costs(scenario, arm, arm_run, cohort, course_, columns)
-        columns.update(evaluate(course_, scenario.economics))
-        if detail:
-            years = int(np.ceil(horizon / DAYS_PER_YEAR))
-            routed = course_ if mine.all() else course_.subset(mine)  # no copy of them all
-            result.spend = budget(routed, columns["treatment_day"][mine], years)
-            result.spend.insert(
-                1, "calendar_year", scenario.run.start_date.year + result.spend["year"]
-            )
-    drop_states(columns)  # not copied into any table
-    if arm_run.routed is not None:
-        result.columns = select(columns, mine)
-    warmup, window = scenario.run.warmup_days, scenario.run.arrival_window_days
-    settled = result.columns["arrival_day"] >= warmup
-    wanted = SUMMARY_KPIS if summary else None
-    result.measures = patient_metrics(select(result.columns, settled), wanted)
-    if scenario.comparison == "head_to_head":
-        used = merged_run([arm_run]) if arm_run.retreat else arm_run  # with second journeys
-        if summary:
-            daily = daily_utilisation(used, resources, horizon)
-            result.measures.update(utilisation_metrics(daily, resources, warmup, window))
-        else:
-            result.series = resource_series(used, resources, horizon)
-            result.measures.update(resource_metrics(result.series, resources, warmup, window))
-    if events and detail:
-        result.events = events_table(arm_run, [s.name for s in arm.stages], resources)
-    return result
-
-
-def drop_states(columns: Columns) -> None:
-    """Remove the working columns of the disease states (one column per state)."""
-    for working in ("_state_end", "_remission"):
-        columns.pop(working, None)
 
 
 def service_series(scenario: Scenario, run: ReplicationRun) -> dict[str, np.ndarray]:
@@ -188,7 +100,7 @@ def derived_tables(scenario: Scenario, run: ReplicationRun, events: bool, detail
     """The tables of one simulated replication, its patients evaluated under ``scenario``."""
     replication = run.replication
     resources = list(all_resources(scenario))
-    results = {name: arm_result(scenario, run, name, detail, events) for name in run.arms}
+    results = arm_results(scenario, run, detail, events)
     series = {name: r.series for name, r in results.items() if r.series is not None}
     metrics = [metric_rows(replication, name, r.measures) for name, r in results.items()]
     if scenario.comparison == "service_mix":
@@ -234,7 +146,7 @@ def arm_summaries(
     """Every arm's (head-to-head, ``only``: the arms named) patients and summary KPIs of one
     replication, without the tables' detail."""
     run = run_replication(scenario, replication, draw, only)
-    return {name: arm_result(scenario, run, name, False, False, True) for name in run.arms}
+    return arm_results(scenario, run, False, False, True)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
