@@ -35,6 +35,7 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_economics.py",
         "tests/functional/test_economics_hand.py",
         "tests/functional/test_economics_planted.py",
+        "tests/functional/test_valued_together.py",
         "tests/regression",
     ],
     "evaluate/cashflows.py": [
@@ -77,6 +78,12 @@ TESTS: dict[str, list[str]] = {
         "tests/functional/test_economics_psa.py",
     ],
     "runs/moved.py": ["tests/functional/test_moved_arms.py"],
+    "runs/arm_results.py": [
+        "tests/functional/test_valued_together.py",
+        "tests/unit/test_summary_kpis.py",
+        "tests/functional/test_tables.py",
+        "tests/regression",
+    ],
     "runs/experiment.py": [
         "tests/unit/test_summary_kpis.py",
         "tests/functional/test_tables.py",

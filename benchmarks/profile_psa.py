@@ -13,7 +13,12 @@ the unit, and lines fitted to them: the fixed cost of a unit, which only batchin
 (making their cohorts one) could save, and, where ``1`` is among the factors, the speed-up an
 iteration of the scenario's own size would get at most if everything outside the event
 simulation cost nothing but its share per patient (drawing and validating the parameters
-included, so a bound batching cannot reach).
+included, so a bound batching cannot reach). ``--together 6`` runs the units in batches of 16
+(as the executors hand them to :meth:`cartsim.runs.analyses.PsaUnit.many`) that many rounds,
+alternating each arm's course valued alone with the courses of a batch valued together
+(:data:`cartsim.runs.arm_results.VALUED_TOGETHER` set to 0 and left as it is), and prints the
+milliseconds per iteration of the valuation and of the whole unit, the least and the median of
+the rounds.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import argparse
 import cProfile
 import importlib
 import pstats
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +38,9 @@ import numpy as np
 
 from cartsim.engine import model
 from cartsim.inputs import loading
+from cartsim.runs import arm_results
 from cartsim.runs.analyses import psa_unit
+from cartsim.runs.executors import MAX_BATCH
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "cart_vs_asct.yaml"
 STAGES = {  # (module path ending, function name): what it does
@@ -57,7 +65,11 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--clock", action="store_true", help="time stages with a clock")
     parser.add_argument("--scale", default="", help="window factors, comma-separated")
+    parser.add_argument("--together", type=int, default=0, help="rounds alone vs together")
     args = parser.parse_args()
+    if args.together:
+        valued_together(args.iterations, args.together)
+        return
     if args.scale:
         per_patient(args.iterations, [float(f) for f in args.scale.split(",")])
         return
@@ -160,6 +172,39 @@ def per_patient(iterations: int, factors: list[float]) -> None:
         print(f"with no fixed cost outside the simulation, an iteration of {n[k]:.0f} patients "
               f"would take {floor:.2f} ms instead of {total_ms[k]:.2f}: "
               f"{total_ms[k] / floor:.2f}x at most")  # fmt: skip
+
+
+def valued_together(iterations: int, rounds: int) -> None:
+    """Milliseconds per iteration of the valuation and of the unit, each arm valued alone
+    against a batch's courses valued together, alternating round by round."""
+    source = loading.load(SCENARIO)
+    psa_unit(source, iterations, 0)  # warm-up
+    spent = {"valuation": 0.0}
+    timed = {f: _clock(getattr(arm_results, f), "valuation", spent)
+             for f in ("evaluate", "evaluate_many")}  # fmt: skip
+    limit = arm_results.VALUED_TOGETHER
+    units = [(i, 0) for i in range(iterations)]
+    times: dict[str, list[tuple[float, float]]] = {"alone": [], "together": []}
+    for _ in range(rounds):
+        for side in times:
+            arm_results.VALUED_TOGETHER = 0 if side == "alone" else limit
+            real = {f: getattr(arm_results, f) for f in timed}
+            for name, function in timed.items():
+                setattr(arm_results, name, function)
+            spent["valuation"] = 0.0
+            start = time.process_time()
+            for first in range(0, iterations, MAX_BATCH):
+                psa_unit.many(source, units[first : first + MAX_BATCH])
+            total = time.process_time() - start
+            for name, function in real.items():
+                setattr(arm_results, name, function)
+            times[side].append((spent["valuation"], total))
+    arm_results.VALUED_TOGETHER = limit
+    print(f"{'courses':>9} {'valuation ms/iter':>24} {'unit ms/iter':>20}  (least, median)")
+    for side, pairs in times.items():
+        valuation, total = ([p[k] * 1e3 / iterations for p in pairs] for k in (0, 1))
+        print(f"{side:>9} {min(valuation):11.2f} {statistics.median(valuation):12.2f} "
+              f"{min(total):9.2f} {statistics.median(total):10.2f}")  # fmt: skip
 
 
 def _rebind(real: Callable[..., Any], replacement: Callable[..., Any]) -> None:
