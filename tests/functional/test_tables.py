@@ -58,3 +58,13 @@ def test_a_treatment_stage_costs_what_it_says_once_per_patient() -> None:
     cost = patients.loc[treated, "cost_product"]
     assert ((cost > 1000 * 1.035 ** (-500 / 365.25)) & (cost <= 1000)).all()
     assert (patients.loc[~treated, "cost_product"] == 0).all()
+
+
+def test_without_detail_no_event_log_resource_series_or_budget_is_kept() -> None:
+    """``detail=False`` keeps the patients and KPI tables only, even when events are asked for."""
+    scenario = costed_scenario()
+    full = simulate(scenario, 0, events=True, detail=True)
+    lean = simulate(scenario, 0, events=True, detail=False)
+    assert len(full.events) and len(full.resources) and len(full.budget)
+    assert lean.events.empty and lean.resources.empty and lean.budget.empty
+    assert lean.patients.equals(full.patients)

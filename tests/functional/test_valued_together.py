@@ -185,16 +185,20 @@ def test_runs_discounted_differently_are_valued_apart() -> None:
         assert all(same(one[n], want[n]) for n in want)
 
 
-@pytest.mark.parametrize("split", ["all", "in parts"])
+@pytest.mark.parametrize("split", ["all", "in parts", "two runs exactly"])
 def test_a_batch_is_valued_in_as_few_passes_as_the_limit_allows(
     split: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Runs are added to the pass until the next would take it past the limit (then a new pass
     starts, counting from that run's patients)."""
     scenarios = draws(SCENARIOS["four arms, age norms"], range(6))
-    runs = [(s, run_replication(s, 0, draw)) for draw, s in enumerate(scenarios)]
+    if split == "two runs exactly":  # one draw six times: every pass two runs, at the limit
+        scenarios = scenarios[:1] * 6
+    runs = [(s, run_replication(s, 0, 0 if split == "two runs exactly" else draw))
+            for draw, s in enumerate(scenarios)]  # fmt: skip
     sizes = [run.cohort.size * len(run.arms) for _, run in runs]
-    limit = sum(sizes) if split == "all" else max(sizes) + min(sizes) - 1
+    limit = {"all": sum(sizes), "in parts": max(sizes) + min(sizes) - 1,
+             "two runs exactly": 2 * sizes[0]}[split]  # fmt: skip
     passes, held = 1, 0
     for size in sizes:
         if held + size > limit:
@@ -211,6 +215,7 @@ def test_a_batch_is_valued_in_as_few_passes_as_the_limit_allows(
     assert len(list(results_of(runs, False, False, True))) == len(runs)
     assert len(calls) == passes and sum(calls) == 4 * len(runs)
     assert (passes == 1) == (split == "all")
+    assert split != "two runs exactly" or calls == [8, 8, 8]  # each pass two runs' arms
 
 
 def test_lumps_add_to_the_flows_of_their_category_in_order() -> None:
