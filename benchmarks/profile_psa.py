@@ -1,10 +1,11 @@
 """Where the CPU of a PSA iteration of ``cart_vs_asct.yaml`` goes, by stage of the data flow.
 
 Usage: ``python benchmarks/profile_psa.py [--iterations 100] [--clock]``. Runs that many PSA
-work units (:func:`cartsim.runs.analyses.psa_unit`, one replication each) under :mod:`cProfile`
-and prints each stage's share of the profiled time (cumulative time of the function that owns the
-stage). The profiler weighs Python calls more than numpy's own loops, so the shares are a guide to
-where to look, not a measurement of speed. With ``--clock`` no profiler runs: each stage's function
+work units (:func:`cartsim.runs.analyses.psa_unit`, one replication each, in batches of 16 as the
+executors hand them out) under :mod:`cProfile` and prints each stage's share of the profiled
+time (cumulative time of the function that owns the stage). The profiler weighs Python calls
+more than numpy's own loops, so the shares are a guide to where to look, not a measurement of
+speed. With ``--clock`` no profiler runs: each stage's function
 is wrapped in a clock instead, and its milliseconds per iteration (wall, nested stages counted in
 both) are printed with its share of the units' time. ``--scale 0.25,1,4`` runs the units with
 the referral window stretched by each factor (the horizon keeps its time after the window) and
@@ -50,7 +51,7 @@ STAGES = {  # (module path ending, function name): what it does
     ("evaluate/derive.py", "stage_starts"): "stage starts from the event log",
     ("evaluate/course.py", "clinical_course"): "clinical course (response, relapse, death)",
     ("evaluate/cashflows.py", "course"): "cash flows of every patient",
-    ("evaluate/economics.py", "evaluate"): "economic evaluation (discounted sums)",
+    ("evaluate/economics.py", "evaluate_many"): "economic evaluation (discounted sums)",
     ("evaluate/derive.py", "resource_series"): "daily resource series (utilisation)",
     ("evaluate/derive.py", "daily_utilisation"): "daily resource series (utilisation)",
     ("engine/streams.py", "uniforms"): "  of all the above: named random streams",
@@ -78,13 +79,14 @@ def main() -> None:
     if args.clock:
         clocked(source, args.iterations)
         return
+    units = [(iteration, 0) for iteration in range(args.iterations)]
     profile = cProfile.Profile()
     profile.enable()
-    for iteration in range(args.iterations):
-        psa_unit(source, iteration, 0)
+    for first in range(0, args.iterations, MAX_BATCH):  # as the executors hand them out
+        psa_unit.many(source, units[first : first + MAX_BATCH])
     profile.disable()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    total = sum(t for (_, _, name), (_, _, _, t, _) in stats.items() if name == "psa_unit")
+    total = sum(t for (_, _, name), (_, _, _, t, _) in stats.items() if name == "many")
     print(f"{'stage':50s} {'share':>6s}")
     shares: dict[str, float] = {}  # a label may sum several functions
     for (path, function), label in STAGES.items():
@@ -113,9 +115,10 @@ def clocked(source: loading.ScenarioSource, iterations: int) -> None:
             _rebind(real, timed)
         else:
             setattr(owner, function, timed)
+    units = [(iteration, 0) for iteration in range(iterations)]
     start = time.perf_counter()
-    for iteration in range(iterations):
-        psa_unit(source, iteration, 0)
+    for first in range(0, iterations, MAX_BATCH):  # as the executors hand them out
+        psa_unit.many(source, units[first : first + MAX_BATCH])
     total = time.perf_counter() - start
     print(f"{'stage':50s} {'ms/iter':>8s} {'share':>6s}")
     print(f"{'a PSA unit (one iteration, every arm)':50s} {total / iterations * 1e3:8.2f} {1:6.0%}")
