@@ -185,20 +185,21 @@ def test_runs_discounted_differently_are_valued_apart() -> None:
         assert all(same(one[n], want[n]) for n in want)
 
 
-@pytest.mark.parametrize("split", ["all", "in parts", "two runs exactly"])
+@pytest.mark.parametrize("split", ["all", "in parts", "two runs exactly", "one run exactly"])
 def test_a_batch_is_valued_in_as_few_passes_as_the_limit_allows(
     split: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Runs are added to the pass until the next would take it past the limit (then a new pass
     starts, counting from that run's patients)."""
     scenarios = draws(SCENARIOS["four arms, age norms"], range(6))
-    if split == "two runs exactly":  # one draw six times: every pass two runs, at the limit
+    repeated = split.endswith("exactly")  # one draw six times: every pass at the limit
+    if repeated:
         scenarios = scenarios[:1] * 6
-    runs = [(s, run_replication(s, 0, 0 if split == "two runs exactly" else draw))
+    runs = [(s, run_replication(s, 0, 0 if repeated else draw))
             for draw, s in enumerate(scenarios)]  # fmt: skip
     sizes = [run.cohort.size * len(run.arms) for _, run in runs]
     limit = {"all": sum(sizes), "in parts": max(sizes) + min(sizes) - 1,
-             "two runs exactly": 2 * sizes[0]}[split]  # fmt: skip
+             "two runs exactly": 2 * sizes[0], "one run exactly": sizes[0]}[split]  # fmt: skip
     passes, held = 1, 0
     for size in sizes:
         if held + size > limit:
@@ -216,6 +217,7 @@ def test_a_batch_is_valued_in_as_few_passes_as_the_limit_allows(
     assert len(calls) == passes and sum(calls) == 4 * len(runs)
     assert (passes == 1) == (split == "all")
     assert split != "two runs exactly" or calls == [8, 8, 8]  # each pass two runs' arms
+    assert split != "one run exactly" or calls == [4] * 6  # a run at the limit still valued so
 
 
 def test_lumps_add_to_the_flows_of_their_category_in_order() -> None:
@@ -251,3 +253,15 @@ def test_lumps_add_to_the_flows_of_their_category_in_order() -> None:
         assert columns_equal(one, alone_)
     assert got[0]["cost_total"].tolist() == [107.0, 101.0 + 2.0**53]
     assert got[0]["cost_undiscounted"].tolist() == [107.0, 101.0 + 2.0**53]
+
+
+def test_runs_without_economics_are_derived_as_before() -> None:
+    """No course to value: every arm derived alone, whatever the limit."""
+    source = loading.load(ROOT / "scenarios" / "baseline.yaml", [*SHORT, "economics=null"])
+    scenario = source.build()
+    assert scenario.economics is None
+    runs = [(scenario, run_replication(scenario, r)) for r in range(2)]
+    got = list(results_of(runs, False, False, True))
+    for (_, run), one in zip(runs, got, strict=True):
+        assert all(same(one[n], alone(scenario, run)[n]) for n in run.arms)
+        assert "cost_total" not in one[next(iter(one))].columns
