@@ -1,7 +1,7 @@
 """Where the CPU of a PSA iteration of ``cart_vs_asct.yaml`` goes, by stage of the data flow.
 
 Usage: ``python benchmarks/profile_psa.py [--iterations 100] [--clock]``. Runs that many PSA
-work units (:func:`cartsim.runs.analyses.psa_unit`, one replication each, in batches of 16 as the
+work units (:obj:`cartsim.runs.analyses.psa_unit`, one replication each, in batches of 16 as the
 executors hand them out) under :mod:`cProfile` and prints each stage's share of the profiled
 time (cumulative time of the function that owns the stage). The profiler weighs Python calls
 more than numpy's own loops, so the shares are a guide to where to look, not a measurement of

@@ -7,14 +7,14 @@ Part 1 alternates within a round too: the iterations run in ``--slices`` consecu
 pinned revision and this tree in turn on each, so both meet the same drift of a shared machine's
 speed; it prints every round's ratio and the spread of the slice pairs' ratios.
 
-1. The PSA work units of ``--iterations`` draws run through :func:`cartsim.runs.analyses.psa_unit`
+1. The PSA work units of ``--iterations`` draws run through :obj:`cartsim.runs.analyses.psa_unit`
    of this tree and of the pinned revision ``--pinned`` (its ``src/`` taken from git, by default
    the code before economics were valued in blocks), each in a fresh interpreter that times the
    units alone (CPU seconds, imports and a first warm-up unit left out), run by the serial
    executor as ``cartsim psa`` runs them (in batches where the unit function takes a batch at
    once). Both must give identical rows; the ratio of their iterations per CPU-second is printed.
 2. In this process, the PSA work units of ``--iterations`` draws run twice: through
-   :func:`cartsim.runs.analyses.psa_unit` and through the pinned slow path below (each unit
+   :obj:`cartsim.runs.analyses.psa_unit` and through the pinned slow path below (each unit
    draws its parameters one iteration at a time and builds and validates its scenario, as
    before batching). Both must give identical rows; the ratio of their iterations per
    CPU-second is printed.

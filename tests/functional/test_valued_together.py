@@ -5,6 +5,7 @@ processes) give the rows of one unit at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from cartsim.inputs import loading
 from cartsim.inputs.clinical import Economics
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.units import DAYS_PER_YEAR
-from cartsim.runs import arm_results
+from cartsim.runs import arm_results, executors
 from cartsim.runs.analyses import psa_unit
 from cartsim.runs.arm_results import ArmResult, arm_course, arm_result, results_of
 from cartsim.runs.draws import draw_parameters
@@ -65,27 +66,40 @@ def test_arms_valued_together_equal_each_alone(path: Path, summary: bool) -> Non
     scenario = loading.load(path, SHORT).build()
     run = run_replication(scenario, 0)
     assert len(run.arms) >= 2 or path == BASELINE
-    together = arm_results.arm_results(scenario, run, False, False, summary)
+    together = arm_results.run_results(scenario, run, False, False, summary)
     expected = alone(scenario, run_replication(scenario, 0), summary)
     assert list(together) == list(expected)
     assert all(same(together[n], expected[n]) for n in expected)
     assert any(np.any(r.columns["cost_total"] > 0) for r in together.values())
 
 
-@pytest.mark.parametrize("split", ["all", "in parts", "each alone"])
+@pytest.mark.parametrize("split", ["all", "in parts", "some alone", "each alone"])
 def test_runs_of_many_draws_valued_together_equal_each_alone(
     split: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Draws differ in every price and utility; with a limit below all the runs' patients the
-    batch is valued in parts, with 0 every arm alone: the results never change."""
-    scenarios = draws(SCENARIOS["four arms, age norms"], range(5))
+    batch is valued in parts, below some runs' those are valued arm by arm between the others,
+    with 0 every arm alone (no pass at all): the results never change, nor their order."""
+    scenarios = draws(SCENARIOS["four arms, age norms"], range(6))
     runs = [(s, run_replication(s, 1, draw)) for draw, s in enumerate(scenarios)]
     sizes = [run.cohort.size * len(run.arms) for _, run in runs]
-    limit = {"all": sum(sizes), "in parts": max(sizes) + min(sizes) - 1, "each alone": 0}[split]
+    limit = {"all": sum(sizes), "in parts": max(sizes) + min(sizes) - 1,
+             "some alone": sorted(sizes)[len(sizes) // 2], "each alone": 0}[split]  # fmt: skip
     assert max(sizes) <= limit < sum(sizes) if split == "in parts" else True
+    alone_runs = [k for k, size in enumerate(sizes) if size > limit]
+    assert split != "some alone" or 0 < len(alone_runs) < len(runs) - 1
+    assert split != "some alone" or min(alone_runs) < max(set(range(len(runs))) - set(alone_runs))
     expected = [alone(s, run_replication(s, 1, draw)) for draw, s in enumerate(scenarios)]
+    calls: list[int] = []
+
+    def counted(courses: list[economics.Course], economics_: object) -> object:
+        calls.append(len(courses))
+        return evaluate_many(courses, economics_)  # type: ignore[arg-type]
+
     monkeypatch.setattr(arm_results, "VALUED_TOGETHER", limit)
+    monkeypatch.setattr(arm_results, "evaluate_many", counted)
     got = list(results_of(runs, False, False, True))
+    assert sum(calls) == 4 * (len(runs) - len(alone_runs))  # a cohort over the limit: no pass
     assert len(got) == len(expected)
     for one, other in zip(got, expected, strict=True):
         assert list(one) == list(other)
@@ -134,13 +148,15 @@ def source() -> loading.ScenarioSource:
 
 def test_psa_units_in_a_batch_give_the_rows_of_each_alone(source: loading.ScenarioSource) -> None:
     units = [(3, 0), (3, 1), (0, 0), (17, 2), (3, 0)]  # repeated, out of order, across blocks
-    assert psa_unit.many(source, units) == [psa_unit(source, *unit) for unit in units]
+    assert list(psa_unit.many(source, units)) == [psa_unit(source, *unit) for unit in units]
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["serial", "2 processes"])
 def test_executors_run_a_batched_unit_a_batch_at_a_time(
-    workers: int, source: loading.ScenarioSource
+    workers: int, source: loading.ScenarioSource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Batches of 7 units for the processes (so few units would be sent one by one)."""
+    monkeypatch.setattr(executors, "batch_size", lambda units, workers: 7)
     units = [(i, r) for i in range(9) for r in range(2)]
     got = dict(run_units(psa_unit, units, workers, None, (source,)))
     rows = pd.DataFrame([row for k in range(len(units)) for row in got[k]])
@@ -256,12 +272,38 @@ def test_lumps_add_to_the_flows_of_their_category_in_order() -> None:
 
 
 def test_runs_without_economics_are_derived_as_before() -> None:
-    """No course to value: every arm derived alone, whatever the limit."""
+    """No course to value: every arm derived alone, whatever the limit, and in its place among
+    runs whose courses are valued together."""
     source = loading.load(ROOT / "scenarios" / "baseline.yaml", [*SHORT, "economics=null"])
     scenario = source.build()
     assert scenario.economics is None
-    runs = [(scenario, run_replication(scenario, r)) for r in range(2)]
+    valued = draws(SCENARIOS["four arms, age norms"], range(2))
+    runs = [(valued[0], run_replication(valued[0], 0, 0)),
+            *[(scenario, run_replication(scenario, r)) for r in range(2)],
+            (valued[1], run_replication(valued[1], 0, 1))]  # fmt: skip
     got = list(results_of(runs, False, False, True))
-    for (_, run), one in zip(runs, got, strict=True):
-        assert all(same(one[n], alone(scenario, run)[n]) for n in run.arms)
-        assert "cost_total" not in one[next(iter(one))].columns
+    assert [list(one) for one in got] == [list(run.arms) for _, run in runs]
+    for (scenario_, run), one in zip(runs, got, strict=True):
+        assert all(same(one[n], alone(scenario_, run)[n]) for n in run.arms)
+    assert all("cost_total" not in arm.columns for one in got[1:3] for arm in one.values())
+
+
+def test_the_serial_executor_gives_each_unit_of_a_batch_as_it_is_done() -> None:
+    """A batched unit function's results reach the caller one by one: a unit that fails keeps
+    the ones before it, as units run one at a time do."""
+
+    class FailsAtThree:
+        def __call__(self, x: int) -> int:
+            return x
+
+        def many(self, batch: list[tuple[int]]) -> Iterator[int]:
+            for (x,) in batch:
+                if x == 3:
+                    raise RuntimeError("unit 3")
+                yield x
+
+    got: list[tuple[int, int]] = []
+    with pytest.raises(RuntimeError, match="unit 3"):
+        for item in run_units(FailsAtThree(), [(x,) for x in range(10)]):
+            got.append(item)
+    assert got == [(0, 0), (1, 1), (2, 2)]

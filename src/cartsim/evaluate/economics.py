@@ -204,12 +204,28 @@ def evaluate_many(courses: Sequence[Course], economics: Economics) -> list[Colum
     together: one vectorised pass over the patients of all, where valuing course by course
     costs a pass (and its fixed cost) each. Every patient's values are summed in its own
     course's order, and a course's columns are its own categories, so each result is the one
-    :func:`evaluate` gives it alone, bit for bit. Courses valued with different age norms, or
-    with and without ages, are valued apart."""
-    if not courses:
-        return []
-    if any(_norms_of(c) != _norms_of(courses[0]) for c in courses[1:]):
-        return [evaluate_many([c], economics)[0] for c in courses]
+    :func:`evaluate` gives it alone, bit for bit. Courses with other age norms (or with and
+    without ages) are valued in a pass of their own."""
+    groups: list[tuple[tuple[object, bool], list[int]]] = []  # courses valued alike
+    for k, course in enumerate(courses):
+        key = _norms_of(course)
+        group = next((members for norms, members in groups if norms == key), None)
+        if group is None:
+            groups.append((key, [k]))
+        else:
+            group.append(k)
+    if len(groups) > 1:
+        out: list[Columns] = [{} for _ in courses]
+        for _, members in groups:
+            for k, values in zip(members, _valued([courses[k] for k in members], economics),
+                                 strict=True):  # fmt: skip
+                out[k] = values
+        return out
+    return _valued(courses, economics) if courses else []
+
+
+def _valued(courses: Sequence[Course], economics: Economics) -> list[Columns]:
+    """:func:`evaluate_many` of courses valued alike (the same age norms), in one pass."""
     sizes = [c.arrival.size for c in courses]
     firsts = np.cumsum([0, *sizes]).tolist()
     n = firsts[-1]

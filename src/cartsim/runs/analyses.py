@@ -61,26 +61,26 @@ class PsaUnit:
     """A PSA work unit: the parameters of draw ``iteration``, replication ``replication``; its
     rows are those of :func:`arm_summary` with the iteration in front. :meth:`many` runs a batch
     of units with the arms' courses of all valued together (:func:`results_of`): the same rows,
-    at a fraction of the cost of valuing each unit's few patients alone."""
+    at a fraction of the cost of valuing each unit's few patients alone, each unit's rows
+    given as soon as its courses are valued."""
 
     def __call__(self, source: ScenarioSource, iteration: int, replication: int) -> Rows:
-        return self.many(source, [(iteration, replication)])[0]
+        return next(self.many(source, [(iteration, replication)]))
 
-    def many(self, source: ScenarioSource, units: Sequence[tuple[int, int]]) -> list[Rows]:
+    def many(self, source: ScenarioSource, units: Sequence[tuple[int, int]]) -> Iterator[Rows]:
         draws = psa_draws(source)
-        scenarios = [draws.scenario(iteration) for iteration, _ in units]
+        built: list[Scenario] = []  # each unit's scenario, for its rows
 
         def runs() -> Iterator[tuple[Scenario, ReplicationRun]]:  # simulated as they are taken
-            for scenario, (iteration, replication) in zip(scenarios, units, strict=True):
-                yield scenario, run_replication(scenario, replication, iteration)
+            for iteration, replication in units:
+                built.append(draws.scenario(iteration))
+                yield built[-1], run_replication(built[-1], replication, iteration)
 
         results = results_of(runs(), detail=False, events=False, summary=True)
-        return [
-            [{"iteration": iteration, **row} for row in summary_rows(scenario, replication, arms)]
-            for scenario, (iteration, replication), arms in zip(
-                scenarios, units, results, strict=True
-            )
-        ]
+        for k, arms in enumerate(results):
+            iteration, replication = units[k]
+            rows = summary_rows(built[k], replication, arms)
+            yield [{"iteration": iteration, **row} for row in rows]
 
 
 psa_unit = PsaUnit()

@@ -70,7 +70,7 @@ def arm_result(
 VALUED_TOGETHER = 1 << 14  # patients (cohorts of runs valued together) in one pass at most
 
 
-def arm_results(
+def run_results(
     scenario: Scenario, run: ReplicationRun, detail: bool, events: bool, summary: bool = False
 ) -> dict[str, ArmResult]:
     """:func:`arm_result` of every arm of ``run`` (see :func:`results_of`)."""
@@ -123,8 +123,10 @@ def _valued(
     for arms in by_rates.values():
         economics = held[arms[0][0]][0].economics
         assert economics is not None
-        courses = [course_ for k, name in arms if (course_ := held[k][2][name][1]) is not None]
-        values.update(zip(arms, evaluate_many(courses, economics), strict=True))
+        courses = [held[k][2][name][1] for k, name in arms]
+        assert all(course_ is not None for course_ in courses)  # the scenarios have economics
+        # valuing reads nothing of the economics but the two rates the group shares
+        values.update(zip(arms, evaluate_many(courses, economics), strict=True))  # type: ignore[arg-type]
     for k, (scenario, run, parts) in enumerate(held):
         yield {
             name: finish_arm(

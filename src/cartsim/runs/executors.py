@@ -74,13 +74,22 @@ def _call_batch_with(
 def _results(
     func: Callable[..., T], batch: Sequence[tuple[Any, ...]], shared: tuple[Any, ...]
 ) -> list[T]:
-    """``func(*shared, *unit)`` of every unit of ``batch``, in order: in one call of
-    ``func.many(*shared, batch)`` where ``func`` has one (units that do some of their work
-    together, giving the results each gives alone)."""
+    """``func(*shared, *unit)`` of every unit of ``batch``, in order (see :func:`_each`)."""
+    return list(_each(func, batch, shared))
+
+
+def _each(
+    func: Callable[..., T], batch: Sequence[tuple[Any, ...]], shared: tuple[Any, ...]
+) -> Iterator[T]:
+    """``func(*shared, *unit)`` of every unit of ``batch``, in order, as each is done: from one
+    call of ``func.many(*shared, batch)`` where ``func`` has one (units that do some of their
+    work together, giving the results each gives alone), else unit by unit."""
     many = getattr(func, "many", None)
     if many is not None:
-        return list(many(*shared, batch))
-    return [func(*shared, *args) for args in batch]
+        yield from many(*shared, batch)
+    else:
+        for args in batch:
+            yield func(*shared, *args)
 
 
 def batch_size(units: int, workers: int) -> int:
@@ -115,7 +124,7 @@ def run_units(
     elif workers <= 1 or len(units) <= 1:
         size = MAX_BATCH if hasattr(func, "many") else 1  # a unit at a time, unless batched
         for start, batch in _batches(units, size):
-            for offset, result in enumerate(_results(func, batch, shared)):
+            for offset, result in enumerate(_each(func, batch, shared)):  # each as it is done
                 yield start + offset, result
     else:
         yield from _processes(func, units, workers, shared)

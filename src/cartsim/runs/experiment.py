@@ -18,7 +18,7 @@ from cartsim.evaluate.derive import patients_frame, resource_series, resources_t
 from cartsim.evaluate.kpis import metric_rows, resource_metrics
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.sites import all_resources
-from cartsim.runs.arm_results import ArmResult, arm_results
+from cartsim.runs.arm_results import ArmResult, run_results
 from cartsim.runs.executors import run_units
 
 SERVICE = "service"  # the arm name of resource series in a service mix (all arms together)
@@ -100,7 +100,7 @@ def derived_tables(scenario: Scenario, run: ReplicationRun, events: bool, detail
     """The tables of one simulated replication, its patients evaluated under ``scenario``."""
     replication = run.replication
     resources = list(all_resources(scenario))
-    results = arm_results(scenario, run, detail, events)
+    results = run_results(scenario, run, detail, events)
     series = {name: r.series for name, r in results.items() if r.series is not None}
     metrics = [metric_rows(replication, name, r.measures) for name, r in results.items()]
     if scenario.comparison == "service_mix":
@@ -146,7 +146,7 @@ def arm_summaries(
     """Every arm's (head-to-head, ``only``: the arms named) patients and summary KPIs of one
     replication, without the tables' detail."""
     run = run_replication(scenario, replication, draw, only)
-    return arm_results(scenario, run, False, False, True)
+    return run_results(scenario, run, False, False, True)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
