@@ -73,6 +73,20 @@ def test_arms_valued_together_equal_each_alone(path: Path, summary: bool) -> Non
     assert any(np.any(r.columns["cost_total"] > 0) for r in together.values())
 
 
+def count_passes(monkeypatch: pytest.MonkeyPatch, limit: int) -> list[int]:
+    """Set the limit of patients valued together; the courses of each pass are listed (their
+    number) in the list returned as the passes are made."""
+    calls: list[int] = []
+
+    def counted(courses: list[economics.Course], economics_: object) -> object:
+        calls.append(len(courses))
+        return evaluate_many(courses, economics_)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(arm_results, "VALUED_TOGETHER", limit)
+    monkeypatch.setattr(arm_results, "evaluate_many", counted)
+    return calls
+
+
 @pytest.mark.parametrize("split", ["all", "in parts", "some alone", "each alone"])
 def test_runs_of_many_draws_valued_together_equal_each_alone(
     split: str, monkeypatch: pytest.MonkeyPatch
@@ -90,14 +104,7 @@ def test_runs_of_many_draws_valued_together_equal_each_alone(
     assert split != "some alone" or 0 < len(alone_runs) < len(runs) - 1
     assert split != "some alone" or min(alone_runs) < max(set(range(len(runs))) - set(alone_runs))
     expected = [alone(s, run_replication(s, 1, draw)) for draw, s in enumerate(scenarios)]
-    calls: list[int] = []
-
-    def counted(courses: list[economics.Course], economics_: object) -> object:
-        calls.append(len(courses))
-        return evaluate_many(courses, economics_)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(arm_results, "VALUED_TOGETHER", limit)
-    monkeypatch.setattr(arm_results, "evaluate_many", counted)
+    calls = count_passes(monkeypatch, limit)
     got = list(results_of(runs, False, False, True))
     assert sum(calls) == 4 * (len(runs) - len(alone_runs))  # a cohort over the limit: no pass
     assert len(got) == len(expected)
@@ -221,14 +228,7 @@ def test_a_batch_is_valued_in_as_few_passes_as_the_limit_allows(
         if held + size > limit:
             passes, held = passes + 1, 0
         held += size
-    calls: list[int] = []
-
-    def counted(courses: list[economics.Course], economics_: object) -> object:
-        calls.append(len(courses))
-        return evaluate_many(courses, economics_)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(arm_results, "VALUED_TOGETHER", limit)
-    monkeypatch.setattr(arm_results, "evaluate_many", counted)
+    calls = count_passes(monkeypatch, limit)
     assert len(list(results_of(runs, False, False, True))) == len(runs)
     assert len(calls) == passes and sum(calls) == 4 * len(runs)
     assert (passes == 1) == (split == "all")
