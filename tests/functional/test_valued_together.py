@@ -16,6 +16,7 @@ from builders import BASELINE, ROOT, TEST_SEED
 from cartsim.engine.model import ReplicationRun, run_replication
 from cartsim.evaluate import economics
 from cartsim.evaluate.cashflows import Course, Flow, Lump
+from cartsim.evaluate.derive import Columns
 from cartsim.evaluate.economics import evaluate, evaluate_many
 from cartsim.inputs import loading
 from cartsim.inputs.clinical import Economics
@@ -78,9 +79,9 @@ def count_passes(monkeypatch: pytest.MonkeyPatch, limit: int) -> list[int]:
     number) in the list returned as the passes are made."""
     calls: list[int] = []
 
-    def counted(courses: list[economics.Course], economics_: object) -> object:
-        calls.append(len(courses))
-        return evaluate_many(courses, economics_)  # type: ignore[arg-type]
+    def counted(valuations: list[tuple[economics.Course, Economics]]) -> list[Columns]:
+        calls.append(len(valuations))
+        return evaluate_many(valuations)
 
     monkeypatch.setattr(arm_results, "VALUED_TOGETHER", limit)
     monkeypatch.setattr(arm_results, "evaluate_many", counted)
@@ -133,16 +134,16 @@ def test_evaluate_many_equals_evaluate_of_each(block: int, monkeypatch: pytest.M
     expected = [evaluate(c, scenario.economics) for c in [*courses, *more]]
     assert len({tuple(sorted(e)) for e in expected}) > 1  # arms with different categories
     monkeypatch.setattr(economics, "BLOCK", block)
-    got = evaluate_many([*courses, *more], scenario.economics)
+    got = evaluate_many([(c, scenario.economics) for c in [*courses, *more]])
     assert all(columns_equal(g, e) for g, e in zip(got, expected, strict=True))
-    assert evaluate_many([], scenario.economics) == []
+    assert evaluate_many([]) == []
 
 
 def test_courses_with_other_age_norms_are_valued_apart() -> None:
     scenario, courses = courses_of(SCENARIOS["four arms, age norms"])
     assert scenario.economics is not None and courses[0].norms is not None
     unscaled = [economics.Course(c.arrival, c.end, c.flows, c.lumps) for c in courses]
-    got = evaluate_many([courses[0], unscaled[0], courses[1]], scenario.economics)
+    got = evaluate_many([(c, scenario.economics) for c in (courses[0], unscaled[0], courses[1])])
     expected = [evaluate(c, scenario.economics) for c in (courses[0], unscaled[0], courses[1])]
     assert all(columns_equal(g, e) for g, e in zip(got, expected, strict=True))
     assert got[0]["qaly_total"].tobytes() != got[1]["qaly_total"].tobytes()
@@ -198,7 +199,8 @@ def test_runs_discounted_differently_are_valued_apart() -> None:
     own (one pass per discounting), not at the rates of the runs before it."""
     path = SCENARIOS["four arms, age norms"]
     other = loading.load(
-        path, [*SHORT, "economics.discount_rate_costs=0.0", "economics.discount_rate_effects=0.06"]
+        path,
+        [*SHORT, "economics.discount_rate_effects=0.06"],  # costs at the same rate
     ).build()
     scenarios = [*draws(path, range(2)), other]
     runs = [(s, run_replication(s, 0, draw)) for draw, s in enumerate(scenarios)]
@@ -258,7 +260,7 @@ def test_lumps_add_to_the_flows_of_their_category_in_order() -> None:
         return Course(arrival, np.full(n, 2 * DAYS_PER_YEAR), [flow], lumps)
 
     small, large = course(2, 1.0), course(3, 10.0)
-    got = evaluate_many([small, large, course(1, 0.5)], rates)
+    got = evaluate_many([(c, rates) for c in (small, large, course(1, 0.5))])
     assert got[0]["cost_drug"].tolist() == [101.0, 101.0]
     assert got[0]["cost_ward"].tolist() == [6.0, 2.0**53 + 1.0]  # 2**53 + 1 rounds to 2**53
     assert got[1]["cost_drug"].tolist() == [1010.0] * 3

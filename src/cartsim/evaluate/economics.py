@@ -196,36 +196,36 @@ def evaluate(course: Course, economics: Economics) -> Columns:
     (one vectorised pass over many flows and patients); each patient's values are summed in
     flow order, then lump order, so blocking does not change a result.
     """
-    return evaluate_many([course], economics)[0]
+    return evaluate_many([(course, economics)])[0]
 
 
-def evaluate_many(courses: Sequence[Course], economics: Economics) -> list[Columns]:
-    """:func:`evaluate` of each course (e.g. every arm of a replication), their flows valued
-    together: one vectorised pass over the patients of all, where valuing course by course
-    costs a pass (and its fixed cost) each. Every patient's values are summed in its own
+def evaluate_many(valuations: Sequence[tuple[Course, Economics]]) -> list[Columns]:
+    """:func:`evaluate` of each course with its economics (e.g. every arm of the runs of a batch
+    of PSA draws), their flows valued together: one vectorised pass over the patients of all
+    valued alike (the same discount rates and age norms, or none), where valuing course by
+    course costs a pass (and its fixed cost) each. Every patient's values are summed in its own
     course's order, and a course's columns are its own categories, so each result is the one
-    :func:`evaluate` gives it alone, bit for bit. Courses with other age norms (or with and
-    without ages) are valued in a pass of their own."""
-    groups: list[tuple[tuple[object, bool], list[int]]] = []  # courses valued alike
-    for k, course in enumerate(courses):
-        key = _norms_of(course)
-        group = next((members for norms, members in groups if norms == key), None)
+    :func:`evaluate` gives it alone, bit for bit."""
+    groups: list[tuple[tuple[object, ...], list[int]]] = []  # courses valued alike
+    for k, (course, economics) in enumerate(valuations):
+        key = (economics.discount_rate_costs, economics.discount_rate_effects, *_norms_of(course))
+        group = next((members for alike, members in groups if alike == key), None)
         if group is None:
             groups.append((key, [k]))
         else:
             group.append(k)
-    if len(groups) > 1:
-        out: list[Columns] = [{} for _ in courses]
-        for _, members in groups:
-            for k, values in zip(members, _valued([courses[k] for k in members], economics),
-                                 strict=True):  # fmt: skip
-                out[k] = values
-        return out
-    return _valued(courses, economics) if courses else []
+    out: list[Columns] = [{} for _ in valuations]
+    for _, members in groups:
+        economics = valuations[members[0]][1]  # valuing reads only its discount rates
+        courses = [valuations[k][0] for k in members]
+        for k, values in zip(members, _valued(courses, economics), strict=True):
+            out[k] = values
+    return out
 
 
 def _valued(courses: Sequence[Course], economics: Economics) -> list[Columns]:
-    """:func:`evaluate_many` of courses valued alike (the same age norms), in one pass."""
+    """:func:`evaluate_many` of courses valued alike (the same discount rates and age norms), in
+    one pass."""
     sizes = [c.arrival.size for c in courses]
     firsts = np.cumsum([0, *sizes]).tolist()
     n = firsts[-1]

@@ -88,10 +88,10 @@ def results_of(
 ) -> Iterator[dict[str, ArmResult]]:
     """:func:`arm_result` of every arm of each run (a scenario and its simulated replication,
     e.g. the draws of a PSA), in order. The arms' courses of consecutive runs with up to
-    :data:`VALUED_TOGETHER` patients in all are valued together, in one vectorised pass per
-    discounting (:func:`cartsim.evaluate.economics.evaluate_many`: the same values as one at a
-    time); a larger cohort's arms one at a time, so only one arm's course is held at once.
-    ``runs`` is read as the results are taken: only the runs valued together are held."""
+    :data:`VALUED_TOGETHER` patients in all are valued together
+    (:func:`cartsim.evaluate.economics.evaluate_many`: the same values as one at a time); a
+    larger cohort's arms one at a time, so only one arm's course is held at once. ``runs`` is
+    read as the results are taken: only the runs valued together are held."""
     held: list[Derived] = []
     patients = 0
     for scenario, run in runs:
@@ -113,20 +113,15 @@ def _valued(
     held: list[Derived], detail: bool, events: bool, summary: bool
 ) -> Iterator[dict[str, ArmResult]]:
     """The results of the runs ``held`` (their arms derived, courses not yet valued): the
-    courses valued in one pass for each discounting, then every arm finished."""
-    by_rates: dict[tuple[float, float], list[tuple[int, str]]] = {}
-    for k, (scenario, _, parts) in enumerate(held):
-        assert scenario.economics is not None
-        rates = (scenario.economics.discount_rate_costs, scenario.economics.discount_rate_effects)
-        by_rates.setdefault(rates, []).extend((k, name) for name in parts)
-    values: dict[tuple[int, str], Columns] = {}
-    for arms in by_rates.values():
-        economics = held[arms[0][0]][0].economics
-        assert economics is not None
-        courses = [held[k][2][name][1] for k, name in arms]
-        assert all(course_ is not None for course_ in courses)  # the scenarios have economics
-        # valuing reads nothing of the economics but the two rates the group shares
-        values.update(zip(arms, evaluate_many(courses, economics), strict=True))  # type: ignore[arg-type]
+    courses valued together, then every arm finished."""
+    arms = [(k, name) for k, (_, _, parts) in enumerate(held) for name in parts]
+    valuations = []
+    for k, name in arms:
+        scenario, _, parts = held[k]
+        course_ = parts[name][1]
+        assert course_ is not None and scenario.economics is not None  # held: with economics
+        valuations.append((course_, scenario.economics))
+    values = dict(zip(arms, evaluate_many(valuations), strict=True))
     for k, (scenario, run, parts) in enumerate(held):
         yield {
             name: finish_arm(
