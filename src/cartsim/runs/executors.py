@@ -62,19 +62,12 @@ def _call(func: Callable[..., T], args: tuple[Any, ...]) -> T:
 
 
 def _call_batch(func: Callable[..., T], batch: Sequence[tuple[Any, ...]]) -> list[T]:
-    return _results(func, batch, _SHARED)
+    return list(_each(func, batch, _SHARED))
 
 
 def _call_batch_with(
     func: Callable[..., T], batch: Sequence[tuple[Any, ...]], *shared: Any
 ) -> list[T]:
-    return _results(func, batch, shared)
-
-
-def _results(
-    func: Callable[..., T], batch: Sequence[tuple[Any, ...]], shared: tuple[Any, ...]
-) -> list[T]:
-    """``func(*shared, *unit)`` of every unit of ``batch``, in order (see :func:`_each`)."""
     return list(_each(func, batch, shared))
 
 
