@@ -83,7 +83,7 @@ def main() -> None:
     profile = cProfile.Profile()
     profile.enable()
     for first in range(0, args.iterations, MAX_BATCH):  # as the executors hand them out
-        psa_unit.many(source, units[first : first + MAX_BATCH])
+        list(psa_unit.many(source, units[first : first + MAX_BATCH]))
     profile.disable()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     total = sum(t for (_, _, name), (_, _, _, t, _) in stats.items() if name == "many")
@@ -118,7 +118,7 @@ def clocked(source: loading.ScenarioSource, iterations: int) -> None:
     units = [(iteration, 0) for iteration in range(iterations)]
     start = time.perf_counter()
     for first in range(0, iterations, MAX_BATCH):  # as the executors hand them out
-        psa_unit.many(source, units[first : first + MAX_BATCH])
+        list(psa_unit.many(source, units[first : first + MAX_BATCH]))
     total = time.perf_counter() - start
     print(f"{'stage':50s} {'ms/iter':>8s} {'share':>6s}")
     print(f"{'a PSA unit (one iteration, every arm)':50s} {total / iterations * 1e3:8.2f} {1:6.0%}")
@@ -197,7 +197,7 @@ def valued_together(iterations: int, rounds: int) -> None:
             spent["valuation"] = 0.0
             start = time.process_time()
             for first in range(0, iterations, MAX_BATCH):
-                psa_unit.many(source, units[first : first + MAX_BATCH])
+                list(psa_unit.many(source, units[first : first + MAX_BATCH]))
             total = time.process_time() - start
             for name, function in real.items():
                 setattr(arm_results, name, function)
