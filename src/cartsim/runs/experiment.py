@@ -36,17 +36,19 @@ class Tables:
 
     @classmethod
     def concat(cls, parts: list[Tables]) -> Tables:
-        def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-            frames = [f for f in frames if len(f)]
-            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
         return cls(
-            events=cat([p.events for p in parts]),
-            patients=cat([p.patients for p in parts]),
-            resources=cat([p.resources for p in parts]),
-            metrics=cat([p.metrics for p in parts]),
-            budget=cat([p.budget for p in parts]),
+            events=stacked([p.events for p in parts]),
+            patients=stacked([p.patients for p in parts]),
+            resources=stacked([p.resources for p in parts]),
+            metrics=stacked([p.metrics for p in parts]),
+            budget=stacked([p.budget for p in parts]),
         )
+
+
+def stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of the frames that have any, one after another (none: an empty frame)."""
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _tagged(frame: pd.DataFrame, replication: int, arm: str, arms: list[str]) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from cartsim.inputs.money_view import money_view
 from cartsim.inputs.scenario import Scenario
 from cartsim.inputs.scenario_analyses import override_text
 from cartsim.runs.executors import run_units
-from cartsim.runs.experiment import no_cost_missing, simulate_each
+from cartsim.runs.experiment import no_cost_missing, simulate_each, stacked
 from cartsim.runs.moved import moved_arms, same_simulation, with_base_rows
 
 BASE_CASE = "base case"
@@ -158,8 +158,7 @@ def run_analyses(
                 patients.append(base)
             else:
                 patients.append(mine if i in whole else rerun_patients(mine, base))
-        kept = [frame for frame in patients if len(frame)] or patients  # as Tables.concat
-        frames.append(comparisons(analysis, pd.concat(kept, ignore_index=True)))
+        frames.append(comparisons(analysis, stacked(patients)))
     return pd.concat(frames, ignore_index=True)
 
 
